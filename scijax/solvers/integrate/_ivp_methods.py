@@ -1,0 +1,70 @@
+"""Registry of ``solve_ivp`` methods: SciPy's method name -> diffrax stepper.
+
+Adding a method means adding one entry to :data:`METHODS` and one row to the
+compatibility table in ``docs/integrate.md``.
+"""
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import diffrax
+
+__all__ = ["MethodSpec", "METHODS", "ADJOINTS", "make_adjoint"]
+
+
+class MethodSpec(NamedTuple):
+    """How one SciPy method name maps onto a diffrax stepper.
+
+    Attributes
+    ----------
+    solver : callable
+        Factory returning a fresh diffrax solver.
+    order : int
+        Order of the propagated solution.
+    implicit : bool
+        Whether the stepper solves nonlinear systems (uses ``jac``).
+    fevals_per_step : int
+        Right-hand-side evaluations charged per step in ``nfev`` (for implicit
+        methods an estimate: one per stage, plus Newton iterations are not counted).
+    peer : str
+        What SciPy itself uses under this name, for the docs.
+    """
+
+    solver: Callable[[], diffrax.AbstractSolver]
+    order: int
+    implicit: bool
+    fevals_per_step: int
+    peer: str
+
+
+METHODS: dict[str, MethodSpec] = {
+    "RK45": MethodSpec(diffrax.Dopri5, 5, False, 6, "Dormand-Prince 5(4); diffrax.Dopri5 is the same"),
+    "RK23": MethodSpec(diffrax.Bosh3, 3, False, 3, "Bogacki-Shampine 3(2); diffrax.Bosh3 is the same"),
+    "DOP853": MethodSpec(diffrax.Dopri8, 8, False, 12, "DOP853; diffrax.Dopri8 is a different 8(7) pair"),
+    "Tsit5": MethodSpec(diffrax.Tsit5, 5, False, 6, "not in SciPy; Tsitouras 5(4)"),
+    "Radau": MethodSpec(diffrax.Kvaerno5, 5, True, 7, "Radau IIA order 5; here ESDIRK Kvaerno5"),
+    "BDF": MethodSpec(diffrax.Kvaerno5, 5, True, 7, "variable-order BDF 1-5; here ESDIRK Kvaerno5"),
+    "LSODA": MethodSpec(diffrax.Kvaerno5, 5, True, 7, "Adams/BDF switching; here L-stable Kvaerno5"),
+}
+"""SciPy method name -> diffrax stepper. Keys are the accepted ``method`` strings."""
+
+
+ADJOINTS: dict[str, Callable[[], diffrax.AbstractAdjoint]] = {
+    "checkpoint": diffrax.RecursiveCheckpointAdjoint,
+    "backsolve": diffrax.BacksolveAdjoint,
+    "forward": diffrax.ForwardMode,
+    "direct": diffrax.DirectAdjoint,
+}
+"""Names accepted by the ``adjoint`` option -> diffrax adjoint factory."""
+
+
+def make_adjoint(adjoint: str | diffrax.AbstractAdjoint) -> diffrax.AbstractAdjoint:
+    """Translate the ``adjoint`` option into a diffrax adjoint."""
+    if isinstance(adjoint, diffrax.AbstractAdjoint):
+        return adjoint
+    if not isinstance(adjoint, str) or adjoint not in ADJOINTS:
+        raise ValueError(
+            f"`adjoint` must be one of {sorted(ADJOINTS)} or a diffrax.AbstractAdjoint, "
+            f"got {adjoint!r}."
+        )
+    return ADJOINTS[adjoint]()
