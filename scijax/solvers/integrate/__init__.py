@@ -7,5 +7,6 @@ steppers, pure and differentiable.
 from ._ivp import solve_ivp as solve_ivp
 from ._ivp_result import OdeResult as OdeResult
 from ._ivp_result import OdeSolution as OdeSolution
+from ._odeint import odeint as odeint
 
-__all__ = ["solve_ivp", "OdeResult", "OdeSolution"]
+__all__ = ["solve_ivp", "odeint", "OdeResult", "OdeSolution"]

@@ -159,6 +159,11 @@ def solve_ivp(
     >>> bool(abs(jax.grad(final)(0.5) - (-2.0 * jnp.exp(-1.0))) < 1e-6)
     True
     """
+    return ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, options)
+
+
+def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, options, strict_t_eval=True):
+    """``solve_ivp`` without the docstring; ``odeint`` calls it with ``strict_t_eval=False``."""
     if not isinstance(method, str):
         raise TypeError(f"`method` must be a string naming one of {sorted(METHODS)}, got {method!r}.")
     if method not in METHODS:
@@ -166,7 +171,6 @@ def solve_ivp(
     if not callable(fun):
         raise TypeError("`fun` must be callable.")
     _check_options(method, options)
-    del vectorized  # accepted for SciPy compatibility; see the docstring
 
     y0 = check_y0(y0)
     real = jnp.finfo(y0.dtype).dtype
@@ -184,7 +188,7 @@ def solve_ivp(
         raise ValueError("`max_events` must be a positive integer.")
     specs = parse_events(events)
     if t_eval is not None:
-        t_eval = check_t_eval(t_eval, t0, tf, real)
+        t_eval = check_t_eval(t_eval, t0, tf, real, strict_t_eval)
     check_fun_shape(fun, t0, y0, args)
     jac = options.get("jac") if METHODS[method].implicit else None
     jac_value = None if (jac is None or callable(jac)) else jnp.asarray(jac, dtype=y0.dtype)
@@ -218,6 +222,6 @@ def _no_integration(t0, y0, specs) -> OdeResult:
         t_events=[jnp.zeros((0,), t0.dtype) for _ in specs] if n_ev else None,
         y_events=[jnp.zeros((0, y0.shape[0]), y0.dtype) for _ in specs] if n_ev else None,
         nfev=zero, njev=zero, nlu=zero, status=zero, success=jnp.asarray(True),
-        n_points=jnp.asarray(2), n_events=jnp.zeros((n_ev,), int) if n_ev else None, flag=zero,
+        n_points=jnp.asarray(2), n_steps=zero, n_events=jnp.zeros((n_ev,), int) if n_ev else None, flag=zero,
     )
 

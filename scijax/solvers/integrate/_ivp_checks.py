@@ -41,7 +41,7 @@ def check_t_span(t_span, real_dtype) -> tuple[Array, Array]:
     return t0, tf
 
 
-def check_t_eval(t_eval, t0: Array, tf: Array, real_dtype) -> Array:
+def check_t_eval(t_eval, t0: Array, tf: Array, real_dtype, strict: bool = True) -> Array:
     t_eval = jnp.asarray(t_eval, dtype=real_dtype)
     if t_eval.ndim != 1:
         raise ValueError("`t_eval` must be 1-dimensional.")
@@ -52,7 +52,8 @@ def check_t_eval(t_eval, t0: Array, tf: Array, real_dtype) -> Array:
         if np.any(te < min(a, b)) or np.any(te > max(a, b)):
             raise ValueError("Values in `t_eval` are not within `t_span`.")
         d = np.diff(te)
-        if (b > a and np.any(d <= 0)) or (b < a and np.any(d >= 0)):
+        bad = (d < 0, d > 0) if not strict else (d <= 0, d >= 0)
+        if (b > a and np.any(bad[0])) or (b < a and np.any(bad[1])):
             raise ValueError("Values in `t_eval` are not properly sorted.")
     return t_eval
 

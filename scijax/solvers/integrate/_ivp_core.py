@@ -166,5 +166,5 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     return OdeResult(
         t=t_out, y=y_out.T, sol=dense_sol, t_events=t_events, y_events=y_events,
         nfev=spec.fevals_per_step * n_steps + 2, njev=implicit * n_steps, nlu=implicit * n_steps,
-        status=status, success=status >= 0, n_points=n_points, n_events=n_events, flag=flag,
+        status=status, success=status >= 0, n_points=n_points, n_steps=n_acc, n_events=n_events, flag=flag,
     )

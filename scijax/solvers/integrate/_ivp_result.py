@@ -107,6 +107,8 @@ class OdeResult(eqx.Module):
         ``status >= 0``.
     n_points : Array
         Number of valid entries in ``t`` (not in SciPy).
+    n_steps : Array
+        Accepted steps (not in SciPy; rejected ones are in ``nfev`` only).
     n_events : Array or None
         Number of valid entries of each ``t_events`` array (not in SciPy).
     flag : Array
@@ -124,6 +126,7 @@ class OdeResult(eqx.Module):
     status: Array
     success: Array
     n_points: Array
+    n_steps: Array
     n_events: Array | None
     flag: Array
 
