@@ -91,6 +91,26 @@ def _flag(result, y_last: Array, f_last: Array) -> Array:
     return flag
 
 
+def _rms(x: Array) -> Array:
+    return jnp.sqrt(jnp.mean(jnp.abs(x) ** 2))
+
+
+def initial_step(vf, t0, y0, args, direction, error_order, rtol, atol, max_step, span) -> Array:
+    """SciPy's ``select_initial_step`` (Hairer, Norsett & Wanner, II.4): two evaluations of ``fun``."""
+    f0 = vf(t0, y0, args)
+    scale = atol + jnp.abs(y0) * rtol
+    d0, d1 = _rms(y0 / scale), _rms(f0 / scale)
+    h0 = jnp.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / jnp.where(d1 == 0, 1, d1))
+    h0 = jnp.minimum(h0, span)
+    f1 = vf(t0 + direction * h0, y0 + direction * h0 * f0, args)
+    d2 = _rms((f1 - f0) / scale) / h0
+    big = jnp.maximum(d1, d2)
+    h1 = (0.01 / jnp.where(big == 0, 1, big)) ** (1 / error_order)
+    h1 = jnp.where(big <= 1e-15, jnp.maximum(1e-6, h0 * 1e-3), h1)
+    h = jnp.minimum(jnp.minimum(100 * h0, h1), jnp.minimum(span, max_step))
+    return jax.lax.stop_gradient(h)
+
+
 @eqx.filter_jit
 def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step, jac_value):
     spec = METHODS[cfg.method]
@@ -100,7 +120,7 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     eps = jnp.finfo(real).eps
     dtmin = 10 * eps * jnp.maximum(jnp.maximum(jnp.abs(t0), jnp.abs(tf)), jnp.finfo(real).tiny)
     controller = diffrax.PIDController(
-        rtol=rtol, atol=atol, dtmax=max_step, dtmin=dtmin, force_dtmin=False
+        rtol=rtol, atol=atol, dtmax=max_step, dtmin=dtmin, force_dtmin=False, error_order=spec.error_order
     )
     need_steps = cfg.save_steps or bool(cfg.events)
     subs = [diffrax.SubSaveAt(t0=True, steps=True)] if need_steps else []
@@ -109,8 +129,11 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     dense = cfg.dense_output or bool(cfg.events)
     # A single SubSaveAt is passed bare: BacksolveAdjoint rejects `subs`.
     saveat = diffrax.SaveAt(subs=subs if len(subs) > 1 else subs[0], dense=dense)
+    if not cfg.has_first_step:
+        first_step = initial_step(term.vf, t0, y0, args, direction, spec.error_order, rtol, atol, max_step,
+                                  jnp.abs(tf - t0))
     sol = diffrax.diffeqsolve(
-        term, spec.solver(), t0, tf, first_step if cfg.has_first_step else None, y0, args=args,
+        term, spec.solver(), t0, tf, first_step * direction, y0, args=args,
         saveat=saveat, stepsize_controller=controller, adjoint=cfg.adjoint,
         event=diffrax_event(cfg.events), max_steps=cfg.max_steps, throw=False,
     )

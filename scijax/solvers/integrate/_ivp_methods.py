@@ -26,25 +26,29 @@ class MethodSpec(NamedTuple):
     fevals_per_step : int
         Right-hand-side evaluations charged per step in ``nfev`` (for implicit
         methods an estimate: one per stage, plus Newton iterations are not counted).
+    error_order : int
+        Order of the embedded error estimate plus one; the step-size controller's
+        exponent is ``-1/error_order``, as SciPy's ``-1/(error_estimator_order + 1)``.
     peer : str
         What SciPy itself uses under this name, for the docs.
     """
 
     solver: Callable[[], diffrax.AbstractSolver]
     order: int
+    error_order: int
     implicit: bool
     fevals_per_step: int
     peer: str
 
 
 METHODS: dict[str, MethodSpec] = {
-    "RK45": MethodSpec(diffrax.Dopri5, 5, False, 6, "Dormand-Prince 5(4); diffrax.Dopri5 is the same"),
-    "RK23": MethodSpec(diffrax.Bosh3, 3, False, 3, "Bogacki-Shampine 3(2); diffrax.Bosh3 is the same"),
-    "DOP853": MethodSpec(diffrax.Dopri8, 8, False, 12, "DOP853; diffrax.Dopri8 is a different 8(7) pair"),
-    "Tsit5": MethodSpec(diffrax.Tsit5, 5, False, 6, "not in SciPy; Tsitouras 5(4)"),
-    "Radau": MethodSpec(diffrax.Kvaerno5, 5, True, 7, "Radau IIA order 5; here ESDIRK Kvaerno5"),
-    "BDF": MethodSpec(diffrax.Kvaerno5, 5, True, 7, "variable-order BDF 1-5; here ESDIRK Kvaerno5"),
-    "LSODA": MethodSpec(diffrax.Kvaerno5, 5, True, 7, "Adams/BDF switching; here L-stable Kvaerno5"),
+    "RK45": MethodSpec(diffrax.Dopri5, 5, 5, False, 6, "Dormand-Prince 5(4); diffrax.Dopri5 is the same"),
+    "RK23": MethodSpec(diffrax.Bosh3, 3, 3, False, 3, "Bogacki-Shampine 3(2); diffrax.Bosh3 is the same"),
+    "DOP853": MethodSpec(diffrax.Dopri8, 8, 8, False, 12, "DOP853; diffrax.Dopri8 is a different 8(7) pair"),
+    "Tsit5": MethodSpec(diffrax.Tsit5, 5, 5, False, 6, "not in SciPy; Tsitouras 5(4)"),
+    "Radau": MethodSpec(diffrax.Kvaerno5, 5, 5, True, 7, "Radau IIA order 5; here ESDIRK Kvaerno5"),
+    "BDF": MethodSpec(diffrax.Kvaerno5, 5, 5, True, 7, "variable-order BDF 1-5; here ESDIRK Kvaerno5"),
+    "LSODA": MethodSpec(diffrax.Kvaerno5, 5, 5, True, 7, "Adams/BDF switching; here L-stable Kvaerno5"),
 }
 """SciPy method name -> diffrax stepper. Keys are the accepted ``method`` strings."""
 
