@@ -9,7 +9,6 @@ import jax.numpy as jnp
 
 from ..._typing import RHS, ArrayLike, EventFn
 from ._ivp_checks import (
-    check_fun_shape,
     check_step_options,
     check_t_eval,
     check_t_span,
@@ -189,7 +188,6 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
     specs = parse_events(events)
     if t_eval is not None:
         t_eval = check_t_eval(t_eval, t0, tf, real, strict_t_eval)
-    check_fun_shape(fun, t0, y0, args)
     jac = options.get("jac") if METHODS[method].implicit else None
     jac_value = None if (jac is None or callable(jac)) else jnp.asarray(jac, dtype=y0.dtype)
     if jac_value is not None and jac_value.shape != (y0.shape[0],) * 2:

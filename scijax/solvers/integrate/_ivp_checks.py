@@ -26,7 +26,7 @@ def check_y0(y0: ArrayLike) -> Array:
     if not jnp.issubdtype(dtype, jnp.inexact):
         dtype = jnp.result_type(float)
     y0 = jnp.asarray(y0, dtype=dtype)
-    if is_concrete(y0) and not bool(jnp.all(jnp.isfinite(y0))):
+    if is_concrete(y0) and not np.all(np.isfinite(np.asarray(y0))):
         raise ValueError("`y0` must contain only finite values.")
     return y0
 
@@ -36,7 +36,7 @@ def check_t_span(t_span, real_dtype) -> tuple[Array, Array]:
     if shape != (2,) or any(np.ndim(t) != 0 for t in t_span):
         raise ValueError(f"`t_span` must be a pair of numbers (t0, tf), got {t_span!r}.")
     t0, tf = (jnp.asarray(t, dtype=real_dtype) for t in (t_span[0], t_span[1]))
-    if is_concrete(t0, tf) and not bool(jnp.isfinite(t0) & jnp.isfinite(tf)):
+    if is_concrete(t0, tf) and not np.all(np.isfinite([float(t0), float(tf)])):
         raise ValueError("Values in `t_span` must be finite.")
     return t0, tf
 

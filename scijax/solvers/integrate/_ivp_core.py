@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from ..._typing import Array
+from ._ivp_checks import check_fun_shape
 from ._ivp_events import EventSpec, diffrax_event, locate_events
 from ._ivp_methods import METHODS
 from ._ivp_result import (
@@ -114,6 +115,7 @@ def initial_step(vf, t0, y0, args, direction, error_order, rtol, atol, max_step,
 @eqx.filter_jit
 def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step, jac_value):
     spec = METHODS[cfg.method]
+    check_fun_shape(cfg.fun, t0, y0, args)  # at trace time only: shapes are static
     real = jnp.finfo(y0.dtype).dtype
     direction = jnp.where(tf >= t0, 1.0, -1.0).astype(real)
     term = diffrax.ODETerm(_vector_field(cfg.fun, cfg.jac, jac_value))
