@@ -122,7 +122,8 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     eps = jnp.finfo(real).eps
     dtmin = 10 * eps * jnp.maximum(jnp.maximum(jnp.abs(t0), jnp.abs(tf)), jnp.finfo(real).tiny)
     controller = diffrax.PIDController(
-        rtol=rtol, atol=atol, dtmax=max_step, dtmin=dtmin, force_dtmin=False, error_order=spec.error_order
+        rtol=rtol, atol=atol, dtmax=max_step, dtmin=dtmin, force_dtmin=False, error_order=spec.error_order,
+        pcoeff=spec.pid[0], icoeff=spec.pid[1],
     )
     need_steps = cfg.save_steps or bool(cfg.events)
     subs = [diffrax.SubSaveAt(t0=True, steps=True)] if need_steps else []
