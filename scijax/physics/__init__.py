@@ -5,7 +5,8 @@
   works with SciPy and scijax alike, plus analytic solutions and invariants where they exist.
 - Second-order finite differences (:func:`gradient`, :func:`divergence`, :func:`laplacian`) on
   1-, 2- and 3-D grids with periodic, Dirichlet and Neumann boundaries, and method-of-lines
-  PDE models built on them.
+  PDE models built on them; the same operators as LinearOperators
+  (:func:`laplacian_operator`, ...) and a CG Poisson solver (:func:`solve_poisson`).
 - :func:`solve_hamiltonian`: symplectic Euler, leapfrog and Yoshida-4 with forces by autodiff.
 """
 
@@ -43,6 +44,10 @@ from ._mol import FisherKPP as FisherKPP
 from ._mol import GrayScott as GrayScott
 from ._mol import Heat as Heat
 from ._mol import Wave as Wave
+from ._operators import divergence_operator as divergence_operator
+from ._operators import gradient_operator as gradient_operator
+from ._operators import laplacian_operator as laplacian_operator
+from ._operators import solve_poisson as solve_poisson
 from ._registry import SYSTEMS as SYSTEMS
 from ._registry import get_system as get_system
 
@@ -80,6 +85,10 @@ __all__ = [
     "gradient",
     "divergence",
     "laplacian",
+    "laplacian_operator",
+    "gradient_operator",
+    "divergence_operator",
+    "solve_poisson",
     "solve_hamiltonian",
     "HamiltonianSolution",
     "SYMPLECTIC_METHODS",

@@ -209,9 +209,7 @@ class Brusselator(AbstractODESystem):
     param_names: ClassVar[tuple[str, ...]] = ("a", "b")
     stiff: ClassVar[bool] = False
     t_span: ClassVar[tuple[float, float]] = (0.0, 20.0)
-    reference: ClassVar[str] = (
-        "Prigogine & Lefever, J. Chem. Phys. 48 (1968); Hairer, Norsett & Wanner I, II.10."
-    )
+    reference: ClassVar[str] = "Prigogine & Lefever, J. Chem. Phys. 48 (1968); Hairer, Norsett & Wanner I, II.10."
 
     def vector_field(self, t, y, a, b):
         x, v = y[0], y[1]

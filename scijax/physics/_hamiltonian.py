@@ -164,9 +164,7 @@ def solve_hamiltonian(
         raise ValueError(f"`H` must return a scalar, got shape {getattr(out, 'shape', None)}.")
     n = _step_count(t_span, dt, n_steps)
     if not isinstance(save_every, int | np.integer) or save_every < 1 or n % save_every:
-        raise ValueError(
-            f"`save_every` must be a positive integer dividing the {n} steps, got {save_every!r}."
-        )
+        raise ValueError(f"`save_every` must be a positive integer dividing the {n} steps, got {save_every!r}.")
 
     t0, t1 = (jnp.asarray(t, dtype) for t in t_span)
     h = (t1 - t0) / n

@@ -30,9 +30,7 @@ class Robertson(AbstractODESystem):
     param_names: ClassVar[tuple[str, ...]] = ("k1", "k2", "k3")
     stiff: ClassVar[bool] = True
     t_span: ClassVar[tuple[float, float]] = (0.0, 40.0)
-    reference: ClassVar[str] = (
-        "H. H. Robertson (1966); Hairer & Wanner, Solving ODEs II, 2nd ed., IV.1 and IV.10."
-    )
+    reference: ClassVar[str] = "H. H. Robertson (1966); Hairer & Wanner, Solving ODEs II, 2nd ed., IV.1 and IV.10."
     reference_solution: ClassVar[tuple[float, tuple[float, ...]]] = (
         40.0,
         (0.7158270687193687, 9.185534764529430e-06, 0.2841637457458413),

@@ -40,9 +40,7 @@ class DoublePendulum(AbstractODESystem):
     param_names: ClassVar[tuple[str, ...]] = ("m1", "m2", "l1", "l2", "g")
     stiff: ClassVar[bool] = False
     t_span: ClassVar[tuple[float, float]] = (0.0, 10.0)
-    reference: ClassVar[str] = (
-        "Goldstein, Classical Mechanics; T. Stachowiak & T. Okada, Chaos Sol. Fract. 29 (2006)."
-    )
+    reference: ClassVar[str] = "Goldstein, Classical Mechanics; T. Stachowiak & T. Okada, Chaos Sol. Fract. 29 (2006)."
 
     def vector_field(self, t, y, m1, m2, l1, l2, g):
         th1, th2, w1, w2 = y[0], y[1], y[2], y[3]
@@ -63,9 +61,7 @@ class DoublePendulum(AbstractODESystem):
     def _invariant(self, y, m1, m2, l1, l2, g):
         th1, th2, w1, w2 = y[0], y[1], y[2], y[3]
         kinetic = (
-            0.5 * (m1 + m2) * l1**2 * w1**2
-            + 0.5 * m2 * l2**2 * w2**2
-            + m2 * l1 * l2 * w1 * w2 * jnp.cos(th1 - th2)
+            0.5 * (m1 + m2) * l1**2 * w1**2 + 0.5 * m2 * l2**2 * w2**2 + m2 * l1 * l2 * w1 * w2 * jnp.cos(th1 - th2)
         )
         return kinetic - (m1 + m2) * g * l1 * jnp.cos(th1) - m2 * g * l2 * jnp.cos(th2)
 
@@ -182,9 +178,7 @@ def nbody_angular_momentum(positions: ArrayLike, velocities: ArrayLike, masses: 
     elif positions.shape[-1] == 3:
         cross = jnp.cross(positions, velocities)
     else:
-        raise ValueError(
-            f"`positions` must have 2 or 3 columns for an angular momentum, got {positions.shape}."
-        )
+        raise ValueError(f"`positions` must have 2 or 3 columns for an angular momentum, got {positions.shape}.")
     return jnp.tensordot(jnp.asarray(masses), cross, axes=1)
 
 
@@ -262,9 +256,7 @@ class NBody(AbstractODESystem):
         return nbody_angular_momentum(*self.split(y), self.masses)
 
     @staticmethod
-    def hamiltonian(
-        q: Array, p: Array, masses: ArrayLike, G: ArrayLike = 1.0, softening: ArrayLike = 0.0
-    ) -> Array:
+    def hamiltonian(q: Array, p: Array, masses: ArrayLike, G: ArrayLike = 1.0, softening: ArrayLike = 0.0) -> Array:
         """:math:`H = \\sum_i |p_i|^2 / 2m_i + V(q)` with ``q`` positions and ``p = m v``, both ``(N, d)``."""
         masses = jnp.asarray(masses)
         return nbody_energy(q, p / masses[:, None], masses, G, softening)

@@ -29,9 +29,7 @@ def _check_shape(shape: int | Sequence[int], dims: tuple[int, ...]) -> tuple[int
     if len(shape) not in dims or not all(isinstance(n, int) for n in shape):
         raise ValueError(f"`shape` must be a tuple of {dims} integers, got {shape!r}.")
     if min(shape) < 3:
-        raise ValueError(
-            f"`shape` {shape} is too small: the 3-point stencil needs at least 3 points per axis."
-        )
+        raise ValueError(f"`shape` {shape} is too small: the 3-point stencil needs at least 3 points per axis.")
     return shape
 
 
@@ -147,9 +145,7 @@ class Advection(AbstractODESystem):
     param_names: ClassVar[tuple[str, ...]] = ("c",)
     stiff: ClassVar[bool] = False
     t_span: ClassVar[tuple[float, float]] = (0.0, 1.0)
-    reference: ClassVar[str] = (
-        "R. J. LeVeque, Finite Volume Methods for Hyperbolic Problems, CUP (2002), 4.8."
-    )
+    reference: ClassVar[str] = "R. J. LeVeque, Finite Volume Methods for Hyperbolic Problems, CUP (2002), 4.8."
 
     def __init__(self, c: ArrayLike = 1.0, n: int = 128, length: float = 1.0):
         self.n = _check_shape(n, (1,))[0]
@@ -183,9 +179,7 @@ class Wave(AbstractODESystem):
     param_names: ClassVar[tuple[str, ...]] = ("c",)
     stiff: ClassVar[bool] = False
     t_span: ClassVar[tuple[float, float]] = (0.0, 2.0)
-    reference: ClassVar[str] = (
-        "R. J. LeVeque, Finite Difference Methods for ODEs and PDEs, SIAM (2007), ch. 10."
-    )
+    reference: ClassVar[str] = "R. J. LeVeque, Finite Difference Methods for ODEs and PDEs, SIAM (2007), ch. 10."
 
     def __init__(
         self,
