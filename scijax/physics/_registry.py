@@ -60,8 +60,8 @@ def get_system(name: str, **kwargs) -> AbstractODESystem:
     --------
     >>> from scijax.physics import get_system
     >>> sys = get_system("lorenz63", rho=20.0)
-    >>> [float(p) for p in sys.params]
-    [10.0, 20.0, 2.6666666666666665]
+    >>> sys.param_names, float(sys.rho)
+    (('sigma', 'rho', 'beta'), 20.0)
     """
     if name not in SYSTEMS:
         raise ValueError(f"`name` must be one of {tuple(SYSTEMS)}, got {name!r}.")
