@@ -134,8 +134,9 @@ def solve_ivp(
     - ``nfev`` is counted per step from the method's stages (plus 2 for the start);
       for implicit methods Newton iterations are not counted. ``njev`` and ``nlu``
       count one Jacobian and one factorisation per step.
-    - ``terminal`` as an integer count greater than 1 is not supported yet
-      (raises ``NotImplementedError``).
+    - ``terminal=k`` with ``k > 1`` is honoured by truncating after the k-th
+      occurrence (the solve itself runs on to ``tf``, so it needs a finite ``tf``);
+      ``terminal=True`` stops the solve itself, so ``tf`` may then be ``inf``.
     - An event whose root lies in a step is located on the interpolant by bisection
       to machine precision, as SciPy's ``brentq``; a root exactly at a step end
       may be reported in both adjacent steps, as in SciPy.
@@ -173,7 +174,8 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
 
     y0 = check_y0(y0)
     real = jnp.finfo(y0.dtype).dtype
-    t0, tf = check_t_span(t_span, real)
+    specs = parse_events(events)
+    t0, tf = check_t_span(t_span, real, allow_infinite_end=any(s.terminal == 1 for s in specs))
     args = convert_args(args)
     rtol, atol = check_tolerances(options.get("rtol", 1e-3), options.get("atol", 1e-6), y0.shape[0], real)
     first_step, max_step = check_step_options(
@@ -185,7 +187,6 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
         raise ValueError("`max_steps` must be a positive integer.")
     if max_events <= 0:
         raise ValueError("`max_events` must be a positive integer.")
-    specs = parse_events(events)
     if t_eval is not None:
         t_eval = check_t_eval(t_eval, t0, tf, real, strict_t_eval)
     jac = options.get("jac") if METHODS[method].implicit else None
