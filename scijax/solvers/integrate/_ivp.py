@@ -116,11 +116,13 @@ def solve_ivp(
     ``'RK23'``    ``Bosh3``               3(2)   the same Bogacki-Shampine pair as SciPy
     ``'DOP853'``  ``Dopri8``              8(7)   not SciPy's DOP853 coefficients
     ``'Tsit5'``   ``Tsit5``               5(4)   not in SciPy
-    ``'Radau'``   ``Kvaerno5``            5      L-stable ESDIRK instead of Radau IIA
-    ``'BDF'``     ``Kvaerno5``            5      ESDIRK instead of variable-order BDF
-    ``'LSODA'``   ``Kvaerno5``            5      no Adams/BDF switching: always the
+    ``'Radau'``   ``Rosenbrock(RODAS5)``  5(4)   L-stable Rosenbrock instead of Radau IIA
+    ``'BDF'``     ``Rosenbrock(RODAS5)``  5(4)   instead of variable-order BDF
+    ``'LSODA'``   ``Rosenbrock(RODAS5)``  5(4)   no Adams/BDF switching: always the
                                                  stiff solver, which also solves
                                                  non-stiff problems (at more cost)
+    ``'Rodas5'``  ``Rosenbrock(RODAS5)``  5(4)   not in SciPy (ours, in diffrax's loop)
+    ``'Kvaerno5'`` ``Kvaerno5`` + Newton  5(4)   not in SciPy; ESDIRK
     ============  ======================  =====  =====================================
 
     Differences from SciPy
@@ -132,8 +134,12 @@ def solve_ivp(
       never a hang. Non-finite values from ``fun`` end the solve with status -1 and
       a message instead of looping, as SciPy's RK45 does.
     - ``nfev`` is counted per step from the method's stages (plus 2 for the start);
-      for implicit methods Newton iterations are not counted. ``njev`` and ``nlu``
-      count one Jacobian and one factorisation per step.
+      for 'Kvaerno5' Newton iterations are not counted. ``njev`` and ``nlu`` count one
+      Jacobian and one factorisation per step.
+    - The stiff methods build a dense ``n x n`` Jacobian (autodiff, or ``jac``) and LU
+      factorisation each step; ``jac_sparsity``, ``lband`` and ``uband`` are accepted
+      and ignored. Very large systems (method-of-lines PDEs with 1e4+ states) are
+      better served by an explicit method or a matrix-free solver.
     - ``terminal=k`` with ``k > 1`` is honoured by truncating after the k-th
       occurrence (the solve itself runs on to ``tf``, so it needs a finite ``tf``);
       ``terminal=True`` stops the solve itself, so ``tf`` may then be ``inf``.
