@@ -19,16 +19,17 @@ from tests.problems.ivp_problems import PROBLEMS, compute_error, get, reference,
 EXPLICIT = ["RK45", "RK23", "DOP853", "Tsit5"]
 IMPLICIT = ["Radau", "BDF", "LSODA"]
 ALL_METHODS = EXPLICIT + IMPLICIT
+EXTRA_STIFF = ["Rodas5", "Kvaerno5"]  # not in SciPy
 # SciPy method used as the error baseline for each of ours.
 SCIPY_PEER = {"RK45": "RK45", "RK23": "RK23", "DOP853": "DOP853", "Tsit5": "RK45",
-              "Radau": "Radau", "BDF": "BDF", "LSODA": "LSODA"}
+              "Radau": "Radau", "BDF": "BDF", "LSODA": "LSODA", "Rodas5": "Radau", "Kvaerno5": "Radau"}
 
 CASES = (
     [("decay", m) for m in ALL_METHODS]
     + [("rational", m) for m in ALL_METHODS]
     + [("lotka", m) for m in ["RK45", "DOP853", "Tsit5", "LSODA"]]
-    + [("vdp1000", m) for m in IMPLICIT]
-    + [("robertson", m) for m in IMPLICIT]
+    + [("vdp1000", m) for m in IMPLICIT + EXTRA_STIFF]
+    + [("robertson", m) for m in IMPLICIT + EXTRA_STIFF]
     + [("complex", m) for m in ["RK45", "RK23", "DOP853", "BDF"]]
 )
 
@@ -106,7 +107,9 @@ def test_dense_output(t_span):
     yc = sol(tc)
     assert yc.shape == (2, 11)
     assert sol(jnp.asarray([mid])).shape == (2, 1)
-    assert compute_error(yc, p.exact(tc), 1e-6, 1e-9).max() < 5
+    ref = scipy.integrate.solve_ivp(p.fun(np), t_span, np.asarray(p.y0), dense_output=True, rtol=1e-6, atol=1e-9)
+    scipy_err = compute_error(ref.sol(tc), p.exact(tc), 1e-6, 1e-9).max()
+    assert compute_error(yc, p.exact(tc), 1e-6, 1e-9).max() < max(5, 2 * scipy_err)
     # The interpolant passes through the stored steps.
     np.testing.assert_allclose(sol(res.t), res.y, rtol=1e-13, atol=1e-13)
     # Its time derivative is the right-hand side.

@@ -28,12 +28,12 @@ def lotka_p(t, y, p):
     return LOTKA.fun()(t, y, *p)
 
 
-def final_state(y0, p, t_eval=T_EVAL, adjoint="checkpoint", method="Tsit5"):
-    res = solve_ivp(lotka_p, (0.0, 2.0), y0, method=method, t_eval=t_eval, args=(p,), adjoint=adjoint, **TOL)
+def final_state(y0, p, t_eval=T_EVAL, adjoint="checkpoint", method="Tsit5", t_end=2.0):
+    res = solve_ivp(lotka_p, (0.0, t_end), y0, method=method, t_eval=t_eval, args=(p,), adjoint=adjoint, **TOL)
     return res.y[:, -1]
 
 
-final_state_jit = jax.jit(final_state, static_argnames=("adjoint", "method"))
+final_state_jit = jax.jit(final_state, static_argnames=("adjoint", "method", "t_end"))
 
 
 def fd_jacobian(f, x, h=H):
@@ -66,14 +66,16 @@ def test_grad_wrt_args():
 
 
 def test_grad_wrt_t_eval():
-    # d y(t_k) / d t_k = f(t_k, y(t_k)); only the last time matters for final_state.
+    # d y(t_k) / d t_k = f(t_k, y(t_k)); only the last time matters for final_state. The span
+    # ends past the last time so that finite differences stay inside it.
     te = jnp.array([0.0, 0.7, 1.3, 2.0])
-    jac = jax.jacrev(lambda t: final_state(Y0, P0, t_eval=t))(te)
-    y_end = final_state(Y0, P0, t_eval=te)
+    jac = jax.jacrev(lambda t: final_state(Y0, P0, t_eval=t, t_end=2.5))(te)
+    y_end = final_state(Y0, P0, t_eval=te, t_end=2.5)
     assert_allclose(jac[:, :-1], 0.0, atol=1e-12)
     assert_allclose(jac[:, -1], lotka_p(2.0, y_end, P0), rtol=1e-8)
-    fd = fd_jacobian(lambda t: final_state_jit(Y0, P0, t_eval=t), te)
-    assert_allclose(jac, fd, rtol=1e-6, atol=1e-6)
+    # t_eval[0] = t0 cannot move below the span: differentiate the others.
+    fd = fd_jacobian(lambda x: final_state_jit(Y0, P0, t_eval=jnp.concatenate([te[:1], x]), t_end=2.5), te[1:])
+    assert_allclose(jac[:, 1:], fd, rtol=1e-6, atol=1e-6)
 
 
 def _end_of_span(span):

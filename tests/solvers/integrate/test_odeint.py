@@ -31,27 +31,42 @@ def lotka_tfirst(t, y, a, b, c, d):
     return LOTKA.fun()(t, y, a, b, c, d)
 
 
+TOL = 1.49012e-8  # odeint's default rtol and atol
+
+
 @pytest.fixture(scope="module")
 def scipy_lotka():
     return scipy.integrate.odeint(lotka_yfirst_np, np.asarray(LOTKA.y0), T, args=LOTKA.args)
 
 
-def test_matches_scipy(scipy_lotka):
+@pytest.fixture(scope="module")
+def reference_lotka():
+    return scipy.integrate.solve_ivp(LOTKA.fun(np), (0.0, 5.0), np.asarray(LOTKA.y0), method="DOP853", t_eval=T,
+                                     args=LOTKA.args, rtol=1e-13, atol=1e-14).y.T
+
+
+def _scaled_error(y, ref):
+    return np.max(np.abs(np.asarray(y) - ref) / (TOL + TOL * np.abs(ref)))
+
+
+def test_matches_scipy(scipy_lotka, reference_lotka):
+    """At the default tolerances our error is no worse than SciPy's LSODA (which is ~100x tol here)."""
     y = odeint(lotka_yfirst, jnp.asarray(LOTKA.y0), T, args=LOTKA.args)
     assert y.shape == (len(T), 2)
-    assert_allclose(y, scipy_lotka, rtol=1e-6)
+    assert _scaled_error(y, reference_lotka) < max(10.0, 2 * _scaled_error(scipy_lotka, reference_lotka))
+    assert_allclose(y, scipy_lotka, rtol=1e-5)
 
 
 def test_tfirst_and_dfun(scipy_lotka):
     y = odeint(lotka_tfirst, jnp.asarray(LOTKA.y0), T, args=LOTKA.args, tfirst=True)
-    assert_allclose(y, scipy_lotka, rtol=1e-6)
+    assert_allclose(y, scipy_lotka, rtol=1e-5)
     y = odeint(lotka_yfirst, jnp.asarray(LOTKA.y0), T, args=LOTKA.args, Dfun=lotka_jac_yfirst)
-    assert_allclose(y, scipy_lotka, rtol=1e-6)
+    assert_allclose(y, scipy_lotka, rtol=1e-5)
 
 
 def test_full_output(scipy_lotka):
     y, info = odeint(lotka_yfirst, jnp.asarray(LOTKA.y0), T, args=LOTKA.args, full_output=True)
-    assert_allclose(y, scipy_lotka, rtol=1e-6)
+    assert_allclose(y, scipy_lotka, rtol=1e-5)
     for key in ["nst", "nfe", "nje", "tcur", "message"]:
         assert key in info
     assert info["message"] == "Integration successful."
@@ -238,7 +253,7 @@ def test_jit_and_vmap_over_y0():
     for i, y0 in enumerate(y0s):
         assert_allclose(batched[i], _odeint_jit(y0, p), rtol=1e-12)
     ref = scipy.integrate.odeint(lotka_yfirst_np, np.asarray(y0s[1]), T, args=LOTKA.args)
-    assert_allclose(batched[1], ref, rtol=1e-6)
+    assert_allclose(batched[1], ref, rtol=1e-5)
 
 
 def test_grad_wrt_y0_and_args():
