@@ -12,7 +12,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.linalg import cho_factor, cho_solve, lu_factor, lu_solve, solve_triangular
+from jax.scipy.linalg import cho_factor, cho_solve, solve_triangular
 from scipy.linalg import LinAlgWarning
 
 from ..._typing import Array, ArrayLike
@@ -29,17 +29,18 @@ def _symmetrise(a: Array, lower: bool, hermitian: bool) -> Array:
 
 
 def _gen(a, b, lower, trans):
-    return lu_solve(lu_factor(a), b, trans=trans)
+    # jnp.linalg.solve is LU with a custom_linear_solve rule: the backward pass reuses the factors.
+    return jnp.linalg.solve(a.T if trans else a, b)
 
 
 def _sym(a, b, lower, trans):
     # JAX has no Bunch-Kaufman LDL^T; LU of the symmetrised triangle solves the same system.
-    return lu_solve(lu_factor(_symmetrise(a, lower, False)), b, trans=trans)
+    return jnp.linalg.solve(_symmetrise(a, lower, False), b)
 
 
 def _her(a, b, lower, trans):
     full = _symmetrise(a, lower, jnp.iscomplexobj(a))
-    return lu_solve(lu_factor(full), b, trans=trans)
+    return jnp.linalg.solve(full.T if trans else full, b)
 
 
 def _pos(a, b, lower, trans):
