@@ -174,7 +174,7 @@ def main() -> None:
     if opts.gpu:
         repeat = 5
         bench_cg(256, 200, repeat)
-        bench_cg(1024, 200, repeat)
+        bench_cg(1024, 200, repeat, with_scipy=False)
         res = bench_cg(4096, 100, 3, with_scipy=False)
         bw = copy_bandwidth(4096 * 4096, repeat)
         t_it, achieved = res["matrix_free"]
