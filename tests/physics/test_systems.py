@@ -74,6 +74,14 @@ def test_solve_ivp_matches_scipy(name):
     assert ratio < 1000, f"error is {ratio:.0f} times the requested tolerance"
 
 
+def test_scipy_solve_ivp_accepts_the_rhs_directly():
+    """The same call works with SciPy: ``rhs`` takes NumPy input and returns an array SciPy converts."""
+    sys = SYSTEMS["harmonic_oscillator"](omega=2.0)
+    res = scipy_solve_ivp(sys.rhs, (0.0, 2.0), sys.y0, args=sys.params, rtol=1e-7, atol=1e-9)
+    assert res.success
+    np.testing.assert_allclose(res.y[:, -1], sys.solution(2.0), atol=1e-5)
+
+
 @pytest.mark.parametrize("name", [n for n in NAMES if SYSTEMS[n]().has_invariant])
 def test_invariant_is_conserved_along_scipy_solution(name):
     sys, t_span, _ = comparison_problem(name)
