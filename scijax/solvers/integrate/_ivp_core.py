@@ -123,7 +123,8 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     t_scale = jnp.maximum(jnp.abs(t0), jnp.where(jnp.isfinite(tf), jnp.abs(tf), 0))
     dtmin = 10 * eps * jnp.maximum(t_scale, jnp.finfo(real).tiny)
     controller = diffrax.PIDController(
-        rtol=rtol, atol=atol, dtmax=max_step, dtmin=dtmin, force_dtmin=False, error_order=spec.error_order,
+        rtol=rtol / spec.error_scale, atol=atol / spec.error_scale, dtmax=max_step, dtmin=dtmin,
+        force_dtmin=False, error_order=spec.error_order,
         pcoeff=spec.pid[0], icoeff=spec.pid[1],
     )
     need_steps = cfg.save_steps or bool(cfg.events)
