@@ -19,7 +19,7 @@ from scijax.physics import (
     laplacian_operator,
     solve_poisson,
 )
-from scijax.solvers.linalg import cg
+from scijax.solvers.linalg import cg, gmres
 
 TWO_PI = 2 * math.pi
 ZERO = lambda x: 0.0 * x
@@ -149,7 +149,7 @@ def test_poisson_by_cg_on_manufactured_solution(bc):
     assert 1.8 < observed_order(np.asarray(errors), np.asarray(sizes, float)) < 2.5
 
 
-def test_cg_with_laplacian_operator_directly():
+def test_cg_and_gmres_with_laplacian_operator_directly():
     n = 31
     x, h = grid(n, 1.0, "dirichlet")
     A = -laplacian_operator(n, h, "dirichlet")
@@ -158,6 +158,9 @@ def test_cg_with_laplacian_operator_directly():
     assert int(info) == 0
     np.testing.assert_allclose(u, jnp.sin(math.pi * x), atol=2e-3)
     np.testing.assert_allclose(-laplacian(u, h, "dirichlet"), b, atol=1e-7)
+    u_gmres, info = gmres(A, b, rtol=1e-10, restart=n)
+    assert int(info) == 0
+    np.testing.assert_allclose(u_gmres, u, atol=1e-8)
 
 
 def test_poisson_jit_and_grad():
