@@ -1,8 +1,10 @@
 """SciPy-compatible optimisation (mirrors :mod:`scipy.optimize`).
 
-Will hold ``minimize``, ``minimize_scalar``, ``root``, ``root_scalar``,
-``least_squares``, ``curve_fit``, ``fixed_point``, ``brentq``, ``bisect`` and
-``newton``.
+Every function runs under ``jax.jit`` and ``jax.vmap``, and ``jax.grad`` of a solution with
+respect to ``args`` uses the implicit function theorem rather than unrolled iterations.
 """
 
-__all__: list[str] = []
+from ._minimize import minimize as minimize
+from ._result import OptimizeResult as OptimizeResult
+
+__all__ = ["OptimizeResult", "minimize"]
