@@ -12,11 +12,14 @@ import optimistix as optx
 from jaxtyping import ArrayLike, PyTree
 
 from ._bounds import bounds_are_none, clip_x0, parse_bounds
+from ._constraints import parse_constraints
 from ._implicit import attach_implicit_gradient
 from ._lbfgsb import LBFGSB
 from ._nelder_mead import NelderMead
+from ._newton import NewtonCG, TrustRegion, exact_subproblem, steihaug_cg
 from ._objective import Objective, check_options, prepare_args, prepare_x0
 from ._result import OptimizeResult, status_from_optx
+from ._slsqp import SLSQP, SLSQP_MESSAGES, SLSQP_STATUS, kkt_residual
 from ._stopping import SciPyStopping, gradient_converged
 
 __all__ = ["minimize", "MINIMIZE_METHODS"]
@@ -72,7 +75,29 @@ def _lbfgsb(options, tol, n):
                   maxiter=_maxiter(options, n, None, 15000), maxls=int(options.get("maxls", 20)))
 
 
+def _newton_cg(options, tol, n):
+    xtol = options.get("xtol", 1e-5 if tol is None else tol)
+    return NewtonCG(xtol=xtol, maxiter=_maxiter(options, n, 200))
+
+
+def _slsqp(options, tol, n):
+    ftol = options.get("ftol", 1e-6 if tol is None else tol)
+    return SLSQP(ftol=ftol, maxiter=_maxiter(options, n, None, 100))
+
+
+def _trust(subproblem):
+    def build(options, tol, n):
+        return TrustRegion(
+            subproblem, gtol=options.get("gtol", 1e-4 if tol is None else tol),
+            initial_trust_radius=options.get("initial_trust_radius", 1.0),
+            max_trust_radius=options.get("max_trust_radius", 1000.0), eta=options.get("eta", 0.15),
+            maxiter=_maxiter(options, n, 200))
+
+    return build
+
+
 _COMMON = frozenset({"maxiter", "disp", "return_all"})
+_TRUST = _COMMON | {"gtol", "initial_trust_radius", "max_trust_radius", "eta", "inexact"}
 MINIMIZE_METHODS: dict[str, _Method] = {
     "bfgs": _Method(_bfgs, _COMMON | {"gtol", "norm", "eps", "xrtol", "c1", "c2"}),
     "cg": _Method(_cg, _COMMON | {"gtol", "norm", "eps", "c1", "c2"}),
@@ -81,6 +106,11 @@ MINIMIZE_METHODS: dict[str, _Method] = {
                            bounds=True),
     "l-bfgs-b": _Method(_lbfgsb, _COMMON | {"maxcor", "ftol", "gtol", "maxfun", "maxls", "eps",
                                             "iprint", "finite_diff_rel_step"}, bounds=True),
+    "newton-cg": _Method(_newton_cg, _COMMON | {"xtol", "eps", "c1", "c2", "workers"}, hessian=True),
+    "trust-ncg": _Method(_trust(steihaug_cg), _TRUST, hessian=True),
+    "trust-exact": _Method(_trust(exact_subproblem), _TRUST, hessian=True),
+    "slsqp": _Method(_slsqp, _COMMON | {"ftol", "eps", "finite_diff_rel_step", "iprint", "workers"},
+                     bounds=True, constraints=True),
 }
 """SciPy method name (lower case) -> engine. Adding a method is one entry here."""
 
@@ -206,6 +236,8 @@ def minimize(
     else:
         lower = jnp.full((n,), -jnp.inf, x_flat.dtype)
         upper = jnp.full((n,), jnp.inf, x_flat.dtype)
+    if spec.constraints:
+        return _run_constrained(objective, solver, x_flat, params, lower, upper, constraints, unravel)
     return _run(objective, solver, x_flat, params, lower, upper, has_bounds, method, unravel,
                 options.get("initial_simplex"))
 
@@ -263,3 +295,36 @@ def _implicit_x(fn, x_star, params, lower, upper, has_bounds):
         return jnp.where(at_lower > 0, z - lo, jnp.where(at_upper > 0, z - hi, free))
 
     return attach_implicit_gradient(x_star, kkt, (params, lower, upper))
+
+
+def _run_constrained(objective, solver, x0, params, lower, upper, constraints, unravel):
+    """SLSQP: constraints and finite bounds become ``c_eq(x) = 0`` and ``c_in(x) >= 0`` rows."""
+    eq_fn, in_fn = parse_constraints(constraints)
+    dtype = x0.dtype
+
+    def problem(x, p):
+        prm, lo, hi = p
+        xt = unravel(x)
+        c_eq = eq_fn(xt).astype(dtype) if eq_fn is not None else jnp.zeros((0,), dtype)
+        rows = [in_fn(xt).astype(dtype)] if in_fn is not None else []
+        rows += [jnp.where(jnp.isfinite(lo), x - lo, 1.0), jnp.where(jnp.isfinite(hi), hi - x, 1.0)]
+        return objective.value(x, prm), (c_eq, jnp.concatenate(rows))
+
+    inputs = (params, lower, upper)
+    fn = eqx.filter_closure_convert(problem, x0, inputs)
+    sol = optx.minimise(_no_grad(fn), solver, x0, _no_grad(inputs), has_aux=True,
+                        max_steps=solver.maxiter + 1, throw=False)
+    stats = sol.stats
+    lam_eq, lam_in = stats["lam_eq"], stats["lam_in"]
+    scale = jnp.maximum(1.0, jnp.max(jnp.abs(lam_in), initial=0.0))
+    active = (lam_in > 1e-6 * scale).astype(dtype)
+    x, _, _ = attach_implicit_gradient((sol.value, lam_eq, lam_in), kkt_residual(fn, active), inputs)
+    (f, (c_eq, c_in)), g = jax.value_and_grad(lambda z: fn(z, inputs), has_aux=True)(x)
+    generic = status_from_optx(sol.result, stats["converged"])
+    generic = jnp.where(jnp.isfinite(f), generic, 3)
+    status = SLSQP_STATUS[generic]
+    return OptimizeResult(
+        x=unravel(x), success=status == 0, status=status, fun=f, jac=unravel(g), nit=stats["nit"],
+        nfev=stats["nfev"], njev=stats["nit"] + 1, multipliers=(lam_eq, lam_in),
+        messages=SLSQP_MESSAGES,
+    )
