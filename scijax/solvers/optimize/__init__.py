@@ -5,6 +5,7 @@ respect to ``args`` uses the implicit function theorem rather than unrolled iter
 """
 
 from ._minimize import minimize as minimize
+from ._minimize_scalar import minimize_scalar as minimize_scalar
 from ._result import OptimizeResult as OptimizeResult
 from ._root_scalar import (
     RootResults as RootResults,
@@ -35,6 +36,7 @@ __all__ = [
     "brenth",
     "brentq",
     "minimize",
+    "minimize_scalar",
     "newton",
     "ridder",
     "root_scalar",
