@@ -4,6 +4,8 @@ Every function runs under ``jax.jit`` and ``jax.vmap``, and ``jax.grad`` of a so
 respect to ``args`` uses the implicit function theorem rather than unrolled iterations.
 """
 
+from ._curve_fit import curve_fit as curve_fit
+from ._least_squares import least_squares as least_squares
 from ._minimize import minimize as minimize
 from ._minimize_scalar import minimize_scalar as minimize_scalar
 from ._result import OptimizeResult as OptimizeResult
@@ -35,6 +37,8 @@ __all__ = [
     "bisect",
     "brenth",
     "brentq",
+    "curve_fit",
+    "least_squares",
     "minimize",
     "minimize_scalar",
     "newton",

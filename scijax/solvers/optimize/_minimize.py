@@ -13,7 +13,7 @@ from jaxtyping import ArrayLike, PyTree
 
 from ._bounds import bounds_are_none, clip_x0, parse_bounds
 from ._constraints import parse_constraints
-from ._implicit import attach_implicit_gradient
+from ._implicit import attach_implicit_gradient, implicit_bounded_solution
 from ._lbfgsb import LBFGSB
 from ._nelder_mead import NelderMead
 from ._newton import NewtonCG, TrustRegion, exact_subproblem, steihaug_cg
@@ -263,7 +263,7 @@ def _run(objective, solver, x0, params, lower, upper, has_bounds, method, unrave
     x_star = sol.value
     if method.lower() == "nelder-mead" and has_bounds:
         x_star = jnp.clip(x_star, lower, upper)
-    x = _implicit_x(fn, x_star, params, lower, upper, has_bounds)
+    x = implicit_bounded_solution(lambda z, p: fn(z, p)[0], x_star, params, lower, upper, has_bounds)
     f, g = jax.value_and_grad(lambda z: fn(z, params)[0])(x)
     stats = sol.stats
     status = status_from_optx(sol.result, stats["converged"])
@@ -278,23 +278,6 @@ def _run(objective, solver, x0, params, lower, upper, has_bounds, method, unrave
         hess_inv=hess_inv, nit=stats["nit"], nfev=nfev,
         njev=None if method.lower() == "nelder-mead" else nfev,
     )
-
-
-def _implicit_x(fn, x_star, params, lower, upper, has_bounds):
-    """Attach implicit-function-theorem derivatives; bounds active at the solution stay fixed."""
-    grad = jax.grad(lambda z, p: fn(z, p)[0])
-    if not has_bounds:
-        return attach_implicit_gradient(x_star, grad, params)
-    g = grad(x_star, jax.lax.stop_gradient(params))
-    at_lower = ((x_star <= lower) & (g >= 0)).astype(x_star.dtype)
-    at_upper = ((x_star >= upper) & (g <= 0)).astype(x_star.dtype)
-
-    def kkt(z, inputs):
-        p, lo, hi = inputs
-        free = grad(z, p)
-        return jnp.where(at_lower > 0, z - lo, jnp.where(at_upper > 0, z - hi, free))
-
-    return attach_implicit_gradient(x_star, kkt, (params, lower, upper))
 
 
 def _run_constrained(objective, solver, x0, params, lower, upper, constraints, unravel):
