@@ -245,6 +245,7 @@ def _no_grad(tree):
         lambda a: jax.lax.stop_gradient(a) if eqx.is_inexact_array(a) else a, tree)
 
 
+@eqx.filter_jit
 def _solve(residuals, solver, x0, params, lb, ub, x_scale, has_bounds, loss_fn, f_scale, xtol):
     fn = eqx.filter_closure_convert(residuals, x0, params)
     options = {"lower": lb, "upper": ub, "x_scale": x_scale}

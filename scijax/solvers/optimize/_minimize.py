@@ -248,6 +248,7 @@ def _max_steps(solver) -> int:
     return 64 * maxiter + 64 if isinstance(solver, SciPyStopping) else maxiter + 1
 
 
+@eqx.filter_jit
 def _run(objective, solver, x0, params, lower, upper, has_bounds, method, unravel, initial_simplex=None):
     if method.lower() == "nelder-mead" and has_bounds:
         # SciPy's Nelder-Mead clips every vertex into the bounds.
@@ -280,6 +281,7 @@ def _run(objective, solver, x0, params, lower, upper, has_bounds, method, unrave
     )
 
 
+@eqx.filter_jit
 def _run_constrained(objective, solver, x0, params, lower, upper, constraints, unravel):
     """SLSQP: constraints and finite bounds become ``c_eq(x) = 0`` and ``c_in(x) >= 0`` rows."""
     eq_fn, in_fn = parse_constraints(constraints)

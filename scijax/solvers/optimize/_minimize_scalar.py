@@ -4,6 +4,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -95,9 +96,19 @@ def minimize_scalar(fun: Callable[..., ArrayLike], bracket: Any = None, bounds: 
     options = check_options(options, spec.options, method)
     solver = spec.build(options, tol)
     args = prepare_args(args)
-    fn = lambda x, a: (jnp.asarray(fun(x, *a)).reshape(()), None)  # noqa: E731
     if spec.bracketed:
-        engine_options, x0 = _bracket_options(fun, args, bracket)
+        if bracket is None:
+            bracket = (0.0, 1.0)
+        if len(bracket) not in (2, 3):
+            raise ValueError("`bracket`: bracketing interval must be length 2 or 3 sequence.")
+        dtype = jnp.result_type(*bracket, 1.0)
+        points = tuple(jnp.asarray(b, dtype) for b in bracket)
+        if len(points) == 3 and not any(isinstance(p, jax.core.Tracer) for p in points):
+            fa, fb, fc = (float(_Fun(fun, dtype)(p, args)[0]) for p in points)
+            if not (fb < fa and fb < fc):
+                raise ValueError("`bracket`: bracketing values (xa, xb, xc) do not fulfill this "
+                                 "requirement: (f(xb) < f(xa)) and (f(xb) < f(xc))")
+        return _solve(_Fun(fun, dtype), solver, args, points, None)
     else:
         if bounds is None or len(bounds) != 2:
             raise ValueError("`bounds` must be a pair (lb, ub) for method 'bounded'.")
@@ -110,8 +121,25 @@ def minimize_scalar(fun: Callable[..., ArrayLike], bracket: Any = None, bounds: 
             if lb > ub:
                 raise ValueError("`bounds`: the lower bound exceeds the upper bound.")
         dtype = jnp.result_type(lb, ub, 1.0)
-        engine_options = {"lower": jnp.asarray(lb, dtype), "upper": jnp.asarray(ub, dtype)}
-        x0 = engine_options["lower"]
+        return _solve(_Fun(fun, dtype), solver, args, None, (jnp.asarray(lb, dtype), jnp.asarray(ub, dtype)))
+
+
+class _Fun(eqx.Module):
+    fun: Callable = eqx.field(static=True)
+    dtype: Any = eqx.field(static=True)
+
+    def __call__(self, x, args):
+        return jnp.asarray(self.fun(x, *args), self.dtype).reshape(()), None
+
+
+@eqx.filter_jit
+def _solve(fn, solver, args, bracket, bounds):
+    """Bracket (when needed), minimise and pack; jitted as a whole, and cached per function."""
+    if bracket is not None:
+        engine_options, x0 = _bracket_options(fn, args, bracket)
+    else:
+        engine_options = {"lower": bounds[0], "upper": bounds[1]}
+        x0 = bounds[0]
     sol = optx.minimise(fn, solver, x0, args, options=engine_options, has_aux=True,
                         max_steps=solver.maxiter + 1, throw=False)
     stats = sol.stats
@@ -123,22 +151,12 @@ def minimize_scalar(fun: Callable[..., ArrayLike], bracket: Any = None, bounds: 
                           success=status == 0, messages=SCALAR_MESSAGES)
 
 
-def _bracket_options(fun, args, bracket):
-    if bracket is None:
-        bracket = (0.0, 1.0)
-    if len(bracket) not in (2, 3):
-        raise ValueError("`bracket`: bracketing interval must be length 2 or 3 sequence.")
-    dtype = jnp.result_type(*bracket, 1.0)
-    pts = [jnp.asarray(b, dtype) for b in bracket]
-    f = lambda x: jnp.asarray(fun(x, *args), dtype).reshape(())  # noqa: E731
+def _bracket_options(fn, args, pts):
+    f = lambda x: fn(x, args)[0]  # noqa: E731
     if len(pts) == 2:
         found = find_bracket(f, pts[0], pts[1])
     else:
         xa, xb, xc = pts
         fa, fb, fc = f(xa), f(xb), f(xc)
-        valid = (fb < fa) & (fb < fc)
-        if not isinstance(valid, jax.core.Tracer) and not bool(valid):
-            raise ValueError("`bracket`: bracketing values (xa, xb, xc) do not fulfill this "
-                             "requirement: (f(xb) < f(xa)) and (f(xb) < f(xc))")
-        found = (xa, xb, xc, fa, fb, fc, jnp.array(3), valid)
+        found = (xa, xb, xc, fa, fb, fc, jnp.array(3), (fb < fa) & (fb < fc))
     return {"bracket": found}, found[1]

@@ -87,10 +87,13 @@ def test_implicit_grad_bounds_and_batching():
     np.testing.assert_allclose(jac[1], 0.0, atol=1e-12)
     # vmap over data sets equals a loop, each with its own nfev.
     bs = jnp.stack([b, 2 * b, -b])
-    batched = jax.vmap(lambda b: least_squares(lambda x, b: jnp.tanh(a @ x) - 0.3 * b, jnp.zeros(2),
-                                               args=(b,)))(bs)
+
+    def tanh_res(x, b):
+        return jnp.tanh(a @ x) - 0.3 * b
+
+    batched = jax.vmap(lambda b: least_squares(tanh_res, jnp.zeros(2), args=(b,)))(bs)
     for i, bi in enumerate(bs):
-        one = least_squares(lambda x, b: jnp.tanh(a @ x) - 0.3 * b, jnp.zeros(2), args=(bi,))
+        one = least_squares(tanh_res, jnp.zeros(2), args=(bi,))
         np.testing.assert_allclose(batched.x[i], one.x, rtol=1e-12)
         assert int(batched.nfev[i]) == int(one.nfev)
 
