@@ -12,11 +12,12 @@ import optimistix as optx
 from jaxtyping import ArrayLike
 
 from ._bounds import parse_bounds
+from ._dogbox import Dogbox
 from ._implicit import implicit_bounded_solution
 from ._objective import prepare_args, prepare_x0
 from ._result import OptimizeResult
 from ._trf import TRF
-from ._trf_steps import LOSSES, active_constraints, loss_rho, strictly_feasible
+from ._trf_steps import LOSSES, loss_rho, strictly_feasible
 
 __all__ = ["least_squares", "LSQ_MESSAGES"]
 
@@ -34,12 +35,15 @@ _EPS = float(np.finfo(float).eps)
 
 
 class _Method(NamedTuple):
+    engine: type
     bounds: bool
     default_x_scale: str | float
+    strictly_feasible: bool
 
 
-LSQ_METHODS = {"trf": _Method(True, 1.0), "lm": _Method(False, "jac")}
-"""Method -> capabilities. Both run the TRF engine; 'lm' is its unbounded case with
+LSQ_METHODS = {"trf": _Method(TRF, True, 1.0, True), "dogbox": _Method(Dogbox, True, 1.0, False),
+               "lm": _Method(TRF, False, "jac", True)}
+"""Method -> engine and capabilities. 'lm' is the TRF engine's unbounded case with
 ``x_scale='jac'``, MINPACK's trust-region Levenberg-Marquardt."""
 
 
@@ -112,7 +116,7 @@ def least_squares(
     bounds
         ``(lb, ub)`` (scalars or arrays) or a ``Bounds`` instance.
     method
-        'trf' (default) or 'lm' (no bounds, ``m >= n``).
+        'trf' (default), 'dogbox' or 'lm' (no bounds, ``m >= n``).
     ftol, xtol, gtol, x_scale, loss, f_scale, max_nfev, args, kwargs
         As in SciPy; losses 'linear', 'soft_l1', 'huber', 'cauchy', 'arctan' or a callable
         ``rho(z) -> (3, m)``.
@@ -129,7 +133,7 @@ def least_squares(
     ----------------------
     - Jacobians come from autodiff; ``tr_solver='lsmr'`` and sparse Jacobians are not offered.
     - 'lm' runs the same exact trust-region engine without bounds and with ``x_scale='jac'``
-      (what MINPACK's ``lmder`` computes) instead of calling MINPACK. 'dogbox' is not provided.
+      (what MINPACK's ``lmder`` computes) instead of calling MINPACK.
     - Residuals that become non-finite at the start raise eagerly (as SciPy does); under a
       transformation they give ``status=5``.
     - ``jax.grad`` of ``x`` w.r.t. ``args`` uses the implicit function theorem on the gradient of
@@ -192,8 +196,9 @@ def least_squares(
     if _concrete(f0) and not np.all(np.isfinite(np.asarray(f0))):
         raise ValueError("Residuals are not finite in the initial point.")
     loss_fn = loss if callable(loss) else LOSSES[loss]
-    x = strictly_feasible(x, lb, ub)
-    solver = TRF(ftol=ftol, xtol=xtol, gtol=gtol, max_nfev=int(max_nfev or 100 * n), loss=loss_fn,
+    if spec.strictly_feasible:
+        x = strictly_feasible(x, lb, ub)
+    solver = spec.engine(ftol=ftol, xtol=xtol, gtol=gtol, max_nfev=int(max_nfev or 100 * n), loss=loss_fn,
                  f_scale=f_scale)
     return _solve(residuals, solver, x, params, lb, ub, scale_arr, has_bounds, loss_fn, f_scale, xtol)
 
@@ -254,7 +259,7 @@ def _solve(residuals, solver, x0, params, lb, ub, x_scale, has_bounds, loss_fn, 
     state = sol.stats["state"]
     status = sol.stats["status"]
     x_star = sol.value
-    active = active_constraints(x_star, lb, ub, xtol)
+    active = sol.stats["active_mask"]
 
     def cost(z, p):
         f = fn(z, p)[0]
@@ -266,11 +271,9 @@ def _solve(residuals, solver, x0, params, lb, ub, x_scale, has_bounds, loss_fn, 
     f_true = fn(x, params)[0]
     nonfinite = jnp.invert(jnp.all(jnp.isfinite(f_true)))
     status = jnp.where(nonfinite, 5, status).astype(jnp.int32)
-    v = jnp.where(jnp.isfinite(lb) & (state.g > 0), x - lb,
-                  jnp.where(jnp.isfinite(ub) & (state.g < 0), ub - x, 1.0))
     return OptimizeResult(
         x=x, cost=cost(x, params), fun=f_true, jac=state.jac, grad=state.g,
-        optimality=jnp.max(jnp.abs(state.g * v)), active_mask=active, nfev=state.nfev,
+        optimality=sol.stats["optimality"], active_mask=active, nfev=state.nfev,
         njev=state.njev, status=status, success=(status > 0) & (status < 5), messages=LSQ_MESSAGES,
     )
 

@@ -16,6 +16,7 @@ import optimistix as optx
 from jaxtyping import Array
 
 from ._trf_steps import (
+    active_constraints,
     check_termination,
     cl_scaling,
     loss_rho,
@@ -26,9 +27,37 @@ from ._trf_steps import (
     update_radius,
 )
 
-__all__ = ["TRF", "RUNNING"]
+__all__ = ["TRF", "RUNNING", "evaluate", "with_loss", "cost_of", "jac_scale_inv"]
 
 RUNNING = -3
+
+
+def evaluate(fn, x, args):
+    """Residuals and their Jacobian (forward mode, one JVP per column)."""
+    f, lin = jax.linearize(lambda z: fn(z, args)[0], x)
+    jac = jax.vmap(lin, out_axes=1)(jnp.eye(x.shape[0], dtype=x.dtype))
+    return f, jac
+
+
+def with_loss(loss, f_scale, f, jac):
+    """Cost, and residuals/Jacobian rescaled for a robust loss as SciPy does."""
+    if loss is None:
+        return 0.5 * jnp.dot(f, f), f, jac
+    rho = loss_rho(loss, f, f_scale)
+    jac_s, f_s = scale_for_loss(jac, f, rho)
+    return 0.5 * jnp.sum(rho[0]), f_s, jac_s
+
+
+def cost_of(loss, f_scale, f):
+    if loss is None:
+        return 0.5 * jnp.dot(f, f)
+    return 0.5 * jnp.sum(loss_rho(loss, f, f_scale)[0])
+
+
+def jac_scale_inv(jac, old=None):
+    """SciPy's ``compute_jac_scale``: column norms (kept from growing smaller)."""
+    col = jnp.sqrt(jnp.sum(jac**2, axis=0))
+    return jnp.where(col == 0, 1.0, col) if old is None else jnp.maximum(col, old)
 
 
 class _TRFState(eqx.Module):
@@ -60,21 +89,13 @@ class TRF(optx.AbstractLeastSquaresSolver):
     norm: Any = optx.max_norm
 
     def _evaluate(self, fn, x, args):
-        f, lin = jax.linearize(lambda z: fn(z, args)[0], x)
-        jac = jax.vmap(lin, out_axes=1)(jnp.eye(x.shape[0], dtype=x.dtype))
-        return f, jac
+        return evaluate(fn, x, args)
 
     def _with_loss(self, f, jac):
-        if self.loss is None:
-            return 0.5 * jnp.dot(f, f), f, jac
-        rho = loss_rho(self.loss, f, self.f_scale)
-        jac_s, f_s = scale_for_loss(jac, f, rho)
-        return 0.5 * jnp.sum(rho[0]), f_s, jac_s
+        return with_loss(self.loss, self.f_scale, f, jac)
 
     def _cost(self, f):
-        if self.loss is None:
-            return 0.5 * jnp.dot(f, f)
-        return 0.5 * jnp.sum(loss_rho(self.loss, f, self.f_scale)[0])
+        return cost_of(self.loss, self.f_scale, f)
 
     def _g_norm(self, x, g, options):
         v, _ = cl_scaling(x, g, options["lower"], options["upper"])
@@ -86,8 +107,7 @@ class TRF(optx.AbstractLeastSquaresSolver):
         g = jac.T @ f
         x_scale = options["x_scale"]
         if x_scale is None:
-            col = jnp.sqrt(jnp.sum(jac**2, axis=0))
-            scale_inv = jnp.where(col == 0, 1.0, col)
+            scale_inv = jac_scale_inv(jac)
         else:
             scale_inv = 1.0 / x_scale
         v, dv = cl_scaling(y, g, options["lower"], options["upper"])
@@ -139,7 +159,7 @@ class TRF(optx.AbstractLeastSquaresSolver):
             cost, f, jac = self._with_loss(f_true, jac)
             g = jac.T @ f
             if options["x_scale"] is None:
-                scale_inv = jnp.maximum(jnp.sqrt(jnp.sum(jac**2, axis=0)), s.scale_inv)
+                scale_inv = jac_scale_inv(jac, s.scale_inv)
             else:
                 scale_inv = s.scale_inv
             return f_true, f, jac, g, cost, scale_inv
@@ -162,4 +182,5 @@ class TRF(optx.AbstractLeastSquaresSolver):
 
     def postprocess(self, fn, y, aux, args, options, state, tags, result):
         status = jnp.where(state.status == RUNNING, 0, state.status)
-        return y, aux, {"state": state, "status": status}
+        return y, aux, {"state": state, "status": status, "optimality": self._g_norm(y, state.g, options),
+                        "active_mask": active_constraints(y, options["lower"], options["upper"], self.xtol)}

@@ -56,6 +56,25 @@ def test_rosenbrock_and_bounds_match_scipy(kw):
     assert float(res.optimality) < max(10 * ref.optimality, 1e-6)
 
 
+def test_dogbox_matches_scipy():
+    for kw in [{}, {"bounds": ([-np.inf, 1.5], np.inf)}, {"bounds": ([-2.0, -2.0], [0.5, 3.0])}]:
+        res = least_squares(rosen_res, np.array([-1.0, 2.0]), method="dogbox", **kw)
+        ref = so.least_squares(rosen_res_np, np.array([-1.0, 2.0]), method="dogbox", **kw)
+        np.testing.assert_allclose(res.x, ref.x, rtol=1e-7, atol=1e-10)
+        np.testing.assert_array_equal(res.active_mask, ref.active_mask)
+        assert int(res.nfev) == ref.nfev and int(res.status) == ref.status
+    for loss in ["linear", "cauchy"]:
+        kw = {"loss": loss, "f_scale": 0.1, "args": (T, Y), "method": "dogbox", "bounds": (0, [2.8, 10])}
+        res = least_squares(decay_res, np.array([1.0, 1.0]), **kw)
+        ref = so.least_squares(decay_res_np, np.array([1.0, 1.0]), **kw)
+        np.testing.assert_allclose(res.x, ref.x, rtol=1e-8)
+        assert int(res.nfev) == ref.nfev
+    # On the bound x0 = 2.8 the derivative w.r.t. the data is zero; the free one is implicit.
+    jac = jax.jacobian(lambda y: least_squares(decay_res, jnp.ones(2), args=(T, y), method="dogbox",
+                                               bounds=(0, [2.8, 10])).x)(jnp.asarray(Y))
+    assert float(jnp.max(jnp.abs(jac[0]))) == 0.0 and float(jnp.max(jnp.abs(jac[1]))) > 0
+
+
 def test_user_jac_and_kwargs():
     jac = lambda x: jnp.array([[-20 * x[0], 10.0], [-1.0, 0.0]])  # noqa: E731
     res = least_squares(rosen_res, np.array([2.0, 2.0]), jac=jac)
@@ -116,7 +135,7 @@ def test_float32_jit_no_recompile():
 
 def test_least_squares_bad_inputs_and_nan():
     with pytest.raises(ValueError, match="method"):
-        least_squares(rosen_res, np.zeros(2), method="dogleg")
+        least_squares(rosen_res, np.zeros(2), method="dogleg")  # not a least_squares method
     with pytest.raises(ValueError, match="loss"):
         least_squares(rosen_res, np.zeros(2), loss="l2")
     with pytest.raises(ValueError, match="x0"):
