@@ -278,6 +278,7 @@ def _run(objective, solver, x0, params, lower, upper, has_bounds, method, unrave
         jac=None if method.lower() == "nelder-mead" else unravel(g),
         hess_inv=hess_inv, nit=stats["nit"], nfev=nfev,
         njev=None if method.lower() == "nelder-mead" else nfev,
+        final_simplex=stats.get("final_simplex"),
     )
 
 

@@ -47,6 +47,9 @@ def test_rosenbrock_2d_matches_scipy(method):
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=tol)
     assert res.fun <= ref.fun + 1e-6
     assert int(res.nit) > 0 and int(res.nfev) > 0
+    if method == "Nelder-Mead":  # a port of SciPy's: same iterations, evaluations and simplex
+        assert int(res.nit) == ref.nit and int(res.nfev) == ref.nfev
+        np.testing.assert_allclose(res.final_simplex[0], ref.final_simplex[0], rtol=1e-10)
 
 
 @pytest.mark.parametrize("method", ["BFGS", "L-BFGS-B", "trust-ncg"])
