@@ -16,7 +16,7 @@ from ._constraints import parse_constraints
 from ._implicit import attach_implicit_gradient, implicit_bounded_solution
 from ._lbfgsb import LBFGSB
 from ._nelder_mead import NelderMead
-from ._newton import NewtonCG, TrustRegion, exact_subproblem, steihaug_cg
+from ._newton import NewtonCG, TrustRegion, dogleg_subproblem, exact_subproblem, steihaug_cg
 from ._objective import Objective, check_options, prepare_args, prepare_x0
 from ._result import OptimizeResult, status_from_optx
 from ._slsqp import SLSQP, SLSQP_MESSAGES, SLSQP_STATUS, kkt_residual
@@ -109,6 +109,7 @@ MINIMIZE_METHODS: dict[str, _Method] = {
     "newton-cg": _Method(_newton_cg, _COMMON | {"xtol", "eps", "c1", "c2", "workers"}, hessian=True),
     "trust-ncg": _Method(_trust(steihaug_cg), _TRUST, hessian=True),
     "trust-exact": _Method(_trust(exact_subproblem), _TRUST, hessian=True),
+    "dogleg": _Method(_trust(dogleg_subproblem), _TRUST, hessian=True),
     "slsqp": _Method(_slsqp, _COMMON | {"ftol", "eps", "finite_diff_rel_step", "iprint", "workers"},
                      bounds=True, constraints=True),
 }
@@ -155,8 +156,8 @@ def minimize(
         Extra arguments of ``fun``. Gradients of the solution with respect to the floating-point
         arrays in ``args`` come from the implicit function theorem.
     method
-        'BFGS', 'L-BFGS-B', 'CG', 'Newton-CG', 'trust-ncg', 'trust-exact', 'Nelder-Mead' or
-        'SLSQP'. Default as in SciPy: BFGS, L-BFGS-B with bounds, SLSQP with constraints.
+        'BFGS', 'L-BFGS-B', 'CG', 'Newton-CG', 'trust-ncg', 'trust-exact', 'dogleg',
+        'Nelder-Mead' or 'SLSQP'. Default as in SciPy: BFGS, L-BFGS-B with bounds, SLSQP with constraints.
     jac
         ``None`` (autodiff; never finite differences), ``True`` (``fun`` returns ``(f, g)``) or a
         callable ``jac(x, *args)``.

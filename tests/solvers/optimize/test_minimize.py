@@ -27,7 +27,7 @@ def quad(x, a):
     return jnp.sum((x - a) ** 2) + 0.5 * x[0] * x[1]
 
 
-GRADIENT_METHODS = ["BFGS", "L-BFGS-B", "CG", "Newton-CG", "trust-ncg", "trust-exact", "SLSQP"]
+GRADIENT_METHODS = ["BFGS", "L-BFGS-B", "CG", "Newton-CG", "trust-ncg", "trust-exact", "dogleg", "SLSQP"]
 ALL_METHODS = GRADIENT_METHODS + ["Nelder-Mead"]
 
 
@@ -35,7 +35,7 @@ ALL_METHODS = GRADIENT_METHODS + ["Nelder-Mead"]
 def test_rosenbrock_2d_matches_scipy(method):
     x0 = np.array([-1.2, 1.0])
     res = minimize(rosen, x0, method=method)
-    needs_hess = method in ("Newton-CG", "trust-ncg", "trust-exact")
+    needs_hess = method in ("Newton-CG", "trust-ncg", "trust-exact", "dogleg")
     ref = so.minimize(so.rosen, x0, method=method,
                       jac=None if method == "Nelder-Mead" else so.rosen_der,
                       hess=so.rosen_hess if needs_hess else None)
