@@ -90,9 +90,11 @@ def test_implicit_grad_bounds_and_batching():
     # x1 is fixed and x0 solves the reduced problem.
     a = jnp.array([[1.0, 0.2], [0.3, 1.0], [0.5, 0.5]])
 
+    def linear(x, b):
+        return a @ x - b
+
     def solve(b, ub):
-        return least_squares(lambda x, b: a @ x - b, jnp.zeros(2), args=(b,),
-                             bounds=(-jnp.inf, ub)).x
+        return least_squares(linear, jnp.zeros(2), args=(b,), bounds=(-jnp.inf, ub)).x
 
     b = jnp.array([1.0, 2.0, 0.5])
     free = jax.jacobian(solve)(b, jnp.array([10.0, 10.0]))
