@@ -200,8 +200,9 @@ def test_float32_end_to_end(method):
     assert res.sol(1.0).dtype == jnp.float32
     assert int(res.status) == 0
     np.testing.assert_allclose(res.y, p.exact(np.linspace(0, 2, 5)), rtol=1e-3)
-    steps = solve_ivp(p.fun(), p.t_span, y0, method=method, args=args, rtol=1e-4, atol=1e-6)
-    assert steps.y.dtype == jnp.float32 and steps.t.dtype == jnp.float32
+    if method == "RK45":  # the every-step output path too
+        steps = solve_ivp(p.fun(), p.t_span, y0, method=method, args=args, rtol=1e-4, atol=1e-6)
+        assert steps.y.dtype == jnp.float32 and steps.t.dtype == jnp.float32
 
 
 def test_float64_dtype_and_int_promotion():

@@ -193,10 +193,8 @@ def test_terminal_event_under_jit():
     assert int(res.status) == 1
     assert_allclose(res.t[n - 1], np.sqrt(20 / G), rtol=1e-12)
     assert np.all(np.isnan(np.asarray(res.t[n:])))
-    hs = jnp.array([1.0, 5.0, 20.0])
-    batch = jax.vmap(run)(hs)
-    assert_allclose(batch.t_events[0][:, 0], np.sqrt(2 * np.asarray(hs) / G), rtol=1e-12)
-    assert_equal(np.asarray(batch.status), [1, 1, 1])
+    res = run(20.0)  # new value, same compiled program
+    assert_allclose(res.t_events[0][0], np.sqrt(40 / G), rtol=1e-12)
 
 
 def test_event_time_gradient():
