@@ -226,7 +226,7 @@ def minimize(
     x_flat, unravel, _ = prepare_x0(x0)
     n = x_flat.shape[0]
     args = prepare_args(args)
-    params, static_args = eqx.partition(args, eqx.is_inexact_array)
+    params, static_args = eqx.partition(args, eqx.is_array)
     objective = Objective(fun, jac, unravel, static_args)
     solver = spec.build(options, tol, n)
 

@@ -72,6 +72,14 @@ def test_powell_and_beale(problem, x0, atol):
     np.testing.assert_allclose(res.x, ref.x, atol=atol)
 
 
+def test_integer_array_args_are_allowed():
+    # Integer arrays in args (indices) are data, not differentiated, and do not break caching.
+    idx = jnp.array([0, 2])
+    f = lambda x, idx, w: jnp.sum((x[idx] - w) ** 2) + 0.01 * jnp.sum(x**2)  # noqa: E731
+    g = jax.grad(lambda w: minimize(f, jnp.ones(3), args=(idx, w)).x.sum())(jnp.array([1.0, 2.0]))
+    np.testing.assert_allclose(g, [1 / 1.01, 1 / 1.01], rtol=1e-6)
+
+
 def test_bfgs_fields_and_dict_access():
     res = minimize(rosen, np.array([-1.2, 1.0]))
     assert isinstance(res, OptimizeResult)
