@@ -222,6 +222,8 @@ def minimize(
                       stacklevel=2)
     if constraints and not spec.constraints:
         warnings.warn(f"Method {method} cannot handle constraints.", RuntimeWarning, stacklevel=2)
+    if not bounds_are_none(bounds) and not spec.bounds:
+        warnings.warn(f"Method {method} cannot handle bounds.", RuntimeWarning, stacklevel=2)
     options = check_options(options, spec.options, method)
     x_flat, unravel, _ = prepare_x0(x0)
     n = x_flat.shape[0]

@@ -271,3 +271,5 @@ def test_bad_inputs():
         minimize(rosen, x0, options={"gtoll": 1e-3})
     with pytest.raises(TypeError, match="method"):
         minimize(rosen, x0, method=3)
+    with pytest.warns(RuntimeWarning, match="cannot handle bounds"):
+        minimize(rosen, x0, method="BFGS", bounds=[(0, 1)] * 2)
