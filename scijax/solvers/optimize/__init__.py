@@ -1,8 +1,41 @@
 """SciPy-compatible optimisation (mirrors :mod:`scipy.optimize`).
 
-Will hold ``minimize``, ``minimize_scalar``, ``root``, ``root_scalar``,
-``least_squares``, ``curve_fit``, ``fixed_point``, ``brentq``, ``bisect`` and
-``newton``.
+Every function runs under ``jax.jit`` and ``jax.vmap``, and ``jax.grad`` of a solution with
+respect to ``args`` uses the implicit function theorem rather than unrolled iterations.
 """
 
-__all__: list[str] = []
+from ._minimize import minimize as minimize
+from ._result import OptimizeResult as OptimizeResult
+from ._root_scalar import (
+    RootResults as RootResults,
+)
+from ._root_scalar import (
+    bisect as bisect,
+)
+from ._root_scalar import (
+    brenth as brenth,
+)
+from ._root_scalar import (
+    brentq as brentq,
+)
+from ._root_scalar import (
+    newton as newton,
+)
+from ._root_scalar import (
+    ridder as ridder,
+)
+from ._root_scalar import (
+    root_scalar as root_scalar,
+)
+
+__all__ = [
+    "OptimizeResult",
+    "RootResults",
+    "bisect",
+    "brenth",
+    "brentq",
+    "minimize",
+    "newton",
+    "ridder",
+    "root_scalar",
+]

@@ -1,0 +1,87 @@
+"""Result containers shared by every optimize facade (SciPy's ``OptimizeResult`` fields)."""
+
+from typing import Any
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+import optimistix as optx
+from jaxtyping import Array, PyTree
+
+__all__ = ["OptimizeResult", "status_from_optx", "MINIMIZE_MESSAGES"]
+
+MINIMIZE_MESSAGES: tuple[str, ...] = (
+    "Optimization terminated successfully.",
+    "Maximum number of iterations has been exceeded.",
+    "Desired error not necessarily achieved due to precision loss.",
+    "NaN result encountered.",
+    "Iteration limit reached in the inner solve; constraints may not be satisfied.",
+)
+"""Messages indexed by ``status`` (SciPy's codes for ``minimize``)."""
+
+
+def status_from_optx(result: optx.RESULTS, converged: Array) -> Array:
+    """Translate an optimistix result plus our own convergence flag to SciPy's status codes.
+
+    0 converged, 1 iteration limit, 3 non-finite values, 2 any other stop (stagnation,
+    line-search failure, linear-solve failure).
+    """
+    ok = result == optx.RESULTS.successful
+    status = jnp.where(result == optx.RESULTS.nonlinear_max_steps_reached, 1, 2)
+    status = jnp.where(result == optx.RESULTS.nonfinite, 3, status)
+    return jnp.where(ok & converged, 0, jnp.where(ok, 2, status)).astype(jnp.int32)
+
+
+class OptimizeResult(eqx.Module):
+    """Result of ``minimize``, ``root`` and ``least_squares``, with SciPy's field names.
+
+    A pytree, so it passes through ``jax.jit`` and ``jax.vmap``. Fields a method does not
+    produce are ``None``. ``message`` is derived from ``status`` and is only available when
+    ``status`` is concrete (outside ``jit``); under ``vmap`` it is a list of messages.
+    Dict-style access (``res['x']``, ``'x' in res``, ``res.keys()``) works as in SciPy.
+    """
+
+    x: PyTree[Array]
+    success: Array
+    status: Array
+    fun: Any = None
+    jac: Any = None
+    hess_inv: Any = None
+    nit: Any = None
+    nfev: Any = None
+    njev: Any = None
+    nhev: Any = None
+    maxcv: Any = None
+    cost: Any = None
+    grad: Any = None
+    optimality: Any = None
+    active_mask: Any = None
+    multipliers: Any = None
+    messages: tuple[str, ...] = eqx.field(static=True, default=MINIMIZE_MESSAGES)
+
+    @property
+    def message(self) -> str | list[str]:
+        status = np.asarray(self.status)  # raises under tracing, by design
+        if status.ndim == 0:
+            return self.messages[int(status)]
+        return [self.messages[int(s)] for s in status.ravel()]
+
+    def keys(self) -> list[str]:
+        names = [f for f in self.__dataclass_fields__ if f != "messages"]
+        return [n for n in names if getattr(self, n) is not None] + ["message"]
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.keys():
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.keys()
+
+    def __repr__(self) -> str:
+        try:
+            msg = repr(self.message)
+        except Exception:  # traced status: no message yet
+            msg = "<traced>"
+        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.keys() if k != "message")
+        return f"OptimizeResult(message={msg}, {fields})"

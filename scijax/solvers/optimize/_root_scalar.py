@@ -1,0 +1,275 @@
+"""Scalar root finding: ``root_scalar`` and SciPy's functions ``brentq``, ``brenth``, ``bisect``,
+``ridder`` and ``newton``, on the optimistix loop with its implicit adjoint (so ``jax.grad`` of
+a root with respect to ``args`` is ``-f_args / f_x``)."""
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optimistix as optx
+from jaxtyping import Array, ArrayLike
+
+from ._bracket import CONVERGED, CONVERR, SIGNERR, VALUEERR, Bisect, BrentH, BrentQ, Ridder
+from ._newton_scalar import NewtonFamily
+from ._objective import prepare_args
+
+__all__ = ["RootResults", "brentq", "brenth", "bisect", "ridder", "newton", "root_scalar"]
+
+_FLAGS = {CONVERGED: "converged", SIGNERR: "sign error", CONVERR: "convergence error",
+          VALUEERR: "value error"}
+_XTOL, _RTOL, _ITER = 2e-12, 4 * np.finfo(float).eps, 100
+
+
+class RootResults(eqx.Module):
+    """SciPy's ``RootResults``: ``root``, ``iterations``, ``function_calls``, ``converged``,
+    ``flag`` (text, derived from the integer ``flag_code`` when concrete) and ``method``."""
+
+    root: Array
+    iterations: Array
+    function_calls: Array
+    converged: Array
+    flag_code: Array
+    method: str = eqx.field(static=True)
+
+    @property
+    def flag(self) -> str | list[str]:
+        code = np.asarray(self.flag_code)
+        if code.ndim == 0:
+            return _FLAGS[int(code)]
+        return [_FLAGS[int(c)] for c in code.ravel()]
+
+
+def _is_concrete(x) -> bool:
+    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
+
+
+def _check_tols(xtol, rtol, maxiter):
+    if xtol <= 0:
+        raise ValueError(f"`xtol` too small ({xtol:g} <= 0)")
+    if rtol < _RTOL:
+        raise ValueError(f"`rtol` too small ({rtol:g} < {_RTOL:g})")
+    if maxiter < 0:
+        raise ValueError("`maxiter` must be >= 0.")
+
+
+_BRACKETING = {"brentq": BrentQ, "brenth": BrentH, "bisect": Bisect, "ridder": Ridder}
+"""Method name -> optimistix root finder. Adding a bracketing method is one entry here."""
+
+
+def _bracket_solve(method, f, a, b, args, xtol, rtol, maxiter, disp) -> RootResults:
+    _check_tols(xtol, rtol, maxiter)
+    args = prepare_args(args)
+    dtype = jnp.result_type(a, b, 1.0)
+    a, b = jnp.asarray(a, dtype), jnp.asarray(b, dtype)
+    fn = lambda x, fargs: (jnp.asarray(f(x, *fargs), dtype).reshape(()), None)  # noqa: E731
+    solver = _BRACKETING[method](xtol=xtol, rtol=rtol, maxiter=int(maxiter))
+    sol = optx.root_find(fn, solver, b, args, options={"lower": a, "upper": b}, has_aux=True,
+                         max_steps=int(maxiter) + 2, throw=False)
+    flag = sol.stats["flag"]
+    root = jnp.where((flag == SIGNERR) | (flag == VALUEERR), jnp.nan, sol.value)
+    res = RootResults(root, sol.stats["nit"], sol.stats["nfev"], flag == CONVERGED, flag, method)
+    if _is_concrete(flag):
+        code = int(flag)
+        if code == SIGNERR:
+            raise ValueError("f(a) and f(b) must have different signs")
+        if code == VALUEERR:
+            raise ValueError("The function value is NaN; solver cannot continue.")
+        if disp and code == CONVERR:
+            raise RuntimeError(f"Failed to converge after {int(res.iterations)} iterations, "
+                               f"value is {float(root)}.")
+    return res
+
+
+def _bracket_function(method: str) -> Callable:
+    def solve(f: Callable, a: ArrayLike, b: ArrayLike, args: Any = (), xtol: float = _XTOL,
+              rtol: float = _RTOL, maxiter: int = _ITER, full_output: bool = False,
+              disp: bool = True):
+        res = _bracket_solve(method, f, a, b, args, xtol, rtol, maxiter, disp)
+        return (res.root, res) if full_output else res.root
+
+    solve.__name__ = solve.__qualname__ = method
+    solve.__doc__ = f"""Find a root of ``f`` in the bracket ``[a, b]`` (``scipy.optimize.{method}``).
+
+    Parameters
+    ----------
+    f
+        ``f(x, *args) -> float`` in JAX; ``f(a)`` and ``f(b)`` must have opposite signs.
+    a, b
+        The bracket (may be traced arrays).
+    args, xtol, rtol, maxiter, full_output, disp
+        As in SciPy (``xtol=2e-12``, ``rtol=4*eps``, ``maxiter=100``).
+
+    Returns
+    -------
+    root, or ``(root, RootResults)`` with ``full_output=True``.
+
+    Differences from SciPy
+    ----------------------
+    Runs under ``jit``/``vmap``/``grad`` (the derivative of the root with respect to ``args``
+    comes from the implicit function theorem). Called eagerly it raises like SciPy on a sign
+    error, a NaN value or (with ``disp``) non-convergence; under a transformation it cannot
+    raise, so the root is NaN for a sign error or NaN value and ``RootResults.flag_code``
+    records what happened.
+
+    Examples
+    --------
+    >>> from scijax.solvers.optimize import {method}
+    >>> round(float({method}(lambda x: x**2 - 2.0, 0.0, 2.0)), 10)
+    1.4142135624
+    """
+    return solve
+
+
+brentq = _bracket_function("brentq")
+brenth = _bracket_function("brenth")
+bisect = _bracket_function("bisect")
+ridder = _bracket_function("ridder")
+
+
+class _ArrayNewtonResult(NamedTuple):
+    root: Array
+    converged: Array
+    zero_der: Array
+
+
+def _newton_solve(func, x0, fprime, fprime2, args, tol, rtol, maxiter, x1, method):
+    if tol <= 0:
+        raise ValueError(f"`tol` too small ({tol:g} <= 0)")
+    if maxiter < 1:
+        raise ValueError("`maxiter` must be greater than 0")
+    args = prepare_args(args)
+    x = jnp.asarray(x0)
+    x = x.astype(jnp.result_type(x.dtype, float))
+    order = 0 if fprime is None else (1 if fprime2 is None else 2)
+
+    def fn(p, fargs):
+        out = func(p, *fargs)
+        zero = jnp.zeros_like(p)
+        if fprime is True:  # root_scalar: func returns (f, f'[, f''])
+            f, d1, *rest = out
+            d2 = rest[0] if rest else zero
+        else:
+            f = out
+            d1 = fprime(p, *fargs) if callable(fprime) else zero
+            d2 = fprime2(p, *fargs) if callable(fprime2) else zero
+        cast = lambda v: jnp.broadcast_to(jnp.asarray(v, p.dtype), p.shape)  # noqa: E731
+        return cast(f), (cast(d1), cast(d2))
+
+    solver = NewtonFamily(order=order, tol=tol, rtol=rtol, maxiter=int(maxiter))
+    sol = optx.root_find(fn, solver, x, args, options={"x1": x1}, has_aux=True,
+                         max_steps=int(maxiter) + 1, throw=False)
+    return sol.value, sol.stats
+
+
+def newton(func: Callable, x0: ArrayLike, fprime: Callable | None = None, args: Any = (),
+           tol: float = 1.48e-8, maxiter: int = 50, fprime2: Callable | None = None,
+           x1: ArrayLike | None = None, rtol: float = 0.0, full_output: bool = False,
+           disp: bool = True):
+    """Newton-Raphson (``fprime``), Halley (``fprime2`` too) or secant (neither) iteration
+    (``scipy.optimize.newton``), elementwise when ``x0`` is an array.
+
+    Parameters
+    ----------
+    func, x0, fprime, args, tol, maxiter, fprime2, x1, rtol, full_output, disp
+        As in SciPy.
+
+    Returns
+    -------
+    root; with ``full_output``: ``(root, RootResults)`` for scalar ``x0`` and
+    ``(root, converged, zero_der)`` for array ``x0``.
+
+    Differences from SciPy
+    ----------------------
+    Every element stops on ``|x_new - x| <= tol + rtol |x_new|`` (SciPy's scalar test; its
+    array path ignores ``rtol``). Under a transformation no error is raised: see
+    ``converged``/``zero_der``. Derivatives of the root w.r.t. ``args`` are implicit.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from scijax.solvers.optimize import newton
+    >>> r = newton(lambda x, a: x**2 - a, jnp.array([1.0, 1.0]), args=(jnp.array([4.0, 9.0]),),
+    ...            fprime=lambda x, a: 2 * x)
+    >>> [round(float(v), 8) for v in r]
+    [2.0, 3.0]
+    """
+    root, stats = _newton_solve(func, x0, fprime, fprime2, args, tol, rtol, maxiter, x1, "newton")
+    converged, zero_der = stats["converged"], stats["zero_der"]
+    if _is_concrete(converged) and disp:
+        failed = np.logical_not(np.asarray(converged))
+        if np.all(failed):
+            why = "Derivative was zero. " if np.any(np.asarray(zero_der)) else ""
+            raise RuntimeError(f"{why}Failed to converge after {int(stats['nit'])} iterations, "
+                               f"value is {np.asarray(root)}.")
+    if jnp.ndim(root) == 0:
+        if full_output:
+            flag = jnp.where(converged, CONVERGED, CONVERR)
+            method = "secant" if fprime is None else ("halley" if fprime2 is not None else "newton")
+            return root, RootResults(root, stats["nit"], stats["nfev"], converged, flag, method)
+        return root
+    return _ArrayNewtonResult(root, converged, zero_der) if full_output else root
+
+
+def root_scalar(f: Callable, args: Any = (), method: str | None = None, bracket: Any = None,
+                fprime: Callable | bool | None = None, fprime2: Callable | bool | None = None,
+                x0: ArrayLike | None = None, x1: ArrayLike | None = None,
+                xtol: float | None = None, rtol: float | None = None, maxiter: int | None = None,
+                options: dict | None = None) -> RootResults:
+    """Find a root of a scalar function (``scipy.optimize.root_scalar``).
+
+    Methods: 'brentq', 'brenth', 'bisect', 'ridder' (need ``bracket``), 'newton', 'secant',
+    'halley' (need ``x0``). The default follows SciPy: a bracketing method when ``bracket`` is
+    given, else Halley/Newton/secant depending on which derivatives are given.
+
+    Returns
+    -------
+    RootResults
+
+    Differences from SciPy
+    ----------------------
+    Never raises on run-time failure (``converged``/``flag`` say what happened); ``root`` is NaN
+    after a sign error. 'toms748' is not provided. ``fprime``/``fprime2`` may be ``True`` when
+    ``f`` returns ``(f, f')`` or ``(f, f', f'')``.
+
+    Examples
+    --------
+    >>> from scijax.solvers.optimize import root_scalar
+    >>> sol = root_scalar(lambda x: x**3 - 1, bracket=[0, 3], method='brentq')
+    >>> bool(sol.converged), round(float(sol.root), 10)
+    (True, 1.0)
+    """
+    if options:
+        raise ValueError("`options`: root_scalar takes its settings as keyword arguments here.")
+    if method is None:
+        if bracket is not None:
+            method = "brentq"
+        elif x0 is not None:
+            method = "halley" if (fprime and fprime2) else ("newton" if fprime else "secant")
+        else:
+            raise ValueError("Unable to select a solver as neither `bracket` nor `x0` provided.")
+    method = method.lower()
+    if method in _BRACKETING:
+        if bracket is None or len(bracket) != 2:
+            raise ValueError(f"`bracket` needed for {method}: a pair (a, b).")
+        res = _bracket_solve(method, f, bracket[0], bracket[1], args,
+                             _XTOL if xtol is None else xtol, _RTOL if rtol is None else rtol,
+                             _ITER if maxiter is None else maxiter, disp=False)
+        return res
+    if method not in ("newton", "secant", "halley"):
+        raise ValueError(f"Unknown solver {method!r} for `method`.")
+    if x0 is None:
+        raise ValueError(f"`x0` must be provided for method {method!r}.")
+    if method == "newton" and not fprime:
+        raise ValueError("`fprime` must be provided for method 'newton'.")
+    if method == "halley" and not (fprime and fprime2):
+        raise ValueError("`fprime` and `fprime2` must be provided for method 'halley'.")
+    fp = None if method == "secant" else fprime
+    fp2 = fprime2 if method == "halley" else None
+    tol = 1.48e-8 if xtol is None else xtol
+    root, stats = _newton_solve(f, x0, fp, fp2, args, tol, 0.0 if rtol is None else rtol,
+                                50 if maxiter is None else maxiter, x1, method)
+    flag = jnp.where(stats["converged"], CONVERGED, CONVERR)
+    return RootResults(root, stats["nit"], stats["nfev"], stats["converged"], flag, method)
