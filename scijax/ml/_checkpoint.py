@@ -137,6 +137,9 @@ def load_checkpoint(path: str | os.PathLike, like: PyTree | None = None) -> PyTr
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
         raise CheckpointError(f"`path` {path} is not a readable .npz checkpoint (corrupt or truncated?): "
                               f"{err}") from None
+    broken = sorted(name for name, a in arrays.items() if not isinstance(a, np.ndarray))
+    if broken:
+        raise CheckpointError(f"`path` {path} is corrupt: members {broken} are not NumPy arrays.")
     if "__tree__" not in arrays:
         raise CheckpointError(f"`path` {path} is not a scijax checkpoint: it has no tree description (__tree__).")
     try:
