@@ -14,7 +14,8 @@ def test_init_is_deterministic_and_shaped(key):
     net = MLP(3, 2, width=8, depth=2, activation="relu")
     p1, p2 = net.init(key), net.init(key)
     assert [(layer["W"].shape, layer["b"].shape) for layer in p1] == [((3, 8), (8,)), ((8, 8), (8,)), ((8, 2), (2,))]
-    assert all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(p1), jax.tree_util.tree_leaves(p2)))
+    leaves = zip(jax.tree_util.tree_leaves(p1), jax.tree_util.tree_leaves(p2), strict=True)
+    assert all(np.array_equal(a, b) for a, b in leaves)
     p3 = net.init(jax.random.key(1))
     assert not np.array_equal(p1[0]["W"], p3[0]["W"])
     bound = 1 / np.sqrt(3)

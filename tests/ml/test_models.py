@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp as scipy_solve_ivp
 
-from scijax.ml import MLP, FIXED_STEP_METHODS, HybridODE, NeuralODE, multiple_shooting_loss, trajectory_mse
+from scijax.ml import FIXED_STEP_METHODS, MLP, HybridODE, NeuralODE, multiple_shooting_loss, trajectory_mse
 from scijax.physics import LotkaVolterra
 
 NET = MLP(2, 2, width=16, depth=2)

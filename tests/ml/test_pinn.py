@@ -17,7 +17,7 @@ from scijax.ml import (
     sample_boundary,
     sample_collocation,
 )
-from scijax.physics import Advection, Burgers, FisherKPP, Heat, HarmonicOscillator, Wave
+from scijax.physics import Advection, Burgers, FisherKPP, HarmonicOscillator, Heat, Wave
 
 PTS = jnp.array([[0.2, 0.1], [0.7, 0.3], [0.45, 0.9]])
 
@@ -44,7 +44,8 @@ def test_pde_residual_vanishes_on_exact_solutions(system, exact):
 
 
 def test_poisson_residual_and_bad_systems():
-    r = pde_residual("poisson", lambda p, x: jnp.sin(jnp.pi * x[0]), source=lambda x: jnp.pi**2 * jnp.sin(jnp.pi * x[0]))
+    source = lambda x: jnp.pi**2 * jnp.sin(jnp.pi * x[0])
+    r = pde_residual("poisson", lambda p, x: jnp.sin(jnp.pi * x[0]), source=source)
     assert float(residual_loss(r, None, PTS[:, :1])) < 1e-24
     with pytest.raises(ValueError, match="`source`"):
         pde_residual("poisson", lambda p, x: x[0])(None, jnp.ones(1))
