@@ -108,8 +108,8 @@ def time_torchdiffeq(batch, repeat):
     net = torch.nn.Sequential(*layers).to(device)
     func = lambda t, y: net(y)
     t = torch.tensor(T, dtype=torch.float32, device=device)
-    y0_t = torch.from_numpy(np.asarray(y0)).to(device)
-    target_t = torch.from_numpy(np.asarray(target)).permute(2, 0, 1).contiguous().to(device)
+    y0_t = torch.from_numpy(np.array(y0)).to(device)
+    target_t = torch.from_numpy(np.array(target)).permute(2, 0, 1).contiguous().to(device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 
     def step():

@@ -71,9 +71,9 @@ class AbstractODEModel(eqx.Module):
         """Fresh parameters from an explicit PRNG key."""
 
     @property
+    @abc.abstractmethod
     def state_size(self) -> int:
         """The dimension ``n`` of the state."""
-        raise NotImplementedError
 
     def __call__(self, params: PyTree, y0: ArrayLike, t_eval: ArrayLike) -> Array:
         """Solve from ``y0`` at ``t_eval[0]``; the states at every time of ``t_eval``.
