@@ -120,9 +120,11 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     direction = jnp.where(tf >= t0, 1.0, -1.0).astype(real)
     term = diffrax.ODETerm(_vector_field(cfg.fun, cfg.jac, jac_value))
     eps = jnp.finfo(real).eps
-    dtmin = 10 * eps * jnp.maximum(jnp.maximum(jnp.abs(t0), jnp.abs(tf)), jnp.finfo(real).tiny)
+    t_scale = jnp.maximum(jnp.abs(t0), jnp.where(jnp.isfinite(tf), jnp.abs(tf), 0))
+    dtmin = 10 * eps * jnp.maximum(t_scale, jnp.finfo(real).tiny)
     controller = diffrax.PIDController(
-        rtol=rtol, atol=atol, dtmax=max_step, dtmin=dtmin, force_dtmin=False, error_order=spec.error_order,
+        rtol=rtol / spec.error_scale, atol=atol / spec.error_scale, dtmax=max_step, dtmin=dtmin,
+        force_dtmin=False, error_order=spec.error_order,
         pcoeff=spec.pid[0], icoeff=spec.pid[1],
     )
     need_steps = cfg.save_steps or bool(cfg.events)
@@ -154,7 +156,7 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     # Probe just past the last accepted point: a solve that stalls because `fun` turns
     # non-finite ahead of it is reported as such, not as a step-size underflow.
     y_probe = jnp.where(jnp.isfinite(y_last), y_last, 0)
-    t_probe = t_last + direction * jnp.minimum(1000 * dtmin, jnp.abs(tf - t_last))
+    t_probe = t_last + direction * jnp.minimum(1000 * dtmin, jnp.abs(tf - t_last) / 2)
     f_last = jnp.stack([term.vf(t_last, y_probe, args), term.vf(t_probe, y_probe, args)])
     flag = _flag(sol.result, y_last, f_last)
 
@@ -164,17 +166,22 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     if cfg.events:
         located = locate_events(cfg.events, ts_steps, ys_steps, n_valid, evaluate, args,
                                 flag == FLAG_EVENT, direction, cfg.max_events)
-        t_events, y_events, n_events, t_stop = located
+        t_events, y_events, n_events, t_stop, stopped = located
+        # A counted terminal event ends the solution even if the solve went on (and maybe failed) later.
+        flag = jnp.where(stopped, FLAG_EVENT, flag)
     stopped = flag == FLAG_EVENT
 
     if cfg.save_steps:
         idx = jnp.arange(ts_steps.shape[0])
         valid = idx < n_valid
         y_stop = evaluate(jnp.where(stopped, t_stop, t0)) if cfg.events else y0
-        at_end = stopped & (idx == n_valid - 1)
+        # Points strictly before the stop are kept; the stop itself becomes the last point.
+        n_before = jnp.sum(valid & (direction * ts_steps < direction * t_stop))
+        n_points = jnp.where(stopped, n_before + 1, n_valid)
+        valid = idx < n_points
+        at_end = stopped & (idx == n_points - 1)
         t_out = jnp.where(at_end, t_stop, jnp.where(valid, ts_steps, jnp.nan))
         y_out = jnp.where(at_end[:, None], y_stop, jnp.where(valid[:, None], ys_steps, jnp.nan))
-        n_points = n_valid
     else:
         ys_eval = sol_ys[-1]
         reached = ~jnp.all(jnp.isinf(ys_eval.real), axis=1)

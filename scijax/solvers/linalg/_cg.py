@@ -7,65 +7,41 @@ import jax
 import jax.numpy as jnp
 
 from ..._typing import Array, ArrayLike
-from ._krylov import KrylovSpec, krylov_solve, norm, vdot
+from ._krylov import KrylovSpec, emit, krylov_solve, norm, restarted, vdot
 
 __all__ = ["cg"]
 
-_MAX_RESTARTS = 4  # true-residual restarts when the recurrence residual drifts from the true one
-
-
-def emit(callback: Callable | None, x: Array) -> None:
-    """Call a user's per-iteration ``callback(xk)`` from inside traced code (for debugging only)."""
-    if callback is not None:
-        jax.debug.callback(callback, x)
-
-
-def _cg_run(matvec, psolve, b, x, k, tol, maxiter, callback):
-    """Plain PCG from ``x`` (iteration counter ``k``) until the recurrence residual meets ``tol``."""
-    precond = (lambda r: r) if psolve is None else psolve
-    r = b - matvec(x)
-    z = precond(r)
-    rho = vdot(r, z)
-
-    def cond(state):
-        _, r, _, _, k, broke = state
-        return (norm(r) >= tol) & (k < maxiter) & ~broke
-
-    def body(state):
-        x, r, p, rho, k, _ = state
-        q = matvec(p)
-        pq = vdot(p, q)
-        broke = (pq == 0) | ~jnp.isfinite(pq) | (rho == 0) | ~jnp.isfinite(rho)
-        alpha = jnp.where(broke, 0, rho / jnp.where(broke, 1, pq))
-        x = x + alpha * p
-        r = r - alpha * q
-        z = precond(r)
-        rho_new = vdot(r, z)
-        beta = rho_new / jnp.where(broke, 1, rho)
-        p = z + beta * p
-        emit(callback, x)
-        return x, r, p, rho_new, k + 1, broke
-
-    x, r, _, _, k, broke = jax.lax.while_loop(cond, body, (x, r, z, rho, k, jnp.array(False)))
-    return x, k, broke
-
-
 def _cg_core(matvec, psolve, b, x0, tol, maxiter, callback):
-    """PCG with restarts from the true residual, so the recurrence cannot fake convergence."""
+    """Plain PCG, restarted from the true residual until that meets ``tol``."""
+    precond = (lambda r: r) if psolve is None else psolve
 
-    def cond(state):
-        _, k, done, broke, restarts = state
-        return ~done & ~broke & (k < maxiter) & (restarts < _MAX_RESTARTS)
+    def run(x, k):
+        r = b - matvec(x)
+        z = precond(r)
+        rho = vdot(r, z)
 
-    def body(state):
-        x, k, _, _, restarts = state
-        x, k, broke = _cg_run(matvec, psolve, b, x, k, tol, maxiter, callback)
-        done = norm(b - matvec(x)) <= tol
-        return x, k, done, broke, restarts + 1
+        def cond(state):
+            _, r, _, _, k, broke = state
+            return (norm(r) >= tol) & (k < maxiter) & ~broke
 
-    init = (x0, jnp.array(0), norm(b - matvec(x0)) <= tol, jnp.array(False), jnp.array(0))
-    x, _, _, broke, _ = jax.lax.while_loop(cond, body, init)
-    return x, jnp.where(broke, -10, 0)
+        def body(state):
+            x, r, p, rho, k, _ = state
+            q = matvec(p)
+            pq = vdot(p, q)
+            broke = (pq == 0) | ~jnp.isfinite(pq) | (rho == 0) | ~jnp.isfinite(rho)
+            alpha = jnp.where(broke, 0, rho / jnp.where(broke, 1, pq))
+            x = x + alpha * p
+            r = r - alpha * q
+            z = precond(r)
+            rho_new = vdot(r, z)
+            p = z + (rho_new / jnp.where(broke, 1, rho)) * p
+            emit(callback, x)
+            return x, r, p, rho_new, k + 1, broke
+
+        x, _, _, _, k, broke = jax.lax.while_loop(cond, body, (x, r, z, rho, k, jnp.array(False)))
+        return x, k, jnp.where(broke, -10, 0)
+
+    return restarted(run, matvec, b, x0, tol, maxiter)
 
 
 CG = KrylovSpec("cg", _cg_core, symmetric=True, default_maxiter=lambda n: 10 * n)

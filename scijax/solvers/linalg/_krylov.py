@@ -23,7 +23,10 @@ import numpy as np
 from ..._typing import Array
 from ._operator import LinearOperator, as_operator
 
-__all__ = ["KrylovSpec", "krylov_solve", "check_tolerance", "check_maxiter", "vdot", "norm"]
+__all__ = ["KrylovSpec", "krylov_solve", "check_tolerance", "check_maxiter", "vdot", "norm", "restarted",
+           "emit"]
+
+_MAX_RESTARTS = 4  # true-residual restarts when the recurrence residual drifts from the true one
 
 
 class KrylovSpec(NamedTuple):
@@ -54,6 +57,36 @@ def vdot(a: Array, b: Array) -> Array:
 
 def norm(a: Array) -> Array:
     return jnp.linalg.norm(a)
+
+
+def emit(callback: Callable | None, x: Array) -> None:
+    """Call a user's per-iteration ``callback(xk)`` from inside traced code (for debugging only)."""
+    if callback is not None:
+        jax.debug.callback(callback, x)
+
+
+def restarted(run: Callable, matvec: Callable, b: Array, x0: Array, tol: Array, maxiter: int) -> tuple:
+    """Repeat ``run(x, k) -> (x, k, code)`` from the true residual until it really meets ``tol``.
+
+    ``run`` iterates from ``x`` (iteration counter ``k``) until its own recurrence says it is done;
+    recurrences drift from the true residual, so we check ``||b - A x||`` and go again (at most
+    ``_MAX_RESTARTS`` times) instead of reporting a convergence that did not happen.
+    """
+
+    def cond(state):
+        _, k, done, code, restarts = state
+        return ~done & (code == 0) & (k < maxiter) & (restarts < _MAX_RESTARTS)
+
+    def body(state):
+        x, k, _, _, restarts = state
+        x, k, code = run(x, k)
+        code = jnp.asarray(code, jnp.int32)
+        done = norm(b - matvec(x)) <= tol
+        return x, k, done, jnp.asarray(code, jnp.int32), restarts + 1
+
+    init = (x0, jnp.array(0), norm(b - matvec(x0)) <= tol, jnp.array(0, jnp.int32), jnp.array(0))
+    x, _, _, code, _ = jax.lax.while_loop(cond, body, init)
+    return x, code
 
 
 def _is_concrete(x: Any) -> bool:
