@@ -4,8 +4,13 @@ Every function runs under ``jax.jit`` and ``jax.vmap``, and ``jax.grad`` of a so
 respect to ``args`` uses the implicit function theorem rather than unrolled iterations.
 """
 
+from ._curve_fit import curve_fit as curve_fit
+from ._fixed_point import fixed_point as fixed_point
+from ._least_squares import least_squares as least_squares
 from ._minimize import minimize as minimize
+from ._minimize_scalar import minimize_scalar as minimize_scalar
 from ._result import OptimizeResult as OptimizeResult
+from ._root import root as root
 from ._root_scalar import (
     RootResults as RootResults,
 )
@@ -34,8 +39,13 @@ __all__ = [
     "bisect",
     "brenth",
     "brentq",
+    "curve_fit",
+    "fixed_point",
+    "least_squares",
     "minimize",
+    "minimize_scalar",
     "newton",
     "ridder",
+    "root",
     "root_scalar",
 ]

@@ -13,10 +13,10 @@ from jaxtyping import ArrayLike, PyTree
 
 from ._bounds import bounds_are_none, clip_x0, parse_bounds
 from ._constraints import parse_constraints
-from ._implicit import attach_implicit_gradient
+from ._implicit import attach_implicit_gradient, implicit_bounded_solution
 from ._lbfgsb import LBFGSB
 from ._nelder_mead import NelderMead
-from ._newton import NewtonCG, TrustRegion, exact_subproblem, steihaug_cg
+from ._newton import NewtonCG, TrustRegion, dogleg_subproblem, exact_subproblem, steihaug_cg
 from ._objective import Objective, check_options, prepare_args, prepare_x0
 from ._result import OptimizeResult, status_from_optx
 from ._slsqp import SLSQP, SLSQP_MESSAGES, SLSQP_STATUS, kkt_residual
@@ -109,6 +109,7 @@ MINIMIZE_METHODS: dict[str, _Method] = {
     "newton-cg": _Method(_newton_cg, _COMMON | {"xtol", "eps", "c1", "c2", "workers"}, hessian=True),
     "trust-ncg": _Method(_trust(steihaug_cg), _TRUST, hessian=True),
     "trust-exact": _Method(_trust(exact_subproblem), _TRUST, hessian=True),
+    "dogleg": _Method(_trust(dogleg_subproblem), _TRUST, hessian=True),
     "slsqp": _Method(_slsqp, _COMMON | {"ftol", "eps", "finite_diff_rel_step", "iprint", "workers"},
                      bounds=True, constraints=True),
 }
@@ -155,8 +156,8 @@ def minimize(
         Extra arguments of ``fun``. Gradients of the solution with respect to the floating-point
         arrays in ``args`` come from the implicit function theorem.
     method
-        'BFGS', 'L-BFGS-B', 'CG', 'Newton-CG', 'trust-ncg', 'trust-exact', 'Nelder-Mead' or
-        'SLSQP'. Default as in SciPy: BFGS, L-BFGS-B with bounds, SLSQP with constraints.
+        'BFGS', 'L-BFGS-B', 'CG', 'Newton-CG', 'trust-ncg', 'trust-exact', 'dogleg',
+        'Nelder-Mead' or 'SLSQP'. Default as in SciPy: BFGS, L-BFGS-B with bounds, SLSQP with constraints.
     jac
         ``None`` (autodiff; never finite differences), ``True`` (``fun`` returns ``(f, g)``) or a
         callable ``jac(x, *args)``.
@@ -248,6 +249,7 @@ def _max_steps(solver) -> int:
     return 64 * maxiter + 64 if isinstance(solver, SciPyStopping) else maxiter + 1
 
 
+@eqx.filter_jit
 def _run(objective, solver, x0, params, lower, upper, has_bounds, method, unravel, initial_simplex=None):
     if method.lower() == "nelder-mead" and has_bounds:
         # SciPy's Nelder-Mead clips every vertex into the bounds.
@@ -263,7 +265,7 @@ def _run(objective, solver, x0, params, lower, upper, has_bounds, method, unrave
     x_star = sol.value
     if method.lower() == "nelder-mead" and has_bounds:
         x_star = jnp.clip(x_star, lower, upper)
-    x = _implicit_x(fn, x_star, params, lower, upper, has_bounds)
+    x = implicit_bounded_solution(lambda z, p: fn(z, p)[0], x_star, params, lower, upper, has_bounds)
     f, g = jax.value_and_grad(lambda z: fn(z, params)[0])(x)
     stats = sol.stats
     status = status_from_optx(sol.result, stats["converged"])
@@ -277,26 +279,11 @@ def _run(objective, solver, x0, params, lower, upper, has_bounds, method, unrave
         jac=None if method.lower() == "nelder-mead" else unravel(g),
         hess_inv=hess_inv, nit=stats["nit"], nfev=nfev,
         njev=None if method.lower() == "nelder-mead" else nfev,
+        final_simplex=stats.get("final_simplex"),
     )
 
 
-def _implicit_x(fn, x_star, params, lower, upper, has_bounds):
-    """Attach implicit-function-theorem derivatives; bounds active at the solution stay fixed."""
-    grad = jax.grad(lambda z, p: fn(z, p)[0])
-    if not has_bounds:
-        return attach_implicit_gradient(x_star, grad, params)
-    g = grad(x_star, jax.lax.stop_gradient(params))
-    at_lower = ((x_star <= lower) & (g >= 0)).astype(x_star.dtype)
-    at_upper = ((x_star >= upper) & (g <= 0)).astype(x_star.dtype)
-
-    def kkt(z, inputs):
-        p, lo, hi = inputs
-        free = grad(z, p)
-        return jnp.where(at_lower > 0, z - lo, jnp.where(at_upper > 0, z - hi, free))
-
-    return attach_implicit_gradient(x_star, kkt, (params, lower, upper))
-
-
+@eqx.filter_jit
 def _run_constrained(objective, solver, x0, params, lower, upper, constraints, unravel):
     """SLSQP: constraints and finite bounds become ``c_eq(x) = 0`` and ``c_in(x) >= 0`` rows."""
     eq_fn, in_fn = parse_constraints(constraints)

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array
 
-__all__ = ["NewtonCG", "TrustRegion", "steihaug_cg", "exact_subproblem"]
+__all__ = ["NewtonCG", "TrustRegion", "steihaug_cg", "exact_subproblem", "dogleg_subproblem"]
 
 
 def _hvp(grad_fn: Callable, x: Array) -> Callable[[Array], Array]:
@@ -159,6 +159,24 @@ def steihaug_cg(grad_fn: Callable, x: Array, g: Array, radius: Array) -> tuple[A
     init = (z0, g, -g, z0, jnp.array(False), jnp.array(0), start_done)
     z, _, _, p, hit, _, done = jax.lax.while_loop(cond, body, init)
     return jnp.where(done, p, z), hit
+
+
+def dogleg_subproblem(grad_fn: Callable, x: Array, g: Array, radius: Array) -> tuple[Array, Array]:
+    """Powell's dogleg between the Cauchy and Newton points (SciPy's 'dogleg'); needs a positive
+    definite Hessian. Otherwise the step is zero, so the trust-region loop reports no progress
+    (SciPy raises ``LinAlgError``)."""
+    h = jax.jacfwd(grad_fn)(x)
+    chol = jnp.linalg.cholesky((h + h.T) / 2)
+    pd = jnp.all(jnp.isfinite(chol))
+    newton = -jax.scipy.linalg.cho_solve((jnp.where(pd, chol, jnp.eye(x.shape[0], dtype=x.dtype)), True), g)
+    gg, ghg = jnp.dot(g, g), jnp.dot(g, h @ g)
+    cauchy = -(gg / jnp.where(ghg > 0, ghg, 1.0)) * g
+    cn = jnp.linalg.norm(cauchy)
+    along = cauchy * radius / jnp.where(cn > 0, cn, 1.0)
+    bent = cauchy + _to_boundary(cauchy, newton - cauchy, radius) * (newton - cauchy)
+    inside = jnp.linalg.norm(newton) < radius
+    p = jnp.where(inside, newton, jnp.where(cn >= radius, along, bent))
+    return jnp.where(pd, p, 0.0), jnp.invert(inside)
 
 
 def exact_subproblem(grad_fn: Callable, x: Array, g: Array, radius: Array) -> tuple[Array, Array]:

@@ -11,7 +11,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, PyTree
 
-__all__ = ["prepare_args", "prepare_x0", "Objective", "check_options"]
+__all__ = ["prepare_args", "prepare_x0", "Objective", "check_options", "ToShape"]
 
 
 def prepare_args(args: Any) -> tuple:
@@ -39,7 +39,16 @@ def prepare_x0(x0: Any, name: str = "x0") -> tuple[Array, Callable[[Array], PyTr
     if x.ndim > 1:
         raise ValueError(f"`{name}` must only have one dimension; got shape {x.shape}. "
                          "Pass a pytree (e.g. a dict of arrays) for structured parameters.")
-    return jnp.atleast_1d(x), (lambda v: v.reshape(x.shape)) if x.ndim == 0 else (lambda v: v), False
+    return jnp.atleast_1d(x), ToShape(x.shape), False
+
+
+class ToShape(eqx.Module):
+    """``v.reshape(shape)``; a value-comparable callable so that compiled solves are reused."""
+
+    shape: tuple = eqx.field(static=True)
+
+    def __call__(self, v):
+        return v.reshape(self.shape)
 
 
 def _is_number_sequence(x: Any) -> bool:

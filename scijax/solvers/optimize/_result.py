@@ -57,6 +57,7 @@ class OptimizeResult(eqx.Module):
     optimality: Any = None
     active_mask: Any = None
     multipliers: Any = None
+    final_simplex: Any = None
     messages: tuple[str, ...] = eqx.field(static=True, default=MINIMIZE_MESSAGES)
 
     @property

@@ -59,12 +59,43 @@ _BRACKETING = {"brentq": BrentQ, "brenth": BrentH, "bisect": Bisect, "ridder": R
 """Method name -> optimistix root finder. Adding a bracketing method is one entry here."""
 
 
+class _ScalarFn(eqx.Module):
+    """``f(x, *args)`` as a scalar of ``dtype``; compares by value so compiled solves are reused."""
+
+    f: Callable = eqx.field(static=True)
+    dtype: Any = eqx.field(static=True)
+
+    def __call__(self, x, fargs):
+        return jnp.asarray(self.f(x, *fargs), self.dtype).reshape(()), None
+
+
+class _NewtonFn(eqx.Module):
+    """``(f, (f', f''))`` for the Newton family; ``fprime=True`` means ``f`` returns them all."""
+
+    func: Callable = eqx.field(static=True)
+    fprime: Any = eqx.field(static=True)
+    fprime2: Any = eqx.field(static=True)
+
+    def __call__(self, p, fargs):
+        out = self.func(p, *fargs)
+        zero = jnp.zeros_like(p)
+        if self.fprime is True:
+            f, d1, *rest = out
+            d2 = rest[0] if rest else zero
+        else:
+            f = out
+            d1 = self.fprime(p, *fargs) if callable(self.fprime) else zero
+            d2 = self.fprime2(p, *fargs) if callable(self.fprime2) else zero
+        cast = lambda v: jnp.broadcast_to(jnp.asarray(v, p.dtype), p.shape)  # noqa: E731
+        return cast(f), (cast(d1), cast(d2))
+
+
 def _bracket_solve(method, f, a, b, args, xtol, rtol, maxiter, disp) -> RootResults:
     _check_tols(xtol, rtol, maxiter)
     args = prepare_args(args)
     dtype = jnp.result_type(a, b, 1.0)
     a, b = jnp.asarray(a, dtype), jnp.asarray(b, dtype)
-    fn = lambda x, fargs: (jnp.asarray(f(x, *fargs), dtype).reshape(()), None)  # noqa: E731
+    fn = _ScalarFn(f, dtype)
     solver = _BRACKETING[method](xtol=xtol, rtol=rtol, maxiter=int(maxiter))
     sol = optx.root_find(fn, solver, b, args, options={"lower": a, "upper": b}, has_aux=True,
                          max_steps=int(maxiter) + 2, throw=False)
@@ -145,19 +176,7 @@ def _newton_solve(func, x0, fprime, fprime2, args, tol, rtol, maxiter, x1, metho
     x = x.astype(jnp.result_type(x.dtype, float))
     order = 0 if fprime is None else (1 if fprime2 is None else 2)
 
-    def fn(p, fargs):
-        out = func(p, *fargs)
-        zero = jnp.zeros_like(p)
-        if fprime is True:  # root_scalar: func returns (f, f'[, f''])
-            f, d1, *rest = out
-            d2 = rest[0] if rest else zero
-        else:
-            f = out
-            d1 = fprime(p, *fargs) if callable(fprime) else zero
-            d2 = fprime2(p, *fargs) if callable(fprime2) else zero
-        cast = lambda v: jnp.broadcast_to(jnp.asarray(v, p.dtype), p.shape)  # noqa: E731
-        return cast(f), (cast(d1), cast(d2))
-
+    fn = _NewtonFn(func, fprime, fprime2)
     solver = NewtonFamily(order=order, tol=tol, rtol=rtol, maxiter=int(maxiter))
     sol = optx.root_find(fn, solver, x, args, options={"x1": x1}, has_aux=True,
                          max_steps=int(maxiter) + 1, throw=False)

@@ -19,15 +19,15 @@ from jaxtyping import Array, PyTree, Scalar
 __all__ = ["SciPyStopping", "gradient_converged"]
 
 
-def gradient_converged(gtol: float, norm: float) -> Callable[[Any], Array]:
+class gradient_converged(eqx.Module):  # noqa: N801 (used like a function)
     """SciPy's gradient test ``||grad||_norm <= gtol`` (on the last accepted point)."""
 
-    def converged(state):
-        grad = state.f_info.grad
-        g = jnp.linalg.norm(jnp.ravel(grad), ord=norm)
-        return (g <= gtol) & jnp.invert(state.first_step)
+    gtol: float
+    norm: float
 
-    return converged
+    def __call__(self, state):
+        g = jnp.linalg.norm(jnp.ravel(state.f_info.grad), ord=self.norm)
+        return (g <= self.gtol) & jnp.invert(state.first_step)
 
 
 class _StoppingState(eqx.Module):

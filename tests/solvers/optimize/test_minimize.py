@@ -27,7 +27,7 @@ def quad(x, a):
     return jnp.sum((x - a) ** 2) + 0.5 * x[0] * x[1]
 
 
-GRADIENT_METHODS = ["BFGS", "L-BFGS-B", "CG", "Newton-CG", "trust-ncg", "trust-exact", "SLSQP"]
+GRADIENT_METHODS = ["BFGS", "L-BFGS-B", "CG", "Newton-CG", "trust-ncg", "trust-exact", "dogleg", "SLSQP"]
 ALL_METHODS = GRADIENT_METHODS + ["Nelder-Mead"]
 
 
@@ -35,7 +35,7 @@ ALL_METHODS = GRADIENT_METHODS + ["Nelder-Mead"]
 def test_rosenbrock_2d_matches_scipy(method):
     x0 = np.array([-1.2, 1.0])
     res = minimize(rosen, x0, method=method)
-    needs_hess = method in ("Newton-CG", "trust-ncg", "trust-exact")
+    needs_hess = method in ("Newton-CG", "trust-ncg", "trust-exact", "dogleg")
     ref = so.minimize(so.rosen, x0, method=method,
                       jac=None if method == "Nelder-Mead" else so.rosen_der,
                       hess=so.rosen_hess if needs_hess else None)
@@ -47,6 +47,9 @@ def test_rosenbrock_2d_matches_scipy(method):
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=tol)
     assert res.fun <= ref.fun + 1e-6
     assert int(res.nit) > 0 and int(res.nfev) > 0
+    if method == "Nelder-Mead":  # a port of SciPy's: same iterations, evaluations and simplex
+        assert int(res.nit) == ref.nit and int(res.nfev) == ref.nfev
+        np.testing.assert_allclose(res.final_simplex[0], ref.final_simplex[0], rtol=1e-10)
 
 
 @pytest.mark.parametrize("method", ["BFGS", "L-BFGS-B", "trust-ncg"])

@@ -1,0 +1,228 @@
+"""``root``: SciPy's facade for systems of nonlinear equations over optimistix's Dogleg and
+Levenberg-Marquardt and our Broyden root finder; derivatives of the root w.r.t. ``args`` come
+from the implicit function theorem on ``F(x) = 0``."""
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optimistix as optx
+from jaxtyping import ArrayLike
+
+from ._broyden import Broyden1
+from ._implicit import attach_implicit_gradient
+from ._objective import check_options, prepare_args, prepare_x0
+from ._result import OptimizeResult
+
+__all__ = ["root"]
+
+HYBR_MESSAGES = (
+    "Improper input parameters were entered.",
+    "The solution converged.",
+    "The number of calls to function has reached maxfev.",
+    "xtol is too small, no further improvement in the approximate solution is possible.",
+    "The iteration is not making good progress, as measured by the improvement from the last "
+    "five Jacobian evaluations.",
+    "The iteration is not making good progress: it stopped at a point where the residual is not "
+    "small (a local minimum of |F|, not a root).",
+    "NaN result encountered.",
+)
+LM_MESSAGES = (
+    "Improper input parameters.",
+    "Both actual and predicted relative reductions in the sum of squares are at most ftol",
+    "The relative error between two consecutive iterates is at most xtol",
+    "Both actual and predicted relative reductions in the sum of squares are at most ftol and "
+    "the relative error between two consecutive iterates is at most xtol",
+    "The cosine of the angle between func(x) and any column of the Jacobian is at most gtol in "
+    "absolute value",
+    "Number of calls to function has reached maxfev.",
+    "NaN result encountered.",
+)
+BROYDEN_MESSAGES = (
+    "",
+    "A solution was found at the specified tolerance.",
+    "The maximum number of iterations allowed has been reached.",
+    "NaN result encountered.",
+)
+
+
+class _Method(NamedTuple):
+    build: Callable[[dict, float | None, int], Any]
+    options: frozenset[str]
+    messages: tuple[str, ...]
+    # status for (converged, iteration limit, nan, stopped elsewhere)
+    codes: tuple[int, int, int, int]
+
+
+class _DtypeSafeDogleg(optx.AbstractDescent):
+    """optimistix 0.1.0's ``DoglegDescent.init`` makes float64 norms under x64, which breaks its
+    own ``cond`` for float32 problems; this casts them to the dtype of ``y``."""
+
+    inner: optx.AbstractDescent
+
+    def init(self, y, f_info_struct):
+        state = self.inner.init(y, f_info_struct)
+        dtype = jax.tree_util.tree_leaves(y)[0].dtype
+        return eqx.tree_at(lambda s: (s.newton_norm, s.cauchy_norm), state,
+                           (state.newton_norm.astype(dtype), state.cauchy_norm.astype(dtype)))
+
+    def query(self, y, f_info, state):
+        return self.inner.query(y, f_info, state)
+
+    def step(self, step_size, state):
+        return self.inner.step(step_size, state)
+
+
+def _hybr(o, tol, n):
+    xtol = o.get("xtol", 1.49012e-08 if tol is None else tol)
+    dogleg = optx.Dogleg(rtol=xtol, atol=xtol)
+    dogleg = eqx.tree_at(lambda d: d.descent, dogleg, _DtypeSafeDogleg(dogleg.descent))
+    return dogleg, int(o.get("maxfev") or 200 * (n + 1))
+
+
+def _lm(o, tol, n):
+    xtol = o.get("xtol", 1.49012e-08 if tol is None else tol)
+    return optx.LevenbergMarquardt(rtol=xtol, atol=xtol), int(o.get("maxiter") or 100 * (n + 1))
+
+
+def _broyden1(o, tol, n):
+    fatol = o.get("fatol", 6.0554544523933395e-06 if tol is None else tol)
+    ftol = o.get("ftol") or float("inf")
+    alpha = (o.get("jac_options") or {}).get("alpha")
+    maxiter = int(o.get("maxiter") or o.get("nit") or 100 * (n + 1))
+    return Broyden1(fatol=fatol, ftol=ftol, maxiter=maxiter, alpha=alpha), maxiter
+
+
+ROOT_METHODS = {
+    "hybr": _Method(_hybr, frozenset({"col_deriv", "xtol", "maxfev", "band", "eps", "factor", "diag"}),
+                    HYBR_MESSAGES, (1, 2, 6, 5)),
+    "lm": _Method(_lm, frozenset({"col_deriv", "xtol", "ftol", "gtol", "maxiter", "eps", "factor",
+                                  "diag"}), LM_MESSAGES, (2, 5, 6, 5)),
+    "broyden1": _Method(_broyden1, frozenset({"nit", "disp", "maxiter", "ftol", "fatol", "xtol",
+                                              "xatol", "tol_norm", "line_search", "jac_options"}),
+                        BROYDEN_MESSAGES, (1, 2, 3, 3)),
+}
+"""SciPy method name -> engine. Adding a method is one entry here."""
+
+
+class _System(eqx.Module):
+    fun: Callable = eqx.field(static=True)
+    jac: Any = eqx.field(static=True)
+    static_args: Any = eqx.field(static=True)
+
+    def raw(self, x, params):
+        out = self.fun(x, *eqx.combine(params, self.static_args))
+        out = out[0] if self.jac is True else out
+        return jnp.asarray(out, x.dtype).reshape(x.shape)
+
+    def __call__(self, x, params):
+        if self.jac is None or self.jac is False:
+            return self.raw(x, params), None
+        return _with_jac(self, x, params), None
+
+
+@jax.custom_jvp
+def _with_jac(system, x, params):
+    return system.raw(x, params)
+
+
+@_with_jac.defjvp
+def _with_jac_jvp(primals, tangents):
+    system, x, params = primals
+    _, dx, dparams = tangents
+    args = eqx.combine(params, system.static_args)
+    jac = system.fun(x, *args)[1] if system.jac is True else system.jac(x, *args)
+    f, df_params = jax.jvp(lambda p: system.raw(x, p), (params,), (dparams,))
+    return f, jnp.asarray(jac, x.dtype) @ dx + df_params
+
+
+def root(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), method: str = "hybr",
+         jac: Callable | bool | None = None, tol: float | None = None, callback: None = None,
+         options: dict | None = None) -> OptimizeResult:
+    """Find a root of a vector function (``scipy.optimize.root``).
+
+    Parameters
+    ----------
+    fun
+        ``fun(x, *args) -> (n,)`` in JAX (``(F, J)`` when ``jac=True``).
+    x0
+        Initial guess, 1-D.
+    args, tol, options
+        As in SciPy. Options: hybr ``xtol``, ``maxfev``; lm ``xtol``, ``maxiter``; broyden1
+        ``fatol``, ``ftol``, ``maxiter``/``nit``, ``jac_options={'alpha': ...}``.
+    method
+        'hybr' (default; optimistix's Powell dogleg), 'lm' (optimistix's Levenberg-Marquardt) or
+        'broyden1'.
+    jac
+        ``None`` (autodiff), ``True`` or a callable ``jac(x, *args)``.
+    callback
+        Must be ``None``.
+
+    Returns
+    -------
+    OptimizeResult
+        ``x``, ``fun``, ``success``, ``status``, ``message``, ``nfev``, ``nit``.
+
+    Differences from SciPy
+    ----------------------
+    - 'hybr' and 'lm' are optimistix's dogleg and Levenberg-Marquardt, not MINPACK's ``hybrd``
+      and ``lmdif``: they stop when the step and the change of ``F`` are below ``xtol``
+      (relative and absolute); iterates and counts differ. 'hybr' reports status 5 when it stops
+      where ``max|F| > sqrt(eps) (1 + max|F(x0)|)``, i.e. at a minimum of ``|F|`` that is no root.
+    - 'lm' reports status 2 for every success; ``fjac``, ``r``, ``qtf``, ``cov_x`` are not given.
+    - ``jax.grad`` of ``x`` w.r.t. ``args`` is implicit: ``-J^-1 dF/dargs``.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from scijax.solvers.optimize import root
+    >>> sol = root(lambda x: jnp.array([x[0] + 0.5 * (x[0] - x[1]) ** 3 - 1.0,
+    ...                                 0.5 * (x[1] - x[0]) ** 3 + x[1]]), jnp.zeros(2))
+    >>> bool(sol.success), [round(float(v), 6) for v in sol.x]
+    (True, [0.841164, 0.158836])
+    """
+    if not isinstance(method, str) or method.lower() not in ROOT_METHODS:
+        raise ValueError(f"Unknown solver {method!r} for `method`; choose from {sorted(ROOT_METHODS)}.")
+    if callback is not None:
+        raise ValueError("`callback` is not supported: it would need a host call in the compiled loop.")
+    spec = ROOT_METHODS[method.lower()]
+    options = check_options(options, spec.options, method)
+    x, unravel, is_tree = prepare_x0(x0)
+    if is_tree:
+        raise ValueError("`x0` must be a 1-D array for `root`.")
+    args = prepare_args(args)
+    params, static = eqx.partition(args, eqx.is_inexact_array)
+    solver, max_steps = spec.build(options, tol, x.shape[0])
+    sol = _solve(_System(fun, jac, static), solver, x, params, max_steps, spec.codes,
+                 spec is ROOT_METHODS["hybr"])
+    x_out, f, status, nit, nfev = sol
+    return OptimizeResult(x=unravel(x_out), fun=unravel(f), status=status, success=status == spec.codes[0],
+                          nit=nit, nfev=nfev, messages=spec.messages)
+
+
+def _no_grad(tree):
+    return jax.tree_util.tree_map(
+        lambda a: jax.lax.stop_gradient(a) if eqx.is_inexact_array(a) else a, tree)
+
+
+@eqx.filter_jit
+def _solve(system, solver, x0, params, max_steps, codes, check_residual):
+    fn = eqx.filter_closure_convert(system, x0, params)
+    sol = optx.root_find(_no_grad(fn), solver, x0, _no_grad(params), has_aux=True, max_steps=max_steps,
+                         throw=False)
+    x = attach_implicit_gradient(sol.value, lambda z, p: fn(z, p)[0], params)
+    f = fn(x, params)[0]
+    ok, out_of_steps, nan, other = codes
+    result = sol.result
+    status = jnp.where(result == optx.RESULTS.successful, ok, other)
+    status = jnp.where(result == optx.RESULTS.nonlinear_max_steps_reached, out_of_steps, status)
+    status = jnp.where(jnp.all(jnp.isfinite(f)), status, nan)
+    if check_residual:
+        f0 = jnp.max(jnp.abs(fn(x0, params)[0]))
+        not_root = jnp.max(jnp.abs(f)) > jnp.sqrt(jnp.finfo(x.dtype).eps) * (1 + f0)
+        status = jnp.where((status == ok) & not_root, other, status)
+    steps = sol.stats["num_steps"]
+    nfev = sol.stats.get("nfev", steps + 1)
+    return x, f, status.astype(jnp.int32), sol.stats.get("nit", steps), nfev
