@@ -132,8 +132,14 @@ def load_checkpoint(path: str | os.PathLike, like: PyTree | None = None) -> PyTr
     if not os.path.exists(path):
         raise FileNotFoundError(f"`path` {path} does not exist.")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
+        with open(path, "rb") as f:  # our own handle, so it is closed even when numpy fails
+            loaded = np.load(f, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise CheckpointError(f"`path` {path} is a single .npy array, not a scijax .npz checkpoint.")
+            with loaded as npz:
+                arrays = {name: npz[name] for name in npz.files}
+    except CheckpointError:
+        raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
         raise CheckpointError(f"`path` {path} is not a readable .npz checkpoint (corrupt or truncated?): "
                               f"{err}") from None

@@ -116,6 +116,14 @@ def test_corrupt_files_give_clear_errors_and_are_left_alone(tmp_path):
     np.savez(plain, x=np.ones(3))
     with pytest.raises(CheckpointError, match="not a scijax checkpoint"):
         load_checkpoint(plain)
+    single = tmp_path / "single.npy"
+    np.save(single, np.ones(3))
+    with pytest.raises(CheckpointError, match="not a scijax"):
+        load_checkpoint(single)
+    text = tmp_path / "text.npz"
+    text.write_text("hello")
+    with pytest.raises(CheckpointError):
+        load_checkpoint(text)
     garbage = tmp_path / "garbage.npz"
     with zipfile.ZipFile(garbage, "w") as z:
         z.writestr("__tree__.npy", b"not an npy file")
