@@ -1,0 +1,227 @@
+"""``solve_ivp``: SciPy's facade over diffrax."""
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import diffrax
+import jax.numpy as jnp
+
+from ..._typing import RHS, ArrayLike, EventFn
+from ._ivp_checks import (
+    check_fun_shape,
+    check_step_options,
+    check_t_eval,
+    check_t_span,
+    check_tolerances,
+    check_y0,
+    convert_args,
+    is_concrete,
+)
+from ._ivp_core import IvpConfig, solve_core
+from ._ivp_events import parse_events
+from ._ivp_methods import METHODS, make_adjoint
+from ._ivp_result import OdeResult
+
+__all__ = ["solve_ivp"]
+
+_OURS = {"rtol", "atol", "first_step", "max_step", "jac", "max_steps", "max_events", "adjoint"}
+# SciPy options that some SciPy method accepts but that change nothing here: warned about, as SciPy does.
+_SCIPY_NO_EFFECT = {"jac_sparsity", "lband", "uband", "min_step"}
+
+
+def _check_options(method: str, options: dict[str, Any]) -> None:
+    unknown = set(options) - _OURS - _SCIPY_NO_EFFECT
+    if unknown:
+        raise TypeError(f"solve_ivp() got unexpected option(s) {sorted(unknown)}; "
+                        f"valid options are {sorted(_OURS | _SCIPY_NO_EFFECT)}.")
+    no_effect = set(options) & _SCIPY_NO_EFFECT
+    if "jac" in options and not METHODS[method].implicit:
+        no_effect.add("jac")
+    if no_effect:
+        names = ", ".join(f"`{k}`" for k in sorted(no_effect))
+        warnings.warn(f"The following arguments have no effect for a chosen solver: {names}.", stacklevel=3)
+
+
+def solve_ivp(
+    fun: RHS,
+    t_span: Sequence[float] | ArrayLike,
+    y0: ArrayLike,
+    method: str = "RK45",
+    t_eval: ArrayLike | None = None,
+    dense_output: bool = False,
+    events: EventFn | Sequence[EventFn] | None = None,
+    vectorized: bool = False,
+    args: tuple | None = None,
+    **options: Any,
+) -> OdeResult:
+    """Solve an initial value problem for a system of ODEs (SciPy's ``solve_ivp`` in JAX).
+
+    Integrates ``dy/dt = fun(t, y, *args)`` from ``t_span[0]`` to ``t_span[1]``
+    with an adaptive diffrax stepper. The call is pure: it works under
+    ``jax.jit``, ``jax.vmap``, ``jax.grad``/``jax.jacrev`` (and ``jax.jacfwd``
+    with ``adjoint='forward'``), and a second call with the same ``fun`` and
+    options but new array values does not recompile.
+
+    Parameters
+    ----------
+    fun : callable
+        Right-hand side ``fun(t, y, *args)`` returning an array of shape ``(n,)``,
+        written with ``jax.numpy``. It may close over arrays; gradients flow to them.
+    t_span : pair of float
+        Interval of integration ``(t0, tf)``; ``tf < t0`` integrates backwards.
+    y0 : array_like, shape (n,)
+        Initial state. Real or complex; integer input is promoted to float.
+    method : str, optional
+        One of the keys of the table below. Default ``'RK45'``.
+    t_eval : array_like, optional
+        Times at which to store the solution, sorted in the direction of
+        integration and inside ``t_span``. If None, every step taken is stored.
+    dense_output : bool, optional
+        Whether to return ``sol``, a continuous, differentiable :class:`OdeSolution`.
+    events : callable or list of callables, optional
+        ``event(t, y, *args) -> float``; an occurrence is a zero crossing. Attributes
+        read as in SciPy: ``terminal`` (bool) stops the integration at the first
+        occurrence; ``direction`` (>0 upward only, <0 downward only, 0 both).
+    vectorized : bool, optional
+        Accepted for compatibility and ignored: ``fun`` is always called with ``y``
+        of shape ``(n,)``; batch over problems with ``jax.vmap`` instead.
+    args : tuple, optional
+        Extra arguments passed to ``fun``, ``jac`` and the events. Arrays and floats
+        in it are traced (differentiable, no recompilation on new values).
+    **options
+        ``rtol`` (1e-3), ``atol`` (1e-6; scalar or shape ``(n,)``), ``first_step``,
+        ``max_step``, ``jac`` (callable ``jac(t, y, *args)`` or constant matrix; for the
+        implicit methods, which otherwise use an autodiff Jacobian), and ours:
+        ``max_steps`` (static capacity of the step buffer, default 4096),
+        ``max_events`` (static capacity per event, default 64) and ``adjoint``
+        (``'checkpoint'`` default, ``'backsolve'``, ``'forward'`` for ``jax.jacfwd``/``jvp``,
+        ``'direct'``, or any ``diffrax.AbstractAdjoint``).
+
+    Returns
+    -------
+    OdeResult
+        With SciPy's fields ``t``, ``y`` (shape ``(n, n_points)``), ``sol``,
+        ``t_events``, ``y_events``, ``nfev``, ``njev``, ``nlu``, ``status`` (-1 failure,
+        0 end reached, 1 terminal event), ``message`` and ``success``, plus
+        ``n_points``, ``n_events`` and ``flag``. An eager call trims buffers to
+        SciPy's exact shapes; under ``jit``/``vmap`` they keep their static
+        capacity, padded with ``nan``, and ``n_points``/``n_events`` count the entries.
+
+    Methods
+    -------
+    ============  ======================  =====  =====================================
+    ``method``    diffrax stepper         order  note
+    ============  ======================  =====  =====================================
+    ``'RK45'``    ``Dopri5``              5(4)   the same Dormand-Prince pair as SciPy
+    ``'RK23'``    ``Bosh3``               3(2)   the same Bogacki-Shampine pair as SciPy
+    ``'DOP853'``  ``Dopri8``              8(7)   not SciPy's DOP853 coefficients
+    ``'Tsit5'``   ``Tsit5``               5(4)   not in SciPy
+    ``'Radau'``   ``Kvaerno5``            5      L-stable ESDIRK instead of Radau IIA
+    ``'BDF'``     ``Kvaerno5``            5      ESDIRK instead of variable-order BDF
+    ``'LSODA'``   ``Kvaerno5``            5      no Adams/BDF switching: always the
+                                                 stiff solver, which also solves
+                                                 non-stiff problems (at more cost)
+    ============  ======================  =====  =====================================
+
+    Differences from SciPy
+    ----------------------
+    - Step-size control is diffrax's PID controller with SciPy's constants (safety
+      0.9, factors 0.2 to 10) and RMS error norm; step sequences differ slightly, so
+      results agree to the tolerance, not bit for bit.
+    - Runs at most ``max_steps`` steps; exhausting them is a failure (status -1),
+      never a hang. Non-finite values from ``fun`` end the solve with status -1 and
+      a message instead of looping, as SciPy's RK45 does.
+    - ``nfev`` is counted per step from the method's stages (plus 2 for the start);
+      for implicit methods Newton iterations are not counted. ``njev`` and ``nlu``
+      count one Jacobian and one factorisation per step.
+    - ``terminal`` as an integer count greater than 1 is not supported yet
+      (raises ``NotImplementedError``).
+    - An event whose root lies in a step is located on the interpolant by bisection
+      to machine precision, as SciPy's ``brentq``; a root exactly at a step end
+      may be reported in both adjacent steps, as in SciPy.
+    - ``message`` is a property computed from ``flag``; reading it under ``jit``
+      raises ``TypeError``. ``method`` may not be an ``OdeSolver`` class.
+    - ``jax.jacfwd``/``jax.jvp`` need ``adjoint='forward'`` (or ``'direct'``); the
+      default checkpointed adjoint is reverse-mode only.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from scijax.solvers.integrate import solve_ivp
+    >>> def decay(t, y, k):
+    ...     return -k * y
+    >>> res = solve_ivp(decay, (0.0, 2.0), jnp.array([1.0, 2.0]), args=(0.5,), rtol=1e-8, atol=1e-10)
+    >>> res.y.shape[0], bool(res.success)
+    (2, True)
+    >>> final = lambda k: solve_ivp(decay, (0.0, 2.0), jnp.array([1.0]), args=(k,),
+    ...                             t_eval=jnp.array([2.0]), rtol=1e-8, atol=1e-10).y[0, -1]
+    >>> bool(abs(jax.grad(final)(0.5) - (-2.0 * jnp.exp(-1.0))) < 1e-6)
+    True
+    """
+    return ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, options)
+
+
+def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, options, strict_t_eval=True):
+    """``solve_ivp`` without the docstring; ``odeint`` calls it with ``strict_t_eval=False``."""
+    if not isinstance(method, str):
+        raise TypeError(f"`method` must be a string naming one of {sorted(METHODS)}, got {method!r}.")
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {sorted(METHODS)}, got {method!r}.")
+    if not callable(fun):
+        raise TypeError("`fun` must be callable.")
+    _check_options(method, options)
+
+    y0 = check_y0(y0)
+    real = jnp.finfo(y0.dtype).dtype
+    t0, tf = check_t_span(t_span, real)
+    args = convert_args(args)
+    rtol, atol = check_tolerances(options.get("rtol", 1e-3), options.get("atol", 1e-6), y0.shape[0], real)
+    first_step, max_step = check_step_options(
+        options.get("first_step"), options.get("max_step"), t0, tf, real
+    )
+    max_steps = int(options.get("max_steps", 4096))
+    max_events = int(options.get("max_events", 64))
+    if max_steps <= 0:
+        raise ValueError("`max_steps` must be a positive integer.")
+    if max_events <= 0:
+        raise ValueError("`max_events` must be a positive integer.")
+    specs = parse_events(events)
+    if t_eval is not None:
+        t_eval = check_t_eval(t_eval, t0, tf, real, strict_t_eval)
+    check_fun_shape(fun, t0, y0, args)
+    jac = options.get("jac") if METHODS[method].implicit else None
+    jac_value = None if (jac is None or callable(jac)) else jnp.asarray(jac, dtype=y0.dtype)
+    if jac_value is not None and jac_value.shape != (y0.shape[0],) * 2:
+        raise ValueError(f"`jac` must have shape {(y0.shape[0],) * 2}, got {jac_value.shape}.")
+    adjoint = make_adjoint(options.get("adjoint", "checkpoint"))
+    if isinstance(adjoint, diffrax.BacksolveAdjoint) and (specs or t_eval is None or dense_output):
+        raise ValueError(
+            "`adjoint='backsolve'` needs `t_eval` and supports neither `events` nor `dense_output`."
+        )
+
+    if is_concrete(t0, tf) and float(t0) == float(tf):
+        return _no_integration(t0, y0, specs)
+
+    cfg = IvpConfig(fun, method, None if jac_value is not None else jac, specs, t_eval is None,
+                    bool(dense_output), first_step is not None, max_steps, max_events, adjoint)
+    if jac_value is not None:
+        cfg = cfg._replace(jac="constant")
+    res = solve_core(cfg, t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step, jac_value)
+    if is_concrete(res.t, res.y):
+        res = res.trimmed()
+    return res
+
+
+def _no_integration(t0, y0, specs) -> OdeResult:
+    """SciPy's result for a zero-length span: two copies of the initial point."""
+    zero = jnp.asarray(0)
+    n_ev = len(specs)
+    return OdeResult(
+        t=jnp.stack([t0, t0]), y=jnp.stack([y0, y0], axis=1), sol=None,
+        t_events=[jnp.zeros((0,), t0.dtype) for _ in specs] if n_ev else None,
+        y_events=[jnp.zeros((0, y0.shape[0]), y0.dtype) for _ in specs] if n_ev else None,
+        nfev=zero, njev=zero, nlu=zero, status=zero, success=jnp.asarray(True),
+        n_points=jnp.asarray(2), n_steps=zero, n_events=jnp.zeros((n_ev,), int) if n_ev else None, flag=zero,
+    )
+

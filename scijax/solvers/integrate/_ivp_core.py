@@ -1,0 +1,170 @@
+"""The traced part of ``solve_ivp``: one ``diffrax.diffeqsolve`` plus SciPy-style post-processing.
+
+Everything here runs under one ``equinox.filter_jit``: the static configuration
+(:class:`IvpConfig`, holding ``fun``, the method and the options that change
+program structure) is hashed, and every array is traced, so repeated calls with
+the same ``fun`` and new array values reuse the compiled program.
+"""
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ..._typing import Array
+from ._ivp_events import EventSpec, diffrax_event, locate_events
+from ._ivp_methods import METHODS
+from ._ivp_result import (
+    FLAG_DTMIN,
+    FLAG_EVENT,
+    FLAG_MAX_STEPS,
+    FLAG_NONFINITE,
+    FLAG_NONLINEAR,
+    FLAG_OTHER,
+    FLAG_SUCCESS,
+    OdeResult,
+    OdeSolution,
+)
+
+__all__ = ["IvpConfig", "solve_core"]
+
+
+class IvpConfig(NamedTuple):
+    """Static (hashed) part of a ``solve_ivp`` call."""
+
+    fun: Callable[..., Any]
+    method: str
+    jac: Any  # None, a callable, or a constant matrix (then traced through `jac_value`)
+    events: tuple[EventSpec, ...]
+    save_steps: bool  # t_eval is None
+    dense_output: bool
+    has_first_step: bool
+    max_steps: int
+    max_events: int
+    adjoint: diffrax.AbstractAdjoint
+
+
+def _vector_field(fun, jac, jac_value):
+    """diffrax vector field ``f(t, y, args)``; a user ``jac`` becomes the JVP rule in ``y``."""
+
+    def plain(t, y, args):
+        return jnp.broadcast_to(jnp.asarray(fun(t, y, *args), dtype=y.dtype), y.shape)
+
+    if jac is None:
+        return plain
+
+    @jax.custom_jvp
+    def with_jac(t, y, args):
+        return plain(t, y, args)
+
+    @with_jac.defjvp
+    def _jvp(primals, tangents):
+        t, y, args = primals
+        t_dot, y_dot, args_dot = tangents
+        jmat = jac(t, y, *args) if callable(jac) else jac_value
+        jmat = jnp.asarray(jmat, dtype=y.dtype)
+        out, rest = jax.jvp(lambda t_, a_: plain(t_, y, a_), (t, args), (t_dot, args_dot))
+        return out, jmat @ y_dot + rest
+
+    return with_jac
+
+
+def _flag(result, y_last: Array, f_last: Array) -> Array:
+    R = diffrax.RESULTS
+    nonfinite = ~(jnp.all(jnp.isfinite(y_last)) & jnp.all(jnp.isfinite(f_last)))
+    table = [
+        (result == R.successful, FLAG_SUCCESS),
+        (result == R.event_occurred, FLAG_EVENT),
+        ((result == R.max_steps_reached) & nonfinite, FLAG_NONFINITE),
+        (result == R.max_steps_reached, FLAG_MAX_STEPS),
+        ((result == R.dt_min_reached) & nonfinite, FLAG_NONFINITE),
+        (result == R.dt_min_reached, FLAG_DTMIN),
+        ((result == R.nonlinear_divergence) | (result == R.nonlinear_max_steps_reached)
+         | (result == R.singular), FLAG_NONLINEAR),
+    ]
+    flag = jnp.asarray(FLAG_OTHER)
+    for cond, value in reversed(table):
+        flag = jnp.where(cond, value, flag)
+    return flag
+
+
+@eqx.filter_jit
+def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step, jac_value):
+    spec = METHODS[cfg.method]
+    real = jnp.finfo(y0.dtype).dtype
+    direction = jnp.where(tf >= t0, 1.0, -1.0).astype(real)
+    term = diffrax.ODETerm(_vector_field(cfg.fun, cfg.jac, jac_value))
+    eps = jnp.finfo(real).eps
+    dtmin = 10 * eps * jnp.maximum(jnp.maximum(jnp.abs(t0), jnp.abs(tf)), jnp.finfo(real).tiny)
+    controller = diffrax.PIDController(
+        rtol=rtol, atol=atol, dtmax=max_step, dtmin=dtmin, force_dtmin=False
+    )
+    need_steps = cfg.save_steps or bool(cfg.events)
+    subs = [diffrax.SubSaveAt(t0=True, steps=True)] if need_steps else []
+    if not cfg.save_steps:
+        subs.append(diffrax.SubSaveAt(ts=t_eval))
+    dense = cfg.dense_output or bool(cfg.events)
+    # A single SubSaveAt is passed bare: BacksolveAdjoint rejects `subs`.
+    saveat = diffrax.SaveAt(subs=subs if len(subs) > 1 else subs[0], dense=dense)
+    sol = diffrax.diffeqsolve(
+        term, spec.solver(), t0, tf, first_step if cfg.has_first_step else None, y0, args=args,
+        saveat=saveat, stepsize_controller=controller, adjoint=cfg.adjoint,
+        event=diffrax_event(cfg.events), max_steps=cfg.max_steps, throw=False,
+    )
+    n_steps = sol.stats["num_steps"]
+    n_acc = sol.stats["num_accepted_steps"]
+    n_valid = n_acc + 1
+    sol_ts, sol_ys = (sol.ts, sol.ys) if len(subs) > 1 else ([sol.ts], [sol.ys])
+
+    if need_steps:
+        ts_steps, ys_steps = sol_ts[0], sol_ys[0]
+        y_last = ys_steps[jnp.maximum(n_valid - 1, 0)]
+        t_last = ts_steps[jnp.maximum(n_valid - 1, 0)]
+    else:
+        t_last, y_last = tf, sol_ys[-1][-1]
+    # Probe just past the last accepted point: a solve that stalls because `fun` turns
+    # non-finite ahead of it is reported as such, not as a step-size underflow.
+    y_probe = jnp.where(jnp.isfinite(y_last), y_last, 0)
+    t_probe = t_last + direction * jnp.minimum(1000 * dtmin, jnp.abs(tf - t_last))
+    f_last = jnp.stack([term.vf(t_last, y_probe, args), term.vf(t_probe, y_probe, args)])
+    flag = _flag(sol.result, y_last, f_last)
+
+    evaluate = (lambda t: sol.evaluate(t)) if saveat.dense else None
+    t_events = y_events = n_events = None
+    t_stop = jnp.asarray(jnp.nan, real)
+    if cfg.events:
+        located = locate_events(cfg.events, ts_steps, ys_steps, n_valid, evaluate, args,
+                                flag == FLAG_EVENT, direction, cfg.max_events)
+        t_events, y_events, n_events, t_stop = located
+    stopped = flag == FLAG_EVENT
+
+    if cfg.save_steps:
+        idx = jnp.arange(ts_steps.shape[0])
+        valid = idx < n_valid
+        y_stop = evaluate(jnp.where(stopped, t_stop, t0)) if cfg.events else y0
+        at_end = stopped & (idx == n_valid - 1)
+        t_out = jnp.where(at_end, t_stop, jnp.where(valid, ts_steps, jnp.nan))
+        y_out = jnp.where(at_end[:, None], y_stop, jnp.where(valid[:, None], ys_steps, jnp.nan))
+        n_points = n_valid
+    else:
+        ys_eval = sol_ys[-1]
+        reached = ~jnp.all(jnp.isinf(ys_eval.real), axis=1)
+        reached = reached & ~(stopped & (direction * t_eval > direction * t_stop))
+        t_out = jnp.where(reached, t_eval, jnp.nan)
+        y_out = jnp.where(reached[:, None], ys_eval, jnp.nan)
+        n_points = jnp.sum(reached)
+
+    dense_sol = None
+    if cfg.dense_output:
+        t_end = jnp.where(stopped, t_stop, t_last)
+        dense_sol = OdeSolution(sol.interpolation, jnp.minimum(t0, t_end), jnp.maximum(t0, t_end))
+    status = jnp.where(flag == FLAG_SUCCESS, 0, jnp.where(flag == FLAG_EVENT, 1, -1))
+    implicit = 1 if spec.implicit else 0
+    return OdeResult(
+        t=t_out, y=y_out.T, sol=dense_sol, t_events=t_events, y_events=y_events,
+        nfev=spec.fevals_per_step * n_steps + 2, njev=implicit * n_steps, nlu=implicit * n_steps,
+        status=status, success=status >= 0, n_points=n_points, n_steps=n_acc, n_events=n_events, flag=flag,
+    )

@@ -1,0 +1,171 @@
+"""Result types of ``solve_ivp``: :class:`OdeResult` and :class:`OdeSolution`."""
+
+from typing import Any
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..._typing import Array, ArrayLike
+
+__all__ = ["OdeResult", "OdeSolution", "FAILURE_MESSAGES", "status_message"]
+
+# Index into this table is the ``flag`` field of an OdeResult.
+FAILURE_MESSAGES: tuple[str, ...] = (
+    "The solver successfully reached the end of the integration interval.",
+    "A termination event occurred.",
+    "The maximum number of steps (`max_steps`) was reached before the end of the interval. "
+    "Raise `max_steps`, loosen `rtol`/`atol`, or use a stiff method ('Radau', 'BDF').",
+    "Required step size is less than spacing between numbers. The problem may be stiff "
+    "(try method='Radau' or 'BDF') or have a singularity.",
+    "The right-hand side returned non-finite values (nan or inf).",
+    "The nonlinear solver of the implicit method failed to converge (singular Jacobian?).",
+    "The solver failed for an unclassified reason.",
+)
+FLAG_SUCCESS, FLAG_EVENT, FLAG_MAX_STEPS, FLAG_DTMIN, FLAG_NONFINITE, FLAG_NONLINEAR, FLAG_OTHER = range(7)
+
+
+def status_message(flag: ArrayLike) -> str:
+    """Return the human-readable message for a concrete ``flag``."""
+    flag = np.asarray(flag)
+    if flag.ndim == 0:
+        return FAILURE_MESSAGES[int(flag)]
+    return "; ".join(sorted({FAILURE_MESSAGES[int(f)] for f in flag.ravel()}))
+
+
+def _is_traced(x: Any) -> bool:
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
+
+
+class OdeSolution(eqx.Module):
+    """Continuous solution returned by ``solve_ivp(..., dense_output=True)``.
+
+    Calling it evaluates the solver's own interpolant: ``sol(t)`` returns shape
+    ``(n,)`` for a scalar ``t`` and ``(n, len(t))`` for a 1-D array, as SciPy's
+    :class:`scipy.integrate.OdeSolution` does. It is a pytree, differentiable in
+    ``t`` and in everything the solve depended on.
+
+    Attributes
+    ----------
+    t_min, t_max : Array
+        The interval covered by the interpolant.
+    interpolation : diffrax.DenseInterpolation
+        The underlying piecewise polynomial.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from scijax.solvers.integrate import solve_ivp
+    >>> res = solve_ivp(lambda t, y: -y, (0.0, 1.0), jnp.array([1.0]), dense_output=True)
+    >>> bool(abs(res.sol(0.5)[0] - jnp.exp(-0.5)) < 1e-3)
+    True
+    """
+
+    interpolation: diffrax.DenseInterpolation
+    t_min: Array
+    t_max: Array
+
+    @property
+    def ts(self) -> Array:
+        """Step end points of the interpolant (padded with ``inf`` under jit)."""
+        return self.interpolation.ts
+
+    def __call__(self, t: ArrayLike) -> Array:
+        t = jnp.asarray(t)
+        if t.ndim == 0:
+            return self.interpolation.evaluate(t)
+        if t.ndim != 1:
+            raise ValueError("`t` must be a scalar or a 1-D array.")
+        return jax.vmap(self.interpolation.evaluate)(t).T
+
+
+class OdeResult(eqx.Module):
+    """Result of :func:`solve_ivp`, with SciPy's field names.
+
+    Attributes
+    ----------
+    t : Array, shape (n_points,)
+        Time points. Under ``jit``/``vmap`` this is a fixed-capacity buffer padded
+        with ``nan``; ``n_points`` counts the valid entries. Eager calls are trimmed.
+    y : Array, shape (n, n_points)
+        Values of the solution at ``t``.
+    sol : OdeSolution or None
+        Continuous solution when ``dense_output=True``.
+    t_events : list of Array or None
+        For each event, the times at which it occurred (padded with ``nan`` under jit;
+        ``n_events`` counts them).
+    y_events : list of Array or None
+        For each event, the solution values at ``t_events``, shape ``(k, n)``.
+    nfev, njev, nlu : Array
+        Function evaluations, Jacobian evaluations and LU decompositions (see the
+        ``solve_ivp`` docstring for how these are counted).
+    status : Array
+        -1 failure, 0 end of interval reached, 1 a terminal event occurred.
+    success : Array
+        ``status >= 0``.
+    n_points : Array
+        Number of valid entries in ``t`` (not in SciPy).
+    n_steps : Array
+        Accepted steps (not in SciPy; rejected ones are in ``nfev`` only).
+    n_events : Array or None
+        Number of valid entries of each ``t_events`` array (not in SciPy).
+    flag : Array
+        Reason code behind ``message`` (not in SciPy).
+    """
+
+    t: Array
+    y: Array
+    sol: OdeSolution | None
+    t_events: list[Array] | None
+    y_events: list[Array] | None
+    nfev: Array
+    njev: Array
+    nlu: Array
+    status: Array
+    success: Array
+    n_points: Array
+    n_steps: Array
+    n_events: Array | None
+    flag: Array
+
+    @property
+    def message(self) -> str:
+        """SciPy's message, derived from ``flag`` (only readable outside traced code)."""
+        if _is_traced(self.flag):
+            raise TypeError("`message` is not available inside jit/vmap; read `status` instead.")
+        return status_message(self.flag)
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def keys(self) -> list[str]:
+        """Field names, as for SciPy's dict-like result."""
+        return [*(f for f in self.__dataclass_fields__), "message"]
+
+    def trimmed(self) -> "OdeResult":
+        """Cut padding off the buffers (only for concrete, unbatched results)."""
+        n = int(self.n_points)
+        t_ev, y_ev = self.t_events, self.y_events
+        if t_ev is not None:
+            counts = [int(c) for c in np.asarray(self.n_events)]
+            t_ev = [te[:c] for te, c in zip(t_ev, counts, strict=True)]
+            y_ev = [ye[:c] for ye, c in zip(y_ev, counts, strict=True)]
+        return eqx.tree_at(
+            lambda r: (r.t, r.y, r.t_events, r.y_events),
+            self,
+            (self.t[:n], self.y[:, :n], t_ev, y_ev),
+            is_leaf=lambda x: x is None,
+        )
+
+    def __repr__(self) -> str:
+        if _is_traced(self.flag):
+            return "OdeResult(<traced>)"
+        lines = [f"  message: {self.message}", f"  success: {bool(np.all(self.success))}"]
+        for name in ("status", "t", "y", "sol", "t_events", "y_events", "nfev", "njev", "nlu"):
+            lines.append(f"  {name}: {getattr(self, name)!r}")
+        return "OdeResult(\n" + "\n".join(lines) + "\n)"
