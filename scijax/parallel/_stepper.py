@@ -24,12 +24,13 @@ from jax import lax
 
 from ._tableau import Tableau
 
-__all__ = ["StepOptions", "integrate"]
+__all__ = ["StepOptions", "integrate", "RUNNING", "MAX_STEPS", "DTMIN", "NONFINITE"]
 
 _SAFETY = 0.9
 _MIN_FACTOR = 0.2
 _MAX_FACTOR = 10.0
-RUNNING, FAILED = 0, -1
+# Per-member ``flag`` codes, the indices of ``solve_ivp``'s FAILURE_MESSAGES.
+RUNNING, MAX_STEPS, DTMIN, NONFINITE = 0, 2, 3, 4
 
 
 class StepOptions(NamedTuple):
@@ -54,7 +55,7 @@ class _State(NamedTuple):
     h_abs: jax.Array  # next proposed step size (adaptive); unused when fixed
     err_prev: jax.Array
     rejected: jax.Array
-    status: jax.Array
+    status: jax.Array  # flag: RUNNING (0) until a failure code is set
     nfev: jax.Array
     nsteps: jax.Array  # attempted steps (accepted in fixed-step mode)
     t_old: jax.Array  # last accepted step, for dense output
@@ -180,7 +181,7 @@ def _attempt(rhs, tab, opts, t0, tf, d, target, s: _State) -> _State:
 
     if opts.dt is not None:
         accept = _rms(y_new, opts.n) < jnp.inf  # false for inf and nan
-        failed = ~accept
+        failed = jnp.where(accept, RUNNING, NONFINITE)
         h_next, err_prev, rejected = s.h_abs, s.err_prev, s.rejected
     else:
         err = _rms(_scaled(_lincomb(_tmap(jnp.zeros_like, s.y), h, tab.e, ks), _scale(opts, s.y, y_new)), opts.n)
@@ -199,10 +200,10 @@ def _attempt(rhs, tab, opts, t0, tf, d, target, s: _State) -> _State:
         err_prev = jnp.where(accept, jnp.maximum(err, 1e-4), s.err_prev)
         rejected = ~accept
         # SciPy: after a rejection, a step below 10 ulp(t) is "less than spacing between numbers".
-        failed = s.rejected & (s.h_abs < min_step)
-    failed = failed | (s.nsteps >= opts.max_steps)
+        failed = jnp.where(s.rejected & (s.h_abs < min_step), DTMIN, RUNNING)
+    failed = jnp.where(s.nsteps >= opts.max_steps, MAX_STEPS, failed)
     nsteps = s.nsteps + 1
-    take = active & accept & ~failed
+    take = active & accept & (failed == RUNNING)
     new = s._replace(
         t=jnp.where(take, t_new, s.t),
         y=_where(take, y_new, s.y),
@@ -210,7 +211,7 @@ def _attempt(rhs, tab, opts, t0, tf, d, target, s: _State) -> _State:
         h_abs=jnp.where(active, h_next, s.h_abs),
         err_prev=jnp.where(active, err_prev, s.err_prev),
         rejected=jnp.where(active, rejected, s.rejected),
-        status=jnp.where(active & failed, FAILED, s.status),
+        status=jnp.where(active, failed, s.status),
         nfev=jnp.where(active, nfev, s.nfev),
         nsteps=jnp.where(active, nsteps, s.nsteps),
     )
@@ -262,7 +263,7 @@ def integrate(
     array update for XLA, a ref store inside a kernel). Members fall into step
     between output times: all reach ``t_at(k)`` before the values are saved, so
     every store hits the same row. Members that failed before ``t_at(k)`` save
-    ``nan``. Returns the final state and ``aux``.
+    ``nan``. Returns the final state (``status`` holds the flag codes above) and ``aux``.
     """
     dtype = jax.tree.leaves(y0)[0].dtype
     t0 = jnp.asarray(t0, dtype)
