@@ -1,6 +1,7 @@
 """``ensemble_solve_ivp``: one IVP, many members, three interchangeable backends."""
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from .._typing import Array, ArrayLike, PyTree
 from ..solvers.integrate import solve_ivp
-from ..solvers.integrate._ivp_checks import check_t_eval, check_t_span, check_tolerances, is_concrete
+from ..solvers.integrate._ivp_checks import check_t_eval, check_t_span, is_concrete
 from ..solvers.integrate._ivp_methods import METHODS
 from ..solvers.integrate._ivp_result import status_message
 from ._ensemble import run_batched
@@ -166,14 +167,26 @@ def _choose_backend(backend, method, options, fun, y0s, args, devices) -> str:
     return "lean"
 
 
-def _static_options(method, options, n, dtype, t0, tf) -> StepOptions:
+def _static_options(method, options, n, dtype, t0, tf, endpoints_only) -> StepOptions:
     for name in ("first_step", "max_step", "dt", "pcoeff", "icoeff"):
         if name in options and options[name] is not None and not is_concrete(options[name]):
             raise TypeError(f"`{name}` must be a Python number (it is static), not a traced value.")
-    rtol, atol = check_tolerances(options.get("rtol", 1e-3), options.get("atol", 1e-6), n, dtype)
+    rtol, atol = options.get("rtol", 1e-3), options.get("atol", 1e-6)
     if not is_concrete(rtol, atol):
         raise TypeError("`rtol` and `atol` must be concrete (they are static).")
-    atol = np.asarray(atol, dtype=float)
+    # SciPy's checks and its float64 floor on rtol (also for float32 members, so the requested
+    # tolerance is what runs; float32 round-off then limits the accuracy actually reached).
+    rtol, atol = np.asarray(rtol, dtype=float), np.asarray(atol, dtype=float)
+    if rtol.ndim != 0:
+        raise ValueError("`rtol` must be a scalar.")
+    if atol.ndim not in (0, 1) or (atol.ndim == 1 and atol.shape != (n,)):
+        raise ValueError(f"`atol` has wrong shape: expected a scalar or shape ({n},), got {atol.shape}.")
+    if rtol < 0 or np.any(atol < 0):
+        raise ValueError("`rtol` and `atol` must be non-negative.")
+    if rtol < 100 * np.finfo(float).eps:
+        warnings.warn(f"At least one element of `rtol` is too small. Setting `rtol = max(rtol, "
+                      f"{100 * np.finfo(float).eps})`.", stacklevel=4)
+        rtol = np.asarray(100 * np.finfo(float).eps)
     dt = options.get("dt")
     if dt is not None and not float(dt) > 0:
         raise ValueError(f"`dt` must be positive, got {dt!r}.")
@@ -195,7 +208,9 @@ def _static_options(method, options, n, dtype, t0, tf) -> StepOptions:
     return StepOptions(
         rtol=float(rtol), atol=float(atol) if atol.ndim == 0 else tuple(float(a) for a in atol),
         first_step=None if first_step is None else float(first_step), max_step=float(max_step),
-        max_steps=int(max_steps), dt=None if dt is None else float(dt), clip=(mode == "clip" and dt is None),
+        max_steps=int(max_steps), dt=None if dt is None else float(dt),
+        # Saving only at tf, clipping the last step is SciPy's own behaviour and keeps no dense output.
+        clip=(mode == "clip" or endpoints_only) and dt is None,
         pcoeff=float(options.get("pcoeff", 0.0)), icoeff=float(options.get("icoeff", 1.0)), n=n,
     )
 
@@ -329,6 +344,7 @@ def ensemble_solve_ivp(
     dtype = y0s.dtype
     t0, tf = check_t_span(t_span, dtype)
     args = _check_params(params, y0s.shape[0], dtype)
+    endpoints_only = t_eval is None
     t_eval = jnp.stack([t0, tf]) if t_eval is None else check_t_eval(t_eval, t0, tf, dtype)
     chosen = _choose_backend(backend, method, options, fun, y0s, args, devices)
     unknown = set(options) - _BACKEND_OPTIONS[chosen]
@@ -337,7 +353,7 @@ def ensemble_solve_ivp(
                          f"accepted: {sorted(_BACKEND_OPTIONS[chosen])}.")
     if method == "RK4" and chosen == "vmap":
         raise ValueError("`method='RK4'` is only available with backend='lean' or 'fused'.")
-    opts = _static_options(method, options, y0s.shape[1], dtype, t0, tf)
+    opts = _static_options(method, options, y0s.shape[1], dtype, t0, tf, endpoints_only)
     extra_keys = {"fused": ("block_size", "num_warps", "interpret"), "vmap": ("adjoint", "jac")}.get(chosen, ())
     extra = tuple((("block" if k == "block_size" else k), options[k]) for k in extra_keys if k in options)
     solver = _BatchedSolve(fun, chosen, method, opts, extra)
