@@ -211,6 +211,7 @@ def _static_options(method, options, n, dtype, t0, tf, endpoints_only) -> StepOp
         max_steps=int(max_steps), dt=None if dt is None else float(dt),
         # Saving only at tf, clipping the last step is SciPy's own behaviour and keeps no dense output.
         clip=(mode == "clip" or endpoints_only) and dt is None,
+        dense=not endpoints_only and (mode == "interpolate" or dt is not None),
         pcoeff=float(options.get("pcoeff", 0.0)), icoeff=float(options.get("icoeff", 1.0)), n=n,
     )
 

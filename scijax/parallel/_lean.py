@@ -1,7 +1,9 @@
 """The ``lean`` and ``fused`` backends: the shared RK loop over structure-of-arrays state.
 
-``lean`` runs :func:`._stepper.integrate` as one XLA program on ``(n, N)``
-arrays, evaluating ``fun`` through ``vmap`` (so any ``fun`` that vmaps works).
+``lean`` runs :func:`._stepper.integrate` as one XLA program. On GPU each
+component is one ``(N,)`` array with ``fun`` traced row-wise by
+:mod:`._rowwise`; on CPU, or for a ``fun`` the row-wise tracer cannot follow,
+``fun`` runs through ``vmap`` on one ``(n, N)`` array (any ``fun`` that vmaps works).
 ``fused`` runs the *same* loop inside a Pallas kernel, one program per block
 of members, each state component a register row, with ``fun`` traced row-wise
 by :mod:`._rowwise`. On CPU the kernel runs in Pallas interpret mode.
@@ -27,6 +29,11 @@ def _tol(tol, n, dtype):
     return float(tol) if tol.ndim == 0 else jnp.asarray(tol.reshape(n, 1), dtype)
 
 
+def _rows(tol, n):
+    """A tolerance for row-wise state: one float per component."""
+    return tuple(float(v) for v in np.broadcast_to(np.asarray(tol, dtype=float), (n,)))
+
+
 def lean_solve(fun, tab: Tableau, t0, tf, t_eval, y0s, args: tuple, opts: StepOptions):
     """Integrate the batch ``y0s`` (N, n) with per-member ``args``; returns ``(ys, status, nfev)``.
 
@@ -34,17 +41,28 @@ def lean_solve(fun, tab: Tableau, t0, tf, t_eval, y0s, args: tuple, opts: StepOp
     """
     n_mem, n = y0s.shape
     dtype = y0s.dtype
-    opts = opts._replace(rtol=_tol(opts.rtol, n, dtype), atol=_tol(opts.atol, n, dtype))
-    member_fun = jax.vmap(lambda t, y, a: fun(t, y, *a), in_axes=(0, 1, 0), out_axes=1)
-
-    def rhs(t, y):
-        return jnp.asarray(member_fun(t, y, args), dtype)
-
     n_points = t_eval.shape[0]
+    leaves, treedef = jax.tree.flatten(args)
+    try:  # on GPU, one (N,) array per component: each stage fuses into one element-wise kernel
+        if jax.default_backend() == "cpu":  # on CPU the (n, N) layout below measured faster
+            raise NotImplementedError
+        rhs_rows = rowwise_rhs(fun, n, [tuple(x.shape[1:]) for x in leaves], treedef, dtype)
+        p_rows = tuple(row for x in leaves for row in x.reshape(n_mem, -1).T)
+        rhs = lambda t, y: rhs_rows(t, y, p_rows)
+        y0 = tuple(y0s.T)
+        opts = opts._replace(rtol=_rows(opts.rtol, n), atol=_rows(opts.atol, n))
+        stack = jnp.stack
+    except NotImplementedError:  # any fun that vmaps: one (n, N) array
+        member_fun = jax.vmap(lambda t, y, a: fun(t, y, *a), in_axes=(0, 1, 0), out_axes=1)
+        rhs = lambda t, y: jnp.asarray(member_fun(t, y, args), dtype)
+        y0 = y0s.T
+        opts = opts._replace(rtol=_tol(opts.rtol, n, dtype), atol=_tol(opts.atol, n, dtype))
+        stack = lambda y: y
+
     out0 = jnp.zeros((n_points, n, n_mem), dtype)
     s, out = integrate(
-        rhs, tab, y0s.T, t0, tf, n_points, lambda k: t_eval[k],
-        lambda k, y_k, out: jax.lax.dynamic_update_index_in_dim(out, y_k, k, 0), out0, opts,
+        rhs, tab, y0, t0, tf, n_points, lambda k: t_eval[k],
+        lambda k, y_k, out: jax.lax.dynamic_update_index_in_dim(out, stack(y_k), k, 0), out0, opts,
     )
     return jnp.transpose(out, (2, 1, 0)), s.status, s.nfev
 
@@ -60,8 +78,7 @@ def fused_solve(fun, tab: Tableau, t0, tf, t_eval, y0s, args: tuple, opts: StepO
     """Like :func:`lean_solve`, inside one Pallas kernel (``block`` members per program)."""
     n_mem, n = y0s.shape
     dtype = y0s.dtype
-    rows = lambda tol: tuple(float(v) for v in np.broadcast_to(np.asarray(tol, dtype=float), (n,)))
-    opts = opts._replace(rtol=rows(opts.rtol), atol=rows(opts.atol))
+    opts = opts._replace(rtol=_rows(opts.rtol, n), atol=_rows(opts.atol, n))
     leaves, treedef = jax.tree.flatten(args)
     shapes = [tuple(x.shape[1:]) for x in leaves]
     rhs_rows = rowwise_rhs(fun, n, shapes, treedef, dtype)

@@ -43,6 +43,7 @@ class StepOptions(NamedTuple):
     max_steps: int
     dt: float | None  # fixed step size; None -> adaptive
     clip: bool  # adaptive only: land steps exactly on t_eval instead of interpolating
+    dense: bool  # keep the last step's stages to interpolate at t_eval
     pcoeff: float
     icoeff: float
     n: int  # number of state components (for the RMS norm)
@@ -58,6 +59,7 @@ class _State(NamedTuple):
     status: jax.Array  # flag: RUNNING (0) until a failure code is set
     nfev: jax.Array
     nsteps: jax.Array  # attempted steps (accepted in fixed-step mode)
+    step: jax.Array  # fixed-step mode: the (scalar) grid index shared by all running members
     t_old: jax.Array  # last accepted step, for dense output
     y_old: Any
     h_old: jax.Array
@@ -151,23 +153,24 @@ def _init(rhs, tab, t0, tf, y0, opts, dtype):
     else:
         h_abs = _initial_step(rhs, tab, t, y0, f0, d, jnp.abs(tf - t0), opts)
         nfev = nfev + 1
-    k = None if opts.clip else tuple(_tmap(jnp.zeros_like, f0) for _ in tab.c)
+    k = tuple(_tmap(jnp.zeros_like, f0) for _ in tab.c) if opts.dense else None
     return _State(
         t=t, y=y0, f=f0 if tab.fsal else None, h_abs=h_abs, err_prev=zeros + 1.0,
-        rejected=izeros > 0, status=izeros + RUNNING, nfev=nfev, nsteps=izeros,
+        rejected=izeros > 0, status=izeros + RUNNING, nfev=nfev, nsteps=izeros, step=jnp.zeros((), jnp.int32),
         t_old=t, y_old=y0, h_old=zeros, k=k,
     )
 
 
 def _attempt(rhs, tab, opts, t0, tf, d, target, s: _State) -> _State:
     """One masked step attempt for every member still short of ``target``."""
-    active = (s.status == RUNNING) & (d * (target - s.t) > 0)
     eps = jnp.finfo(s.t.dtype).eps
     if opts.dt is not None:
-        # Fixed grid t0 + i*dt, the last step clipped to tf (no drift from summing dt).
-        reach = jnp.minimum((s.nsteps + 1).astype(s.t.dtype) * opts.dt, jnp.abs(tf - t0))
-        t_new = t0 + d * reach
+        # Fixed grid t0 + i*dt, the last step clipped to tf (no drift from summing dt). Running
+        # members share the grid index, so the loop needs no reduction over members.
+        active = (s.status == RUNNING) & _grid_before(s.step, target, t0, tf, d, opts)
+        t_new = _grid_time(s.step + 1, t0, tf, d, opts)
     else:
+        active = (s.status == RUNNING) & (d * (target - s.t) > 0)
         min_step = 10 * eps * jnp.abs(s.t)
         h_abs = jnp.maximum(jnp.minimum(s.h_abs, opts.max_step), min_step)
         bound = target if opts.clip else tf
@@ -187,9 +190,10 @@ def _attempt(rhs, tab, opts, t0, tf, d, target, s: _State) -> _State:
         err = _rms(_scaled(_lincomb(_tmap(jnp.zeros_like, s.y), h, tab.e, ks), _scale(opts, s.y, y_new)), opts.n)
         accept = err < 1
         k_exp = 1.0 / (tab.error_order + 1)
-        log_err = jnp.log(err)
-        fac = _SAFETY * jnp.exp(-(opts.icoeff + opts.pcoeff) * k_exp * log_err
-                                + opts.pcoeff * k_exp * jnp.log(s.err_prev))
+        exponent = -(opts.icoeff + opts.pcoeff) * k_exp * jnp.log(err)
+        if opts.pcoeff != 0.0:
+            exponent = exponent + opts.pcoeff * k_exp * jnp.log(s.err_prev)
+        fac = _SAFETY * jnp.exp(exponent)
         fac_acc = jnp.minimum(_MAX_FACTOR, fac)  # err == 0 gives inf -> 10
         fac_acc = jnp.where(s.rejected, jnp.minimum(1.0, fac_acc), fac_acc)
         fac_rej = jnp.where(fac > _MIN_FACTOR, fac, _MIN_FACTOR)  # nan error -> shrink
@@ -197,7 +201,7 @@ def _attempt(rhs, tab, opts, t0, tf, d, target, s: _State) -> _State:
         h_next = h_used * jnp.where(accept, fac_acc, fac_rej)
         if opts.clip:  # a step shortened to hit t_eval does not shrink the next one
             h_next = jnp.where(accept & clipped, jnp.maximum(h_next, h_abs), h_next)
-        err_prev = jnp.where(accept, jnp.maximum(err, 1e-4), s.err_prev)
+        err_prev = jnp.where(accept, jnp.maximum(err, 1e-4), s.err_prev) if opts.pcoeff != 0.0 else s.err_prev
         rejected = ~accept
         # SciPy: after a rejection, a step below 10 ulp(t) is "less than spacing between numbers".
         failed = jnp.where(s.rejected & (s.h_abs < min_step), DTMIN, RUNNING)
@@ -214,6 +218,7 @@ def _attempt(rhs, tab, opts, t0, tf, d, target, s: _State) -> _State:
         status=jnp.where(active, failed, s.status),
         nfev=jnp.where(active, nfev, s.nfev),
         nsteps=jnp.where(active, nsteps, s.nsteps),
+        step=s.step + 1,
     )
     if s.k is not None:
         new = new._replace(
@@ -223,6 +228,15 @@ def _attempt(rhs, tab, opts, t0, tf, d, target, s: _State) -> _State:
             k=tuple(_where(take, a, b) for a, b in zip(ks, s.k, strict=True)),
         )
     return new
+
+
+def _grid_time(i, t0, tf, d, opts):
+    return t0 + d * jnp.minimum(i.astype(t0.dtype) * opts.dt, jnp.abs(tf - t0))
+
+
+def _grid_before(i, target, t0, tf, d, opts):
+    """Whether grid point ``i`` lies before ``target`` (and the step budget is not spent)."""
+    return (d * (target - _grid_time(i, t0, tf, d, opts)) > 0) & (i < opts.max_steps + 1)
 
 
 def _dense(tab, s: _State, te):
@@ -273,6 +287,8 @@ def integrate(
 
     def advance(s, target):
         def cond(s):
+            if opts.dt is not None:
+                return _grid_before(s.step, target, t0, tf, d, opts)
             active = (s.status == RUNNING) & (d * (target - s.t) > 0)
             return jnp.max(active.astype(jnp.int32)) > 0
 
