@@ -359,6 +359,6 @@ def ensemble_solve_ivp(
     extra = tuple((("block" if k == "block_size" else k), options[k]) for k in extra_keys if k in options)
     solver = _BatchedSolve(fun, chosen, method, opts, extra)
     ys, flag, nfev = run_batched(solver, (y0s, args), (t0, tf, t_eval), devices=devices, chunk_size=chunk_size)
-    status = jnp.where(flag == 0, 0, -1)
+    status = jnp.where(flag == 0, 0, -1).astype(jnp.int32)
     return EnsembleResult(t=t_eval, y=ys, status=status, success=status == 0, nfev=nfev, flag=flag,
                           backend=chosen)
