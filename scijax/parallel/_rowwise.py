@@ -54,7 +54,9 @@ def _elementwise(prim, invals, invars, outvars, params, shape):
     for idx in np.ndindex(out.shape):
         elems = [o[idx] for o in ops]
         if not any(_is_row(e) for e in elems):
-            res = prim.bind(*[np.asarray(e, v.aval.dtype) for e, v in zip(elems, invars, strict=True)], **params)
+            with jax.ensure_compile_time_eval():
+                res = prim.bind(*[np.asarray(e, v.aval.dtype) for e, v in zip(elems, invars, strict=True)],
+                                **params)
             out[idx] = np.asarray(res).item()
         else:
             out[idx] = prim.bind(*[_row(e, shape, v.aval.dtype) for e, v in zip(elems, invars, strict=True)],
@@ -129,9 +131,10 @@ def _eval(jaxpr, consts, args, shape):
         if sub is not None:
             closed = sub if isinstance(sub, jcore.ClosedJaxpr) else jcore.ClosedJaxpr(sub, ())
             outs = _eval(closed.jaxpr, closed.consts, invals, shape)
-        elif not has_rows:  # constant folding: evaluate concretely
-            res = eqn.primitive.bind(*[np.array(x.tolist(), v.aval.dtype) for x, v in
-                                       zip(invals, eqn.invars, strict=True)], **eqn.params)
+        elif not has_rows:  # constant folding: evaluate now, even inside an outer trace
+            with jax.ensure_compile_time_eval():
+                res = eqn.primitive.bind(*[np.array(x.tolist(), v.aval.dtype) for x, v in
+                                           zip(invals, eqn.invars, strict=True)], **eqn.params)
             outs = [_concrete_obj(r) for r in (res if eqn.primitive.multiple_results else [res])]
         elif name in _ELEMENTWISE:
             outs = _elementwise(eqn.primitive, invals, eqn.invars, eqn.outvars, eqn.params, shape)
