@@ -61,8 +61,9 @@ def scijax_runner(backend, workload, n, **extra):
         opts = dict(method="Tsit5", dt=1e-3, max_steps=2000)
     else:
         opts = dict(method="RK45", rtol=1e-6, atol=1e-6, max_steps=100_000)
-    run = lambda: ensemble_solve_ivp(lorenz, (0.0, 1.0), y0s, (rho,), backend=backend, **opts, **extra)
-    return lambda: run().y[:, :, -1]
+    run = jax.jit(lambda y0s, rho: ensemble_solve_ivp(lorenz, (0.0, 1.0), y0s, (rho,), backend=backend,
+                                                      **opts, **extra).y[:, :, -1])
+    return lambda: run(y0s, rho)
 
 
 # --- raw diffrax --------------------------------------------------------------------------------
@@ -168,20 +169,25 @@ def main():
             sp = scipy_per_member(workload)
         for n in sizes:
             print(f"N = {n}")
-            ours = {}
+            ours, finals = {}, {}
             for backend in (["fused", "lean"] if a.gpu else ["lean"]):
                 if backend in skip:
                     continue
-                ours[backend], _ = timeit(scijax_runner(backend, workload, n), a.repeats)
+                ours[backend], finals[backend] = timeit(scijax_runner(backend, workload, n), a.repeats)
             best = min(ours.values()) if ours else None
-            for backend, sec in ours.items():
-                row(f"scijax {backend}", sec, None)
-            peers = {}
-            if "diffrax" not in skip and not (n > 2**20 and workload == "adaptive" and "bigdiffrax" in skip):
+            peers, ref = {}, None
+            if "diffrax" not in skip and not (n > 2**20 and "bigdiffrax" in skip):
                 try:
-                    peers["diffrax jit(vmap)"], _ = timeit(diffrax_runner(workload, n), max(1, a.repeats // 2))
+                    peers["diffrax jit(vmap)"], ref = timeit(diffrax_runner(workload, n), max(1, a.repeats // 2))
                 except Exception as e:  # out of memory at the largest sizes
                     print(f"  diffrax failed: {type(e).__name__}: {str(e)[:100]}")
+            for backend, sec in ours.items():
+                agree = "" if ref is None else (
+                    f"  (max |diff| to diffrax / max |y|: "
+                    f"{float(jnp.max(jnp.abs(finals[backend] - ref)) / jnp.max(jnp.abs(ref))):.1e})")
+                row(f"scijax {backend}", sec, None)
+                if agree:
+                    print(f"  {agree}")
             if a.gpu and "torch" not in skip:
                 try:
                     label = "torchdiffeq " + ("rk4" if workload == "fixed" else "dopri5")

@@ -115,7 +115,7 @@ BACKENDS: dict[str, Callable] = {"vmap": _vmap, "lean": _lean, "fused": _fused}
 """Backend name -> batched solver. ``'auto'`` chooses among them (see ``ensemble_solve_ivp``)."""
 
 _COMMON = frozenset({"rtol", "atol", "first_step", "max_step", "max_steps", "dt"})
-_OWN = frozenset({"t_eval_mode", "pcoeff", "icoeff"})
+_OWN = frozenset({"t_eval_mode", "pcoeff", "icoeff", "unroll"})
 _BACKEND_OPTIONS = {
     "lean": _COMMON | _OWN,
     "fused": _COMMON | _OWN | {"block_size", "num_warps", "interpret"},
@@ -202,6 +202,9 @@ def _static_options(method, options, n, dtype, t0, tf, endpoints_only) -> StepOp
     max_steps = options.get("max_steps", 4096)
     if not isinstance(max_steps, int | np.integer) or max_steps <= 0:
         raise ValueError(f"`max_steps` must be a positive integer, got {max_steps!r}.")
+    unroll = options.get("unroll")  # None: the backend's tuned default
+    if unroll is not None and (not isinstance(unroll, int | np.integer) or unroll < 1):
+        raise ValueError(f"`unroll` must be a positive integer, got {unroll!r}.")
     mode = options.get("t_eval_mode", "interpolate")
     if mode not in ("interpolate", "clip"):
         raise ValueError(f"`t_eval_mode` must be 'interpolate' or 'clip', got {mode!r}.")
@@ -213,6 +216,7 @@ def _static_options(method, options, n, dtype, t0, tf, endpoints_only) -> StepOp
         clip=(mode == "clip" or endpoints_only) and dt is None,
         dense=not endpoints_only and (mode == "interpolate" or dt is not None),
         pcoeff=float(options.get("pcoeff", 0.0)), icoeff=float(options.get("icoeff", 1.0)), n=n,
+        unroll=None if unroll is None else int(unroll),
     )
 
 
@@ -300,8 +304,9 @@ def ensemble_solve_ivp(
         ``'fused'`` ``t_eval_mode`` (``'interpolate'``, the default, uses the
         method's dense output like SciPy; ``'clip'`` shortens steps to land on
         each ``t_eval``), ``pcoeff``/``icoeff`` (PI controller, diffrax's
-        convention; defaults 0/1 are SciPy's I controller); for ``'fused'``
-        ``block_size`` (members per program, default 256), ``num_warps``,
+        convention; defaults 0/1 are SciPy's I controller), ``unroll`` (step
+        attempts per loop iteration, a speed knob; tuned default); for ``'fused'``
+        ``block_size`` (members per program) and ``num_warps`` (tuned defaults),
         ``interpret``; for ``'vmap'`` ``adjoint`` and ``jac`` (see ``solve_ivp``).
         Options are static: new values recompile. Unknown options raise.
 

@@ -43,6 +43,9 @@ def lean_solve(fun, tab: Tableau, t0, tf, t_eval, y0s, args: tuple, opts: StepOp
     dtype = y0s.dtype
     n_points = t_eval.shape[0]
     leaves, treedef = jax.tree.flatten(args)
+    if opts.unroll is None:  # measured: several attempts per iteration pay off on GPU only
+        gpu = jax.default_backend() == "gpu"
+        opts = opts._replace(unroll=(10 if opts.dt is not None else 4) if gpu else 1)
     try:  # on GPU, one (N,) array per component: each stage fuses into one element-wise kernel
         if jax.default_backend() == "cpu":  # on CPU the (n, N) layout below measured faster
             raise NotImplementedError
@@ -74,15 +77,25 @@ def _pad(x, n_total):
 
 
 def fused_solve(fun, tab: Tableau, t0, tf, t_eval, y0s, args: tuple, opts: StepOptions, *,
-                block: int = 256, num_warps: int | None = None, interpret: Any = None):
-    """Like :func:`lean_solve`, inside one Pallas kernel (``block`` members per program)."""
+                block: int | None = None, num_warps: int | None = None, interpret: Any = None):
+    """Like :func:`lean_solve`, inside one Pallas kernel (``block`` members per program).
+
+    Defaults measured on an H100 (Lorenz, float32): fixed steps 256 members and 4 warps per
+    program, one attempt per loop iteration; adaptive 1024 members, 16 warps, two attempts.
+    """
+    fixed = opts.dt is not None
+    block = block or (256 if fixed else 1024)
+    num_warps = num_warps or (4 if fixed else 16)
+    if opts.unroll is None:
+        opts = opts._replace(unroll=1 if fixed else 2)
     n_mem, n = y0s.shape
     dtype = y0s.dtype
     opts = opts._replace(rtol=_rows(opts.rtol, n), atol=_rows(opts.atol, n))
     leaves, treedef = jax.tree.flatten(args)
     shapes = [tuple(x.shape[1:]) for x in leaves]
     rhs_rows = rowwise_rhs(fun, n, shapes, treedef, dtype)
-    block = min(block, max(8, 1 << (n_mem - 1).bit_length()))
+    block = min(block, max(32, 1 << (n_mem - 1).bit_length()))
+    num_warps = max(1, min(num_warps, block // 32))
     n_pad = -(-n_mem // block) * block
     y0_t = _pad(y0s, n_pad).T
     p_t = [_pad(x.reshape(n_mem, -1).astype(dtype), n_pad).T for x in leaves]

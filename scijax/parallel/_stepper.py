@@ -47,6 +47,7 @@ class StepOptions(NamedTuple):
     pcoeff: float
     icoeff: float
     n: int  # number of state components (for the RMS norm)
+    unroll: int | None = 1  # step attempts per loop iteration (fewer loop-condition reductions)
 
 
 class _State(NamedTuple):
@@ -74,26 +75,39 @@ def _where(mask, new, old):
     return _tmap(lambda a, b: jnp.where(mask, a, b), new, old)
 
 
-def _lincomb(y, h, coeffs, ks):
-    """``y + h * sum(c * k)`` leaf-wise, skipping zero coefficients (they are static)."""
+def _weighted(h, coeffs, ks):
+    """``h * sum(c * k)`` leaf-wise, skipping zero coefficients (they are static)."""
     terms = [(c, k) for c, k in zip(coeffs, ks, strict=False) if c != 0.0]
-    if not terms:
-        return y
+    scalar_h = jnp.ndim(h) == 0  # fixed grid: fold h into the coefficients (one multiply fewer)
 
-    def leaf(y_leaf, *k_leaves):
-        acc = terms[0][0] * k_leaves[0]
+    def leaf(*k_leaves):
+        scale = (lambda c: c * h) if scalar_h else (lambda c: c)
+        acc = scale(terms[0][0]) * k_leaves[0]
         for (c, _), kl in zip(terms[1:], k_leaves[1:], strict=True):
-            acc = acc + c * kl
-        return y_leaf + h * acc
+            acc = acc + scale(c) * kl
+        return acc if scalar_h else h * acc
 
-    return _tmap(leaf, y, *[k for _, k in terms])
+    return _tmap(leaf, *[k for _, k in terms])
+
+
+def _lincomb(y, h, coeffs, ks):
+    """``y + h * sum(c * k)`` leaf-wise."""
+    if all(c == 0.0 for c in coeffs[: len(ks)]):
+        return y
+    return _tmap(jnp.add, y, _weighted(h, coeffs, ks))
+
+
+def _sum_components(tree):
+    return sum(x if x.ndim == 1 else jnp.sum(x, axis=tuple(range(x.ndim - 1))) for x in jax.tree.leaves(tree))
+
+
+def _mean_square(tree, n):
+    """Per-member mean square over the state components (all axes but the trailing one)."""
+    return _sum_components(_tmap(lambda x: x * x, tree)) * (1.0 / n)
 
 
 def _rms(tree, n):
-    """Per-member RMS over the state components (all axes but the trailing one)."""
-    total = sum(x * x if x.ndim == 1 else jnp.sum(x * x, axis=tuple(range(x.ndim - 1)))
-                for x in jax.tree.leaves(tree))
-    return jnp.sqrt(total / n)
+    return jnp.sqrt(_mean_square(tree, n))
 
 
 def _scaled(tree, scale):
@@ -169,6 +183,7 @@ def _attempt(rhs, tab, opts, t0, tf, d, target, s: _State) -> _State:
         # members share the grid index, so the loop needs no reduction over members.
         active = (s.status == RUNNING) & _grid_before(s.step, target, t0, tf, d, opts)
         t_new = _grid_time(s.step + 1, t0, tf, d, opts)
+        h = t_new - _grid_time(s.step, t0, tf, d, opts)  # one scalar step for all running members
     else:
         active = (s.status == RUNNING) & (d * (target - s.t) > 0)
         min_step = 10 * eps * jnp.abs(s.t)
@@ -177,20 +192,21 @@ def _attempt(rhs, tab, opts, t0, tf, d, target, s: _State) -> _State:
         t_try = s.t + d * h_abs
         clipped = d * (t_try - bound) > 0
         t_new = jnp.where(clipped, bound, t_try)
-    h = t_new - s.t
+        h = t_new - s.t
     k0 = s.f if tab.fsal else rhs(s.t, s.y)
     y_new, ks = _stages(rhs, tab, s.t, s.y, h, k0)
     nfev = s.nfev + (len(tab.c) - 1 if tab.fsal else len(tab.c))
 
     if opts.dt is not None:
-        accept = _rms(y_new, opts.n) < jnp.inf  # false for inf and nan
+        total = _sum_components(y_new)
+        accept = (total - total) == 0  # false when any component is inf or nan
         failed = jnp.where(accept, RUNNING, NONFINITE)
         h_next, err_prev, rejected = s.h_abs, s.err_prev, s.rejected
     else:
-        err = _rms(_scaled(_lincomb(_tmap(jnp.zeros_like, s.y), h, tab.e, ks), _scale(opts, s.y, y_new)), opts.n)
-        accept = err < 1
+        err2 = _mean_square(_scaled(_weighted(h, tab.e, ks), _scale(opts, s.y, y_new)), opts.n)
+        accept = err2 < 1  # SciPy: RMS error norm < 1
         k_exp = 1.0 / (tab.error_order + 1)
-        exponent = -(opts.icoeff + opts.pcoeff) * k_exp * jnp.log(err)
+        exponent = -(opts.icoeff + opts.pcoeff) * k_exp * 0.5 * jnp.log(err2)
         if opts.pcoeff != 0.0:
             exponent = exponent + opts.pcoeff * k_exp * jnp.log(s.err_prev)
         fac = _SAFETY * jnp.exp(exponent)
@@ -201,7 +217,10 @@ def _attempt(rhs, tab, opts, t0, tf, d, target, s: _State) -> _State:
         h_next = h_used * jnp.where(accept, fac_acc, fac_rej)
         if opts.clip:  # a step shortened to hit t_eval does not shrink the next one
             h_next = jnp.where(accept & clipped, jnp.maximum(h_next, h_abs), h_next)
-        err_prev = jnp.where(accept, jnp.maximum(err, 1e-4), s.err_prev) if opts.pcoeff != 0.0 else s.err_prev
+        if opts.pcoeff != 0.0:
+            err_prev = jnp.where(accept, jnp.maximum(jnp.sqrt(err2), 1e-4), s.err_prev)
+        else:
+            err_prev = s.err_prev
         rejected = ~accept
         # SciPy: after a rejection, a step below 10 ulp(t) is "less than spacing between numbers".
         failed = jnp.where(s.rejected & (s.h_abs < min_step), DTMIN, RUNNING)
@@ -292,7 +311,12 @@ def integrate(
             active = (s.status == RUNNING) & (d * (target - s.t) > 0)
             return jnp.max(active.astype(jnp.int32)) > 0
 
-        return lax.while_loop(cond, lambda s: _attempt(rhs, tab, opts, t0, tf, d, target, s), s)
+        def body(s):
+            for _ in range(opts.unroll or 1):  # an attempt is a no-op for members already at `target`
+                s = _attempt(rhs, tab, opts, t0, tf, d, target, s)
+            return s
+
+        return lax.while_loop(cond, body, s)
 
     def point(k, carry):
         s, aux = carry

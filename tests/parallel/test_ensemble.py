@@ -96,10 +96,10 @@ MULTI_DEVICE = """
     def fn(p):
         return {"x": p["a"] * p["b"] + p["a"] ** 2, "y": jnp.stack([p["a"], -p["a"]])}
 
-    for n in (8, 13, 3):  # even, uneven, fewer members than devices
+    for n in (13, 3):  # uneven, fewer members than devices
         batch = {"a": jnp.linspace(0.0, 1.0, n), "b": jnp.arange(n) + 1.0}
         ref = ensemble(fn, batch, devices=one)
-        for chunk in (None, 1, 2):
+        for chunk in (None, 2):
             out = ensemble(fn, batch, chunk_size=chunk)
             assert out["y"].shape == (n, 2)
             # Same program per member; XLA:CPU may round the vectorised body and the loop tail
