@@ -176,56 +176,37 @@ def _init(rhs, tab, t0, tf, y0, opts, dtype):
 
 
 def _attempt(rhs, tab, opts, t0, tf, d, target, s: _State) -> _State:
-    """One masked step attempt for every member still short of ``target``."""
-    eps = jnp.finfo(s.t.dtype).eps
-    if opts.dt is not None:
-        # Fixed grid t0 + i*dt, the last step clipped to tf (no drift from summing dt). Running
-        # members share the grid index, so the loop needs no reduction over members.
-        active = (s.status == RUNNING) & _grid_before(s.step, target, t0, tf, d, opts)
-        t_new = _grid_time(s.step + 1, t0, tf, d, opts)
-        h = t_new - _grid_time(s.step, t0, tf, d, opts)  # one scalar step for all running members
-    else:
-        active = (s.status == RUNNING) & (d * (target - s.t) > 0)
-        min_step = 10 * eps * jnp.abs(s.t)
-        h_abs = jnp.maximum(jnp.minimum(s.h_abs, opts.max_step), min_step)
-        bound = target if opts.clip else tf
-        t_try = s.t + d * h_abs
-        clipped = d * (t_try - bound) > 0
-        t_new = jnp.where(clipped, bound, t_try)
-        h = t_new - s.t
+    """One masked adaptive step attempt for every member still short of ``target``."""
+    active = (s.status == RUNNING) & (d * (target - s.t) > 0)
+    min_step = 10 * jnp.finfo(s.t.dtype).eps * jnp.abs(s.t)
+    h_abs = jnp.maximum(jnp.minimum(s.h_abs, opts.max_step), min_step)
+    bound = target if opts.clip else tf
+    t_try = s.t + d * h_abs
+    clipped = d * (t_try - bound) > 0
+    t_new = jnp.where(clipped, bound, t_try)
+    h = t_new - s.t
     k0 = s.f if tab.fsal else rhs(s.t, s.y)
     y_new, ks = _stages(rhs, tab, s.t, s.y, h, k0)
-    nfev = s.nfev + (len(tab.c) - 1 if tab.fsal else len(tab.c))
 
-    if opts.dt is not None:
-        total = _sum_components(y_new)
-        accept = (total - total) == 0  # false when any component is inf or nan
-        failed = jnp.where(accept, RUNNING, NONFINITE)
-        h_next, err_prev, rejected = s.h_abs, s.err_prev, s.rejected
-    else:
-        err2 = _mean_square(_scaled(_weighted(h, tab.e, ks), _scale(opts, s.y, y_new)), opts.n)
-        accept = err2 < 1  # SciPy: RMS error norm < 1
-        k_exp = 1.0 / (tab.error_order + 1)
-        exponent = -(opts.icoeff + opts.pcoeff) * k_exp * 0.5 * jnp.log(err2)
-        if opts.pcoeff != 0.0:
-            exponent = exponent + opts.pcoeff * k_exp * jnp.log(s.err_prev)
-        fac = _SAFETY * jnp.exp(exponent)
-        fac_acc = jnp.minimum(_MAX_FACTOR, fac)  # err == 0 gives inf -> 10
-        fac_acc = jnp.where(s.rejected, jnp.minimum(1.0, fac_acc), fac_acc)
-        fac_rej = jnp.where(fac > _MIN_FACTOR, fac, _MIN_FACTOR)  # nan error -> shrink
-        h_used = jnp.abs(h)
-        h_next = h_used * jnp.where(accept, fac_acc, fac_rej)
-        if opts.clip:  # a step shortened to hit t_eval does not shrink the next one
-            h_next = jnp.where(accept & clipped, jnp.maximum(h_next, h_abs), h_next)
-        if opts.pcoeff != 0.0:
-            err_prev = jnp.where(accept, jnp.maximum(jnp.sqrt(err2), 1e-4), s.err_prev)
-        else:
-            err_prev = s.err_prev
-        rejected = ~accept
-        # SciPy: after a rejection, a step below 10 ulp(t) is "less than spacing between numbers".
-        failed = jnp.where(s.rejected & (s.h_abs < min_step), DTMIN, RUNNING)
+    err2 = _mean_square(_scaled(_weighted(h, tab.e, ks), _scale(opts, s.y, y_new)), opts.n)
+    accept = err2 < 1  # SciPy: RMS error norm < 1
+    k_exp = 1.0 / (tab.error_order + 1)
+    exponent = -(opts.icoeff + opts.pcoeff) * k_exp * 0.5 * jnp.log(err2)
+    if opts.pcoeff != 0.0:
+        exponent = exponent + opts.pcoeff * k_exp * jnp.log(s.err_prev)
+    fac = _SAFETY * jnp.exp(exponent)
+    fac_acc = jnp.minimum(_MAX_FACTOR, fac)  # err == 0 gives inf -> 10
+    fac_acc = jnp.where(s.rejected, jnp.minimum(1.0, fac_acc), fac_acc)
+    fac_rej = jnp.where(fac > _MIN_FACTOR, fac, _MIN_FACTOR)  # nan error -> shrink
+    h_next = jnp.abs(h) * jnp.where(accept, fac_acc, fac_rej)
+    if opts.clip:  # a step shortened to hit t_eval does not shrink the next one
+        h_next = jnp.where(accept & clipped, jnp.maximum(h_next, h_abs), h_next)
+    err_prev = s.err_prev
+    if opts.pcoeff != 0.0:
+        err_prev = jnp.where(accept, jnp.maximum(jnp.sqrt(err2), 1e-4), s.err_prev)
+    # SciPy: after a rejection, a step below 10 ulp(t) is "less than spacing between numbers".
+    failed = jnp.where(s.rejected & (s.h_abs < min_step), DTMIN, RUNNING)
     failed = jnp.where(s.nsteps >= opts.max_steps, MAX_STEPS, failed)
-    nsteps = s.nsteps + 1
     take = active & accept & (failed == RUNNING)
     new = s._replace(
         t=jnp.where(take, t_new, s.t),
@@ -233,20 +214,49 @@ def _attempt(rhs, tab, opts, t0, tf, d, target, s: _State) -> _State:
         f=None if s.f is None else _where(take, ks[-1], s.f),
         h_abs=jnp.where(active, h_next, s.h_abs),
         err_prev=jnp.where(active, err_prev, s.err_prev),
-        rejected=jnp.where(active, rejected, s.rejected),
+        rejected=jnp.where(active, ~accept, s.rejected),
         status=jnp.where(active, failed, s.status),
-        nfev=jnp.where(active, nfev, s.nfev),
-        nsteps=jnp.where(active, nsteps, s.nsteps),
-        step=s.step + 1,
+        nfev=jnp.where(active, s.nfev + _evals(tab), s.nfev),
+        nsteps=jnp.where(active, s.nsteps + 1, s.nsteps),
     )
-    if s.k is not None:
-        new = new._replace(
-            t_old=jnp.where(take, s.t, s.t_old),
-            y_old=_where(take, s.y, s.y_old),
-            h_old=jnp.where(take, h, s.h_old),
-            k=tuple(_where(take, a, b) for a, b in zip(ks, s.k, strict=True)),
-        )
-    return new
+    return _keep_step(new, s, take, h, ks)
+
+
+def _fixed_step(rhs, tab, opts, t0, tf, d, s: _State) -> _State:
+    """One step on the fixed grid for every member; the caller's loop guarantees it is due.
+
+    No per-member masking: a failed member keeps stepping (on non-finite numbers) but keeps
+    its status, so it reports ``nan`` from then on.
+    """
+    t_new = _grid_time(s.step + 1, t0, tf, d, opts)
+    h = t_new - _grid_time(s.step, t0, tf, d, opts)  # one scalar step for all members
+    k0 = s.f if tab.fsal else rhs(s.t, s.y)
+    y_new, ks = _stages(rhs, tab, s.t, s.y, h, k0)
+    total = _sum_components(y_new)
+    running = s.status == RUNNING
+    status = jnp.where(running & ((total - total) != 0), NONFINITE, s.status)  # inf or nan somewhere
+    status = jnp.where(running & (s.step >= opts.max_steps), MAX_STEPS, status)
+    new = s._replace(
+        t=jnp.broadcast_to(t_new, s.t.shape), y=y_new, f=None if s.f is None else ks[-1],
+        status=status, nfev=jnp.where(running, s.nfev + _evals(tab), s.nfev), step=s.step + 1,
+    )
+    return _keep_step(new, s, True, h, ks)
+
+
+def _evals(tab):
+    return len(tab.c) - 1 if tab.fsal else len(tab.c)
+
+
+def _keep_step(new, s, take, h, ks):
+    """Remember the step just taken for dense output (when ``t_eval`` needs it)."""
+    if s.k is None:
+        return new
+    return new._replace(
+        t_old=jnp.where(take, s.t, s.t_old),
+        y_old=_where(take, s.y, s.y_old),
+        h_old=jnp.where(take, h, s.h_old),
+        k=tuple(_where(take, a, b) for a, b in zip(ks, s.k, strict=True)),
+    )
 
 
 def _grid_time(i, t0, tf, d, opts):
@@ -304,25 +314,38 @@ def integrate(
     d = jnp.sign(tf - t0)
     s = _init(rhs, tab, t0, tf, y0, opts, dtype)
 
+    unroll = opts.unroll or 1
+
     def advance(s, target):
+        if opts.dt is not None:  # all members share the grid: scalar conditions, no reductions
+            step = lambda s: _fixed_step(rhs, tab, opts, t0, tf, d, s)
+            if unroll > 1:
+                def steps(s):
+                    for _ in range(unroll):
+                        s = step(s)
+                    return s
+
+                s = lax.while_loop(lambda s: _grid_before(s.step + unroll - 1, target, t0, tf, d, opts), steps, s)
+            return lax.while_loop(lambda s: _grid_before(s.step, target, t0, tf, d, opts), step, s)
+
         def cond(s):
-            if opts.dt is not None:
-                return _grid_before(s.step, target, t0, tf, d, opts)
             active = (s.status == RUNNING) & (d * (target - s.t) > 0)
             return jnp.max(active.astype(jnp.int32)) > 0
 
-        def body(s):
-            for _ in range(opts.unroll or 1):  # an attempt is a no-op for members already at `target`
+        def attempts(s):
+            for _ in range(unroll):  # an attempt is a no-op for members already at `target`
                 s = _attempt(rhs, tab, opts, t0, tf, d, target, s)
             return s
 
-        return lax.while_loop(cond, body, s)
+        return lax.while_loop(cond, attempts, s)
 
     def point(k, carry):
         s, aux = carry
         te = jnp.asarray(t_at(k), dtype)
         s = advance(s, te)
-        missed = (s.status != RUNNING) & (d * (te - s.t) > 0)
+        missed = s.status != RUNNING
+        if opts.dt is None:  # adaptive members stop where they fail; earlier output times stand
+            missed = missed & (d * (te - s.t) > 0)
         y_k = _where(missed, _tmap(lambda x: jnp.full_like(x, jnp.nan), s.y), _dense(tab, s, te))
         return s, save(k, y_k, aux)
 

@@ -179,3 +179,19 @@ def test_bad_shapes():
 
 
 del lorenz, damped_oscillator
+
+
+def test_fixed_step_failures_are_reported():
+    c = jnp.array([0.2, 4.0, 0.3])  # c = 4 blows up at t = 0.25: inf/nan within a few steps
+    t_eval = jnp.array([0.0, 0.2, 0.6, 1.0])
+    for backend in ("lean", "fused"):
+        res = ensemble_solve_ivp(blow_up, (0.0, 1.0), jnp.ones((3, 1)), (c,), "RK4", t_eval, backend=backend,
+                                 dt=0.01, unroll=3)
+        assert res.status.tolist() == [0, -1, 0] and "non-finite" in res.message, backend
+        np.testing.assert_allclose(float(res.y[1, 0, 1]), 1 / (1 - 0.8), rtol=1e-4)  # before the failure
+        assert np.isnan(np.asarray(res.y[1, 0, 2:])).all()
+        np.testing.assert_allclose(np.asarray(res.y[[0, 2], 0, -1]), 1 / (1 - np.array([0.2, 0.3])), rtol=1e-6)
+        short = ensemble_solve_ivp(blow_up, (0.0, 1.0), jnp.ones((3, 1)), (c,), "RK4", t_eval, backend=backend,
+                                   dt=0.01, max_steps=50)
+        assert short.status.tolist() == [-1, -1, -1] and "max_steps" in short.message
+        assert np.isfinite(np.asarray(short.y[[0, 2], 0, :2])).all() and np.isnan(np.asarray(short.y[:, 0, 2:])).all()
