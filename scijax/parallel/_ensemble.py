@@ -23,7 +23,7 @@ from jax.sharding import PartitionSpec as P
 
 from .._typing import PyTree
 
-__all__ = ["ensemble", "run_batched"]
+__all__ = ["ensemble", "run_batched", "pad_members"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +52,7 @@ def _batch_size(batch) -> int:
     return size
 
 
-def _pad(x, n_total):
+def pad_members(x, n_total):
     """Pad the leading axis to ``n_total`` by repeating the last member; trimmed again afterwards."""
     extra = n_total - x.shape[0]
     if extra == 0:
@@ -113,7 +113,7 @@ def run_batched(
     chunk = per_device if chunk_size is None else min(int(chunk_size), per_device)
     n_chunks = -(-per_device // chunk)
     n_pad = n_dev * n_chunks * chunk
-    padded = jax.tree.map(lambda x: _pad(jnp.asarray(x), n_pad), batch)
+    padded = jax.tree.map(lambda x: pad_members(jnp.asarray(x), n_pad), batch)
     fn, mesh = _compiled(batched_fn, devices, chunk, n_chunks)
     traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves((batch, shared)))
     multiprocess = len({d.process_index for d in devices}) > 1

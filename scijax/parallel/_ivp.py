@@ -17,7 +17,8 @@ from ..solvers.integrate._ivp_checks import check_t_eval, check_t_span, is_concr
 from ..solvers.integrate._ivp_methods import METHODS
 from ..solvers.integrate._ivp_result import status_message
 from ._ensemble import run_batched
-from ._lean import fused_solve, lean_solve
+from ._fused import fused_solve
+from ._lean import lean_solve
 from ._rowwise import rowwise_rhs
 from ._stepper import StepOptions
 from ._tableau import TABLEAUS
