@@ -62,15 +62,14 @@ class EnsembleResult(eqx.Module):
             raise TypeError("`message` is not available inside jit/vmap; read `status` instead.")
         return status_message(self.flag)
 
-    def __getitem__(self, key: str) -> Any:
-        try:
-            return getattr(self, key)
-        except AttributeError:
-            raise KeyError(key) from None
-
     def keys(self) -> list[str]:
         """Field names, as for SciPy's dict-like result."""
-        return [*(f for f in self.__dataclass_fields__), "message"]
+        return [field.name for field in dataclasses.fields(self)] + ["message"]
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
 
 
 # --- backends: (fun, method, t0, tf, t_eval, y0s, args, opts, extra) -> (ys, flag, nfev) -------------
@@ -227,6 +226,9 @@ def _check_y0s(y0s) -> Array:
         raise ValueError(f"`y0s` must be 2-D with shape (N, n), got shape {tuple(y0s.shape)}.")
     if y0s.shape[0] == 0 or y0s.shape[1] == 0:
         raise ValueError("`y0s` must have at least one member and one component.")
+    if jnp.issubdtype(y0s.dtype, jnp.complexfloating):
+        raise TypeError("Complex `y0s` is not supported by ensemble_solve_ivp; split it into real and "
+                        "imaginary parts, or call solve_ivp under jax.vmap.")
     if not jnp.issubdtype(y0s.dtype, jnp.floating):
         y0s = y0s.astype(jnp.result_type(float))
     if is_concrete(y0s) and not bool(jnp.all(jnp.isfinite(y0s))):

@@ -174,6 +174,8 @@ def test_bad_shapes():
         ensemble_solve_ivp(van_der_pol, (0.0, 1.0), jnp.ones((3, 2)), (jnp.ones(4),))
     with pytest.raises(ValueError, match="`t_span`"):
         ensemble_solve_ivp(van_der_pol, (0.0, 1.0, 2.0), jnp.ones((3, 2)), (jnp.ones(3),))
+    with pytest.raises(TypeError, match="`y0s`"):
+        ensemble_solve_ivp(van_der_pol, (0.0, 1.0), jnp.ones((3, 2), complex), (jnp.ones(3),))
     with pytest.raises(ValueError, match="`fun`"):
         ensemble_solve_ivp(lambda t, y, k: y[:1], (0.0, 1.0), jnp.ones((3, 2)), (jnp.ones(3),), backend="fused")
 
@@ -195,3 +197,11 @@ def test_fixed_step_failures_are_reported():
                                    dt=0.01, max_steps=50)
         assert short.status.tolist() == [-1, -1, -1] and "max_steps" in short.message
         assert np.isfinite(np.asarray(short.y[[0, 2], 0, :2])).all() and np.isnan(np.asarray(short.y[:, 0, 2:])).all()
+
+
+def test_no_params_and_integer_y0s():
+    for backend in ("lean", "fused"):
+        res = ensemble_solve_ivp(lambda t, y: -y, (0.0, 1.0), jnp.array([[1], [2]]), backend=backend,
+                                 rtol=1e-8, atol=1e-10)
+        assert res.y.dtype == jnp.float64
+        np.testing.assert_allclose(np.asarray(res.y[:, 0, -1]), np.array([1.0, 2.0]) * np.exp(-1.0), rtol=1e-6)
