@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._ensemble import pad_members
 from ._rowwise import rowwise_rhs
 from ._stepper import StepOptions, integrate
 from ._tableau import Tableau
@@ -28,11 +29,28 @@ def rows_tol(tol, n):
     return tuple(float(v) for v in np.broadcast_to(np.asarray(tol, dtype=float), (n,)))
 
 
+_CPU_BLOCK = 1024
+"""Members per cache block on CPU: the loop state of a block stays in L2 (measured 4-6x faster
+than one loop over 1e5 members for Lorenz)."""
+
+
 def lean_solve(fun, tab: Tableau, t0, tf, t_eval, y0s, args: tuple, opts: StepOptions):
     """Integrate the batch ``y0s`` (N, n) with per-member ``args``; returns ``(ys, status, nfev)``.
 
-    ``ys`` has shape ``(N, n, n_points)``.
+    ``ys`` has shape ``(N, n, n_points)``. On CPU, large batches run block by block
+    (``lax.map``), each block its own loop.
     """
+    n_mem = y0s.shape[0]
+    if jax.default_backend() != "cpu" or n_mem <= _CPU_BLOCK:
+        return _lean_block(fun, tab, t0, tf, t_eval, y0s, args, opts)
+    n_blocks = -(-n_mem // _CPU_BLOCK)
+    blocks = jax.tree.map(lambda x: pad_members(x, n_blocks * _CPU_BLOCK).reshape(n_blocks, _CPU_BLOCK,
+                                                                                  *x.shape[1:]), (y0s, args))
+    out = jax.lax.map(lambda b: _lean_block(fun, tab, t0, tf, t_eval, *b, opts), blocks)
+    return jax.tree.map(lambda x: x.reshape(n_blocks * _CPU_BLOCK, *x.shape[2:])[:n_mem], out)
+
+
+def _lean_block(fun, tab: Tableau, t0, tf, t_eval, y0s, args: tuple, opts: StepOptions):
     n_mem, n = y0s.shape
     dtype = y0s.dtype
     n_points = t_eval.shape[0]
