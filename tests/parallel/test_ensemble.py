@@ -106,6 +106,8 @@ MULTI_DEVICE = """
             # differently (FMA contraction), so "identical" means within 2 ulp.
             jax.tree.map(lambda u, v: np.testing.assert_array_max_ulp(np.asarray(u), np.asarray(v), 2), out, ref)
         assert len(ensemble(fn, batch)["x"].sharding.device_set) == 8
+        traced = jax.jit(lambda b: ensemble(fn, b, chunk_size=2))(batch)  # inside jit: sharded by the compiler
+        jax.tree.map(lambda u, v: np.testing.assert_array_max_ulp(np.asarray(u), np.asarray(v), 2), traced, ref)
 
     def vdp(t, y, mu):
         return jnp.stack([y[1], mu * (1.0 - y[0] ** 2) * y[1] - y[0]])

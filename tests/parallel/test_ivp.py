@@ -205,3 +205,13 @@ def test_no_params_and_integer_y0s():
                                  rtol=1e-8, atol=1e-10)
         assert res.y.dtype == jnp.float64
         np.testing.assert_allclose(np.asarray(res.y[:, 0, -1]), np.array([1.0, 2.0]) * np.exp(-1.0), rtol=1e-6)
+
+
+def test_lean_large_batches_keep_order():
+    # More members than one CPU cache block (1024), not a multiple of it: padded blocks, input order.
+    n = 2100
+    k = jnp.linspace(0.0, 2.0, n)
+    y0s = jnp.arange(1.0, n + 1.0)[:, None]
+    res = ensemble_solve_ivp(lambda t, y, k: -k * y, (0.0, 1.0), y0s, (k,), backend="lean", rtol=1e-8, atol=1e-10)
+    assert res.y.shape == (n, 1, 2) and res.success.all()
+    np.testing.assert_allclose(np.asarray(res.y[:, 0, -1]), np.asarray(y0s[:, 0] * jnp.exp(-k)), rtol=1e-6)
