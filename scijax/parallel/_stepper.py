@@ -92,9 +92,19 @@ def _weighted(h, coeffs, ks):
 
 def _lincomb(y, h, coeffs, ks):
     """``y + h * sum(c * k)`` leaf-wise."""
-    if all(c == 0.0 for c in coeffs[: len(ks)]):
+    terms = [(c, k) for c, k in zip(coeffs, ks, strict=False) if c != 0.0]
+    if not terms:
         return y
-    return _tmap(jnp.add, y, _weighted(h, coeffs, ks))
+    if jnp.ndim(h) != 0:
+        return _tmap(jnp.add, y, _weighted(h, coeffs, ks))
+
+    def leaf(y_leaf, *k_leaves):  # scalar h: one multiply-add chain starting from y
+        acc = y_leaf
+        for (c, _), kl in zip(terms, k_leaves, strict=True):
+            acc = acc + (c * h) * kl
+        return acc
+
+    return _tmap(leaf, y, *[k for _, k in terms])
 
 
 def _sum_components(tree):
