@@ -9,7 +9,6 @@ import jax.numpy as jnp
 
 from ..._typing import RHS, ArrayLike, EventFn
 from ._ivp_checks import (
-    check_fun_shape,
     check_step_options,
     check_t_eval,
     check_t_span,
@@ -107,6 +106,9 @@ def solve_ivp(
         ``n_points``, ``n_events`` and ``flag``. An eager call trims buffers to
         SciPy's exact shapes; under ``jit``/``vmap`` they keep their static
         capacity, padded with ``nan``, and ``n_points``/``n_events`` count the entries.
+        So under ``jit``/``grad``/``vmap`` with ``t_eval=None``, ``res.y[:, -1]`` is
+        padding (``nan``, with a zero gradient): read the final state as
+        ``res.y[:, res.n_points - 1]``, or pass ``t_eval``.
 
     Methods
     -------
@@ -117,11 +119,13 @@ def solve_ivp(
     ``'RK23'``    ``Bosh3``               3(2)   the same Bogacki-Shampine pair as SciPy
     ``'DOP853'``  ``Dopri8``              8(7)   not SciPy's DOP853 coefficients
     ``'Tsit5'``   ``Tsit5``               5(4)   not in SciPy
-    ``'Radau'``   ``Kvaerno5``            5      L-stable ESDIRK instead of Radau IIA
-    ``'BDF'``     ``Kvaerno5``            5      ESDIRK instead of variable-order BDF
-    ``'LSODA'``   ``Kvaerno5``            5      no Adams/BDF switching: always the
+    ``'Radau'``   ``Rosenbrock(RODAS5)``  5(4)   L-stable Rosenbrock instead of Radau IIA
+    ``'BDF'``     ``Rosenbrock(RODAS5)``  5(4)   instead of variable-order BDF
+    ``'LSODA'``   ``Rosenbrock(RODAS5)``  5(4)   no Adams/BDF switching: always the
                                                  stiff solver, which also solves
                                                  non-stiff problems (at more cost)
+    ``'Rodas5'``  ``Rosenbrock(RODAS5)``  5(4)   not in SciPy (ours, in diffrax's loop)
+    ``'Kvaerno5'`` ``Kvaerno5`` + Newton  5(4)   not in SciPy; ESDIRK
     ============  ======================  =====  =====================================
 
     Differences from SciPy
@@ -133,10 +137,15 @@ def solve_ivp(
       never a hang. Non-finite values from ``fun`` end the solve with status -1 and
       a message instead of looping, as SciPy's RK45 does.
     - ``nfev`` is counted per step from the method's stages (plus 2 for the start);
-      for implicit methods Newton iterations are not counted. ``njev`` and ``nlu``
-      count one Jacobian and one factorisation per step.
-    - ``terminal`` as an integer count greater than 1 is not supported yet
-      (raises ``NotImplementedError``).
+      for 'Kvaerno5' Newton iterations are not counted. ``njev`` and ``nlu`` count one
+      Jacobian and one factorisation per step.
+    - The stiff methods build a dense ``n x n`` Jacobian (autodiff, or ``jac``) and LU
+      factorisation each step; ``jac_sparsity``, ``lband`` and ``uband`` are accepted
+      and ignored. Very large systems (method-of-lines PDEs with 1e4+ states) are
+      better served by an explicit method or a matrix-free solver.
+    - ``terminal=k`` with ``k > 1`` is honoured by truncating after the k-th
+      occurrence (the solve itself runs on to ``tf``, so it needs a finite ``tf``);
+      ``terminal=True`` stops the solve itself, so ``tf`` may then be ``inf``.
     - An event whose root lies in a step is located on the interpolant by bisection
       to machine precision, as SciPy's ``brentq``; a root exactly at a step end
       may be reported in both adjacent steps, as in SciPy.
@@ -174,7 +183,8 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
 
     y0 = check_y0(y0)
     real = jnp.finfo(y0.dtype).dtype
-    t0, tf = check_t_span(t_span, real)
+    specs = parse_events(events)
+    t0, tf = check_t_span(t_span, real, allow_infinite_end=any(s.terminal == 1 for s in specs))
     args = convert_args(args)
     rtol, atol = check_tolerances(options.get("rtol", 1e-3), options.get("atol", 1e-6), y0.shape[0], real)
     first_step, max_step = check_step_options(
@@ -186,10 +196,8 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
         raise ValueError("`max_steps` must be a positive integer.")
     if max_events <= 0:
         raise ValueError("`max_events` must be a positive integer.")
-    specs = parse_events(events)
     if t_eval is not None:
         t_eval = check_t_eval(t_eval, t0, tf, real, strict_t_eval)
-    check_fun_shape(fun, t0, y0, args)
     jac = options.get("jac") if METHODS[method].implicit else None
     jac_value = None if (jac is None or callable(jac)) else jnp.asarray(jac, dtype=y0.dtype)
     if jac_value is not None and jac_value.shape != (y0.shape[0],) * 2:

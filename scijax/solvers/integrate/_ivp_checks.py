@@ -26,18 +26,20 @@ def check_y0(y0: ArrayLike) -> Array:
     if not jnp.issubdtype(dtype, jnp.inexact):
         dtype = jnp.result_type(float)
     y0 = jnp.asarray(y0, dtype=dtype)
-    if is_concrete(y0) and not bool(jnp.all(jnp.isfinite(y0))):
-        raise ValueError("`y0` must contain only finite values.")
+    if is_concrete(y0) and not np.all(np.isfinite(np.asarray(y0))):
+        raise ValueError("All components of the initial state `y0` must be finite.")
     return y0
 
 
-def check_t_span(t_span, real_dtype) -> tuple[Array, Array]:
+def check_t_span(t_span, real_dtype, allow_infinite_end: bool = False) -> tuple[Array, Array]:
     shape = (len(t_span),) if isinstance(t_span, tuple | list) else np.shape(t_span)
     if shape != (2,) or any(np.ndim(t) != 0 for t in t_span):
         raise ValueError(f"`t_span` must be a pair of numbers (t0, tf), got {t_span!r}.")
     t0, tf = (jnp.asarray(t, dtype=real_dtype) for t in (t_span[0], t_span[1]))
-    if is_concrete(t0, tf) and not bool(jnp.isfinite(t0) & jnp.isfinite(tf)):
-        raise ValueError("Values in `t_span` must be finite.")
+    if is_concrete(t0, tf):
+        a, b = float(t0), float(tf)
+        if not np.isfinite(a) or np.isnan(b) or (np.isinf(b) and not allow_infinite_end):
+            raise ValueError("Values in `t_span` must be finite (an infinite end needs a `terminal=True` event).")
     return t0, tf
 
 
@@ -59,23 +61,22 @@ def check_t_eval(t_eval, t0: Array, tf: Array, real_dtype, strict: bool = True) 
 
 
 def check_tolerances(rtol, atol, n: int, real_dtype) -> tuple[Array, Array]:
-    if np.ndim(rtol) != 0:
-        raise ValueError("`rtol` must be a scalar.")
-    if np.ndim(atol) not in (0, 1) or (np.ndim(atol) == 1 and np.shape(atol) != (n,)):
-        raise ValueError(f"`atol` has wrong shape: expected a scalar or shape ({n},), got {np.shape(atol)}.")
-    rtol = jnp.asarray(rtol, dtype=real_dtype)
-    atol = jnp.asarray(atol, dtype=real_dtype)
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if np.ndim(tol) not in (0, 1) or (np.ndim(tol) == 1 and np.shape(tol) != (n,)):
+            raise ValueError(f"`{name}` has wrong shape: expected a scalar or shape ({n},), got {np.shape(tol)}.")
     if is_concrete(rtol, atol):
-        if float(rtol) < 0:
+        rtol_np, atol_np = np.asarray(rtol, dtype=real_dtype), np.asarray(atol, dtype=real_dtype)
+        if np.any(rtol_np < 0):
             raise ValueError("`rtol` must be non-negative.")
-        if np.any(np.asarray(atol) < 0):
+        if np.any(atol_np < 0):
             raise ValueError("`atol` must be positive.")
-        floor = 100 * float(jnp.finfo(real_dtype).eps)
-        if float(rtol) < floor:
-            msg = f"At least one element of `rtol` is too small. Setting `rtol = max(rtol, {floor})`."
-            warnings.warn(msg, stacklevel=3)
-            rtol = jnp.maximum(rtol, floor)
-    return rtol, atol
+        floor = 100 * float(np.finfo(real_dtype).eps)
+        if np.any(rtol_np < floor):
+            msg = f"At least one element of `rtol` is too small. Setting `rtol = np.maximum(rtol, {floor})`."
+            warnings.warn(msg, stacklevel=4)
+            rtol_np = np.maximum(rtol_np, floor)
+        return rtol_np, atol_np
+    return jnp.asarray(rtol, dtype=real_dtype), jnp.asarray(atol, dtype=real_dtype)
 
 
 def check_step_options(first_step, max_step, t0: Array, tf: Array, real_dtype):
@@ -97,7 +98,9 @@ def convert_args(args) -> tuple:
     if args is None:
         return ()
     if not isinstance(args, tuple | list):
-        raise TypeError(f"`args` must be a tuple (e.g. `args=({args!r},)`), got {type(args).__name__}.")
+        raise TypeError(
+            f"Supplied 'args' cannot be unpacked. Please supply `args` as a tuple (e.g. `args=({args!r},)`)"
+        )
 
     def leaf(x):
         if isinstance(x, float | complex | np.floating | np.complexfloating | np.ndarray):

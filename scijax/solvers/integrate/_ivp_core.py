@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from ..._typing import Array
+from ._ivp_checks import check_fun_shape
 from ._ivp_events import EventSpec, diffrax_event, locate_events
 from ._ivp_methods import METHODS
 from ._ivp_result import (
@@ -91,16 +92,40 @@ def _flag(result, y_last: Array, f_last: Array) -> Array:
     return flag
 
 
+def _rms(x: Array) -> Array:
+    return jnp.sqrt(jnp.mean(jnp.abs(x) ** 2))
+
+
+def initial_step(vf, t0, y0, args, direction, error_order, rtol, atol, max_step, span) -> Array:
+    """SciPy's ``select_initial_step`` (Hairer, Norsett & Wanner, II.4): two evaluations of ``fun``."""
+    f0 = vf(t0, y0, args)
+    scale = atol + jnp.abs(y0) * rtol
+    d0, d1 = _rms(y0 / scale), _rms(f0 / scale)
+    h0 = jnp.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / jnp.where(d1 == 0, 1, d1))
+    h0 = jnp.minimum(h0, span)
+    f1 = vf(t0 + direction * h0, y0 + direction * h0 * f0, args)
+    d2 = _rms((f1 - f0) / scale) / h0
+    big = jnp.maximum(d1, d2)
+    h1 = (0.01 / jnp.where(big == 0, 1, big)) ** (1 / error_order)
+    h1 = jnp.where(big <= 1e-15, jnp.maximum(1e-6, h0 * 1e-3), h1)
+    h = jnp.minimum(jnp.minimum(100 * h0, h1), jnp.minimum(span, max_step))
+    return jax.lax.stop_gradient(h)
+
+
 @eqx.filter_jit
 def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step, jac_value):
     spec = METHODS[cfg.method]
+    check_fun_shape(cfg.fun, t0, y0, args)  # at trace time only: shapes are static
     real = jnp.finfo(y0.dtype).dtype
     direction = jnp.where(tf >= t0, 1.0, -1.0).astype(real)
     term = diffrax.ODETerm(_vector_field(cfg.fun, cfg.jac, jac_value))
     eps = jnp.finfo(real).eps
-    dtmin = 10 * eps * jnp.maximum(jnp.maximum(jnp.abs(t0), jnp.abs(tf)), jnp.finfo(real).tiny)
+    t_scale = jnp.maximum(jnp.abs(t0), jnp.where(jnp.isfinite(tf), jnp.abs(tf), 0))
+    dtmin = 10 * eps * jnp.maximum(t_scale, jnp.finfo(real).tiny)
     controller = diffrax.PIDController(
-        rtol=rtol, atol=atol, dtmax=max_step, dtmin=dtmin, force_dtmin=False
+        rtol=rtol / spec.error_scale, atol=atol / spec.error_scale, dtmax=max_step, dtmin=dtmin,
+        force_dtmin=False, error_order=spec.error_order,
+        pcoeff=spec.pid[0], icoeff=spec.pid[1],
     )
     need_steps = cfg.save_steps or bool(cfg.events)
     subs = [diffrax.SubSaveAt(t0=True, steps=True)] if need_steps else []
@@ -109,8 +134,11 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     dense = cfg.dense_output or bool(cfg.events)
     # A single SubSaveAt is passed bare: BacksolveAdjoint rejects `subs`.
     saveat = diffrax.SaveAt(subs=subs if len(subs) > 1 else subs[0], dense=dense)
+    if not cfg.has_first_step:
+        first_step = initial_step(term.vf, t0, y0, args, direction, spec.error_order, rtol, atol, max_step,
+                                  jnp.abs(tf - t0))
     sol = diffrax.diffeqsolve(
-        term, spec.solver(), t0, tf, first_step if cfg.has_first_step else None, y0, args=args,
+        term, spec.solver(), t0, tf, first_step * direction, y0, args=args,
         saveat=saveat, stepsize_controller=controller, adjoint=cfg.adjoint,
         event=diffrax_event(cfg.events), max_steps=cfg.max_steps, throw=False,
     )
@@ -128,7 +156,7 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     # Probe just past the last accepted point: a solve that stalls because `fun` turns
     # non-finite ahead of it is reported as such, not as a step-size underflow.
     y_probe = jnp.where(jnp.isfinite(y_last), y_last, 0)
-    t_probe = t_last + direction * jnp.minimum(1000 * dtmin, jnp.abs(tf - t_last))
+    t_probe = t_last + direction * jnp.minimum(1000 * dtmin, jnp.abs(tf - t_last) / 2)
     f_last = jnp.stack([term.vf(t_last, y_probe, args), term.vf(t_probe, y_probe, args)])
     flag = _flag(sol.result, y_last, f_last)
 
@@ -138,17 +166,22 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     if cfg.events:
         located = locate_events(cfg.events, ts_steps, ys_steps, n_valid, evaluate, args,
                                 flag == FLAG_EVENT, direction, cfg.max_events)
-        t_events, y_events, n_events, t_stop = located
+        t_events, y_events, n_events, t_stop, stopped = located
+        # A counted terminal event ends the solution even if the solve went on (and maybe failed) later.
+        flag = jnp.where(stopped, FLAG_EVENT, flag)
     stopped = flag == FLAG_EVENT
 
     if cfg.save_steps:
         idx = jnp.arange(ts_steps.shape[0])
         valid = idx < n_valid
         y_stop = evaluate(jnp.where(stopped, t_stop, t0)) if cfg.events else y0
-        at_end = stopped & (idx == n_valid - 1)
+        # Points strictly before the stop are kept; the stop itself becomes the last point.
+        n_before = jnp.sum(valid & (direction * ts_steps < direction * t_stop))
+        n_points = jnp.where(stopped, n_before + 1, n_valid)
+        valid = idx < n_points
+        at_end = stopped & (idx == n_points - 1)
         t_out = jnp.where(at_end, t_stop, jnp.where(valid, ts_steps, jnp.nan))
         y_out = jnp.where(at_end[:, None], y_stop, jnp.where(valid[:, None], ys_steps, jnp.nan))
-        n_points = n_valid
     else:
         ys_eval = sol_ys[-1]
         reached = ~jnp.all(jnp.isinf(ys_eval.real), axis=1)

@@ -47,18 +47,16 @@ def parse_events(events) -> tuple[EventSpec, ...]:
         if not callable(ev):
             raise TypeError(f"`events[{i}]` must be callable, got {type(ev).__name__}.")
         terminal = getattr(ev, "terminal", False)
-        if isinstance(terminal, bool | np.bool_):
+        if terminal is None:
+            count = 0
+        elif isinstance(terminal, bool | np.bool_):
             count = int(bool(terminal))
         elif isinstance(terminal, int | np.integer) and terminal >= 0:
             count = int(terminal)
         else:
             raise ValueError(
-                f"`events[{i}].terminal` must be a bool or a non-negative int, got {terminal!r}."
-            )
-        if count > 1:
-            raise NotImplementedError(
-                f"`events[{i}].terminal` = {count}: stopping after more than one occurrence is not "
-                "supported yet; use terminal=True, or a non-terminal event and truncate."
+                f"The `terminal` attribute of each event must be a boolean or positive integer; "
+                f"`events[{i}].terminal` is {terminal!r}."
             )
         direction = float(getattr(ev, "direction", 0.0))
         specs.append(EventSpec(ev, count, float(np.sign(direction))))
@@ -70,8 +68,12 @@ def _call(spec: EventSpec, t, y, args) -> Array:
 
 
 def diffrax_event(specs: tuple[EventSpec, ...]) -> diffrax.Event | None:
-    """A diffrax ``Event`` that stops the solve on the step where a terminal event crosses."""
-    terminal = [s for s in specs if s.terminal]
+    """A diffrax ``Event`` that stops the solve on the step where a ``terminal=True`` event crosses.
+
+    Events that stop only after several occurrences are not given to diffrax: the solve runs on,
+    and :func:`locate_events` truncates the result at the last counted occurrence.
+    """
+    terminal = [s for s in specs if s.terminal == 1]
     if not terminal:
         return None
     conds = [lambda t, y, args, s=s, **kw: _call(s, t, y, args) for s in terminal]
@@ -113,7 +115,8 @@ class LocatedEvents(NamedTuple):
     t_events: list[Array]
     y_events: list[Array]
     counts: Array
-    t_stop: Array  # root of the terminal event that stopped the solve (or nan)
+    t_stop: Array  # time at which a terminal event ends the solution (nan if none)
+    stopped: Array
 
 
 def locate_events(
@@ -129,8 +132,9 @@ def locate_events(
 ) -> LocatedEvents:
     """Find every event occurrence over the accepted steps ``ts[:n_valid]``.
 
-    ``stopped`` says whether diffrax ended the solve on a terminal event; then
-    occurrences after the earliest terminal root are dropped.
+    ``stopped`` says whether diffrax ended the solve on a ``terminal=True`` event. The
+    solution ends at the earliest terminal occurrence (the k-th for ``terminal=k``); later
+    occurrences are dropped.
     """
     n_iter = int(-np.log2(np.finfo(ts.dtype).eps)) + 4
     m = ts.shape[0] - 1
@@ -151,19 +155,22 @@ def locate_events(
         raw_t.append(jnp.where(found, roots, jnp.nan))
         raw_found.append(found)
 
+    # Candidate stop times: the k-th located occurrence of each event with terminal = k.
+    candidates = []
+    for spec, t_k, f_k in zip(specs, raw_t, raw_found, strict=True):
+        if spec.terminal and spec.terminal <= cap:
+            k = spec.terminal - 1
+            candidates.append(jnp.where(f_k[k], t_k[k], jnp.nan))
     t_stop = jnp.asarray(jnp.nan, ts.dtype)
-    firsts = [
-        jnp.where(f[0], t[0], jnp.nan)
-        for s, t, f in zip(specs, raw_t, raw_found, strict=True)
-        if s.terminal
-    ]
-    if firsts:
-        firsts = jnp.stack(firsts)
-        # Earliest terminal root in the direction of integration; the step end if none was located.
-        key = jnp.where(jnp.isnan(firsts), jnp.inf, direction * firsts)
-        earliest = firsts[jnp.argmin(key)]
-        last_t = ts_safe[jnp.maximum(n_valid - 1, 0)]
-        t_stop = jnp.where(stopped, jnp.where(jnp.isnan(earliest), last_t, earliest), jnp.nan)
+    if candidates:
+        cand = jnp.stack(candidates)
+        key = jnp.where(jnp.isnan(cand), jnp.inf, direction * cand)
+        t_stop = cand[jnp.argmin(key)]
+    # diffrax stopped on a terminal=True event whose root bisection did not see (a sign change
+    # exactly at a step end): stop at the end of the last step.
+    last_t = ts_safe[jnp.maximum(n_valid - 1, 0)]
+    t_stop = jnp.where(stopped & jnp.isnan(t_stop), last_t, t_stop)
+    stopped = ~jnp.isnan(t_stop)
 
     t_events, y_events, counts = [], [], []
     for t_k, f_k in zip(raw_t, raw_found, strict=True):
@@ -173,4 +180,4 @@ def locate_events(
         y_events.append(jnp.where(keep[:, None], y_k, jnp.nan))
         t_events.append(t_k)
         counts.append(jnp.sum(keep))
-    return LocatedEvents(t_events, y_events, jnp.stack(counts), t_stop)
+    return LocatedEvents(t_events, y_events, jnp.stack(counts), t_stop, stopped)

@@ -72,13 +72,25 @@ class OdeSolution(eqx.Module):
         """Step end points of the interpolant (padded with ``inf`` under jit)."""
         return self.interpolation.ts
 
+    def _evaluate(self, t: Array) -> Array:
+        # Like SciPy, evaluate the nearest step's polynomial also outside [t_min, t_max]
+        # (diffrax's own `evaluate` returns nan there).
+        interp = self.interpolation
+        td = t * interp.direction
+        n = interp.ts_size
+        ts = jnp.where(jnp.arange(interp.ts.shape[0]) < n, interp.ts, jnp.inf)
+        i = jnp.clip(jnp.searchsorted(ts, td, side="left") - 1, 0, jnp.maximum(n - 2, 0))
+        infos = jax.tree_util.tree_map(lambda x: x[i], interp.infos)
+        local = interp.interpolation_cls(t0=interp.ts[i], t1=interp.ts[i + 1], **infos)
+        return local.evaluate(td)
+
     def __call__(self, t: ArrayLike) -> Array:
         t = jnp.asarray(t)
         if t.ndim == 0:
-            return self.interpolation.evaluate(t)
+            return self._evaluate(t)
         if t.ndim != 1:
-            raise ValueError("`t` must be a scalar or a 1-D array.")
-        return jax.vmap(self.interpolation.evaluate)(t).T
+            raise ValueError("`t` must be a float or a 1-D array.")
+        return jax.vmap(self._evaluate)(t).T
 
 
 class OdeResult(eqx.Module):

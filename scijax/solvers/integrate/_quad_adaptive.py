@@ -1,0 +1,193 @@
+"""The adaptive Gauss-Kronrod engine behind ``quad`` and ``quad_vec`` (global bisection, like QAG).
+
+Every problem is mapped onto ``t`` in ``[0, 1]`` (affine for finite limits; ``t / (1 - t)`` and
+friends for infinite ones, as QUADPACK's QAGI does). Subintervals live in fixed-capacity buffers of
+length ``limit`` so the loop is a ``lax.while_loop`` that jit and vmap accept. The interval with the
+largest error estimate is bisected until the total error meets ``max(epsabs, epsrel * |I|)``.
+
+Derivatives are not taken through the loop: a ``custom_jvp`` gives ``f(b) db - f(a) da`` for the
+limits and, for the parameters ``args``, the same Gauss-Kronrod rule applied on the final partition
+to ``d f / d args`` (a fixed, transposable computation, so reverse mode works too).
+"""
+
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.custom_derivatives import SymbolicZero
+
+from ..._typing import Array
+from ._quad_rules import GKRule, apply_rule
+
+__all__ = ["AdaptiveOptions", "AdaptiveResult", "adaptive_quad", "NORMS"]
+
+NORMS: dict[str, Callable[[Array], Array]] = {
+    "2": lambda v: jnp.sqrt(jnp.sum(jnp.abs(v) ** 2)),
+    "max": lambda v: jnp.max(jnp.abs(v)) if jnp.ndim(v) else jnp.abs(v),
+}
+
+
+class AdaptiveOptions(NamedTuple):
+    """Static settings of one adaptive integration."""
+
+    rule: GKRule
+    limit: int
+    norm: str
+    n_points: int  # number of user break points (initial partition has n_points + 1 intervals)
+
+
+class AdaptiveResult(NamedTuple):
+    value: Array
+    abserr: Array
+    ier: Array  # 0 converged, 1 limit reached, 3 bad integrand (non-finite / no progress)
+    last: Array  # number of subintervals used
+    neval: Array
+    t_lo: Array  # (limit,) subinterval ends in t-space (padded beyond `last`)
+    t_hi: Array
+    values: Array  # (limit, *out)
+    errors: Array  # (limit,)
+
+
+def _map(t: Array, a: Array, b: Array) -> tuple[Array, Array, Array]:
+    """``x(t)`` and ``dx/dt`` for ``t`` in ``(0, 1)``, for finite or infinite ``a < b``; and the sign."""
+    lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
+    sign = jnp.where(b < a, -1.0, 1.0)
+    lo_inf, hi_inf = jnp.isinf(lo), jnp.isinf(hi)
+    lo_s, hi_s = jnp.where(lo_inf, 0, lo), jnp.where(hi_inf, 0, hi)
+    u = 1 - t
+    x_fin, j_fin = lo_s + (hi_s - lo_s) * t, (hi_s - lo_s) * jnp.ones_like(t)
+    x_up, j_up = lo_s + t / u, 1 / u**2
+    x_dn, j_dn = hi_s - u / t, 1 / t**2
+    x_both, j_both = (2 * t - 1) / (t * u), (2 * t**2 - 2 * t + 1) / (t * u) ** 2
+    x = jnp.where(lo_inf & hi_inf, x_both, jnp.where(hi_inf, x_up, jnp.where(lo_inf, x_dn, x_fin)))
+    jac = jnp.where(lo_inf & hi_inf, j_both, jnp.where(hi_inf, j_up, jnp.where(lo_inf, j_dn, j_fin)))
+    jac = jnp.where(lo == hi, 0, jac)  # empty interval (including a == b == inf)
+    return x, jac, sign
+
+
+def _rule_on(func, rule, opts, t_lo, t_hi, a, b, args):
+    """Apply the rule on each subinterval ``[t_lo, t_hi]`` (vectorised): values and errors."""
+    nodes = jnp.asarray(rule.nodes, t_lo.dtype)
+    centre, half = (t_lo + t_hi) / 2, (t_hi - t_lo) / 2
+    t = centre[:, None] + half[:, None] * nodes  # (K, n_nodes)
+    x, jac, sign = _map(t, a, b)
+    f = jax.vmap(jax.vmap(lambda xx: jnp.asarray(func(xx, *args))))(x)
+    f = f * (jac * sign).reshape(jac.shape + (1,) * (f.ndim - 2))
+    return jax.vmap(lambda fv, h: apply_rule(rule, fv, h, NORMS[opts.norm]))(f, half)
+
+
+def _initial_partition(opts: AdaptiveOptions, a: Array, b: Array, points: Array, dtype: Any):
+    if opts.n_points == 0:
+        edges = jnp.array([0.0, 1.0], dtype)
+    else:
+        lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
+        width = jnp.where(hi == lo, 1, hi - lo)
+        frac = jnp.clip((jnp.sort(points) - lo) / width, 0, 1)
+        frac = jnp.where(b < a, 1 - frac[::-1], frac)
+        edges = jnp.concatenate([jnp.zeros(1, dtype), frac.astype(dtype), jnp.ones(1, dtype)])
+    return edges[:-1], edges[1:]
+
+
+def _adaptive_loop(func, opts, a, b, args, points, epsabs, epsrel) -> AdaptiveResult:
+    rule, limit = opts.rule, opts.limit
+    dtype = jnp.result_type(a, b, float)
+    norm = NORMS[opts.norm]
+    lo0, hi0 = _initial_partition(opts, a, b, points, dtype)
+    v0, e0 = _rule_on(func, rule, opts, lo0, hi0, a, b, args)
+    k0 = lo0.shape[0]
+    pad = limit - k0
+    t_lo = jnp.concatenate([lo0, jnp.zeros(pad, dtype)])
+    t_hi = jnp.concatenate([hi0, jnp.zeros(pad, dtype)])
+    vals = jnp.concatenate([v0, jnp.zeros((pad,) + v0.shape[1:], v0.dtype)])
+    errs = jnp.concatenate([e0, jnp.zeros(pad, e0.dtype)])
+    slots = jnp.arange(limit)
+
+    def totals(vals, errs):
+        return jnp.sum(vals, axis=0), jnp.sum(errs)
+
+    def tolerance(total):
+        return jnp.maximum(epsabs, epsrel * norm(total))
+
+    def cond(s):
+        t_lo, t_hi, vals, errs, n, ier = s
+        total, err = totals(vals, errs)
+        return (n < limit) & (err > tolerance(total)) & (ier == 0)
+
+    def body(s):
+        t_lo, t_hi, vals, errs, n, ier = s
+        i = jnp.argmax(jnp.where(slots < n, errs, -jnp.inf))
+        lo, hi = t_lo[i], t_hi[i]
+        mid = (lo + hi) / 2
+        v, e = _rule_on(func, rule, opts, jnp.stack([lo, mid]), jnp.stack([mid, hi]), a, b, args)
+        stuck = (mid <= lo) | (mid >= hi) | ~jnp.all(jnp.isfinite(v)) | ~jnp.all(jnp.isfinite(e))
+        ier = jnp.where(stuck, 3, ier)
+        keep = ~stuck
+        # O(1) in-place updates: slot i gets the left half, slot n the right half (unless stuck).
+        t_lo = t_lo.at[n].set(jnp.where(keep, mid, t_lo[n]))
+        t_hi = t_hi.at[i].set(jnp.where(keep, mid, hi)).at[n].set(jnp.where(keep, hi, t_hi[n]))
+        vals = vals.at[i].set(jnp.where(keep, v[0], vals[i])).at[n].set(jnp.where(keep, v[1], vals[n]))
+        errs = errs.at[i].set(jnp.where(keep, e[0], errs[i])).at[n].set(jnp.where(keep, e[1], errs[n]))
+        return t_lo, t_hi, vals, errs, n + keep.astype(n.dtype), ier
+
+    bad0 = ~jnp.all(jnp.isfinite(v0)) | ~jnp.all(jnp.isfinite(e0))
+    init = (t_lo, t_hi, vals, errs, jnp.array(k0), jnp.where(bad0, 3, 0))
+    t_lo, t_hi, vals, errs, n, ier = jax.lax.while_loop(cond, body, init)
+    total, err = totals(vals, errs)
+    ier = jnp.where(err <= tolerance(total), 0, jnp.where(ier == 0, 1, ier))
+    neval = (k0 + 2 * (n - k0)) * rule.nodes.shape[0]
+    return AdaptiveResult(total, err, ier, n, neval, t_lo, t_hi, vals, errs)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1))
+def adaptive_quad(func: Callable, opts: AdaptiveOptions, a, b, args, points, epsabs, epsrel
+                  ) -> AdaptiveResult:
+    """Integrate ``func(x, *args)`` from ``a`` to ``b``; see the module docstring."""
+    return _adaptive_loop(func, opts, a, b, args, points, epsabs, epsrel)
+
+
+def _zero_tangent(x: Array) -> Array:
+    if jnp.issubdtype(x.dtype, jnp.inexact):
+        return jnp.zeros_like(x)
+    return np.zeros(x.shape, jax.dtypes.float0)
+
+
+def _is_zero(t: Any) -> bool:
+    return all(isinstance(leaf, SymbolicZero) for leaf in jax.tree_util.tree_leaves(
+        t, is_leaf=lambda z: isinstance(z, SymbolicZero)))
+
+
+def _endpoint(func, x, args, tangent, out_shape, dtype):
+    if _is_zero(tangent):
+        return jnp.zeros(out_shape, dtype)
+    safe = jnp.where(jnp.isfinite(x), x, 0)
+    fx = jnp.asarray(func(safe, *args)).astype(dtype)
+    return jnp.where(jnp.isfinite(x), fx, 0) * tangent
+
+
+
+def _adaptive_quad_jvp(func, opts, primals, tangents):
+    a, b, args, points, epsabs, epsrel = primals
+    da, db, dargs = tangents[:3]
+    res = adaptive_quad(func, opts, a, b, args, points, epsabs, epsrel)
+    shape, dtype = res.value.shape, res.value.dtype
+    dvalue = _endpoint(func, b, args, db, shape, dtype) - _endpoint(func, a, args, da, shape, dtype)
+    if not _is_zero(dargs):
+        used = (jnp.arange(opts.limit) < res.last).reshape((-1,) + (1,) * len(shape))
+        t_lo, t_hi = jax.lax.stop_gradient(res.t_lo), jax.lax.stop_gradient(res.t_hi)
+
+        def on_partition(args):
+            vals, _ = _rule_on(func, opts.rule, opts, t_lo, t_hi, a, b, args)
+            return jnp.sum(jnp.where(used, vals, 0), axis=0)
+
+        dargs = jax.tree_util.tree_map(
+            lambda t, p: _zero_tangent(p) if isinstance(t, SymbolicZero) else t, dargs, args,
+            is_leaf=lambda z: isinstance(z, SymbolicZero))
+        dvalue = dvalue + jax.jvp(on_partition, (args,), (dargs,))[1]
+    tangent_out = AdaptiveResult(*(_zero_tangent(x) for x in res))._replace(value=dvalue)
+    return res, tangent_out
+
+
+adaptive_quad.defjvp(_adaptive_quad_jvp, symbolic_zeros=True)

@@ -1,0 +1,213 @@
+"""The shared facade of the Krylov solvers: argument checks, the implicit (transpose-solve) rule, and
+the honest ``info`` code.
+
+Each solver module supplies a *core*::
+
+    core(matvec, psolve, b, x0, tol, maxiter, callback, **options) -> (x, info)
+
+that iterates from ``x0`` until ``||b - A x|| <= tol`` (or it gives up) and returns its own code
+(``0`` for converged, ``< 0`` for a breakdown). :func:`krylov_solve` wraps it in
+``jax.lax.custom_linear_solve`` so that derivatives with respect to ``b``, to the matrix and to the
+arrays an operator closes over come from one more solve with the same method (the implicit rule),
+never from unrolled iterations. It then recomputes the true residual: ``info == 0`` only when
+``||b - A x|| <= max(rtol * ||b||, atol)`` really holds.
+"""
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..._typing import Array
+from ._operator import LinearOperator, as_operator
+
+__all__ = ["KrylovSpec", "krylov_solve", "check_tolerance", "check_maxiter", "vdot", "norm", "restarted",
+           "emit"]
+
+_MAX_RESTARTS = 4  # true-residual restarts when the recurrence residual drifts from the true one
+
+
+class KrylovSpec(NamedTuple):
+    """How one Krylov method is run.
+
+    Attributes
+    ----------
+    name : str
+        SciPy's function name, used in error messages.
+    core : callable
+        ``core(matvec, psolve, b, x0, tol, maxiter, callback, **options) -> (x, info)``.
+    symmetric : bool
+        Whether the method needs a self-adjoint operator (then the transpose solve is the solve).
+    default_maxiter : callable
+        ``n -> maxiter`` when the user gives none (SciPy's defaults).
+    """
+
+    name: str
+    core: Callable
+    symmetric: bool
+    default_maxiter: Callable[[int], int]
+
+
+def vdot(a: Array, b: Array) -> Array:
+    """``a^H b`` (``np.vdot`` for complex, ``np.dot`` for real)."""
+    return jnp.vdot(a, b)
+
+
+def norm(a: Array) -> Array:
+    return jnp.linalg.norm(a)
+
+
+def emit(callback: Callable | None, x: Array) -> None:
+    """Call a user's per-iteration ``callback(xk)`` from inside traced code (for debugging only)."""
+    if callback is not None:
+        jax.debug.callback(callback, x)
+
+
+def restarted(run: Callable, matvec: Callable, b: Array, x0: Array, tol: Array, maxiter: int) -> tuple:
+    """Repeat ``run(x, k) -> (x, k, code)`` from the true residual until it really meets ``tol``.
+
+    ``run`` iterates from ``x`` (iteration counter ``k``) until its own recurrence says it is done;
+    recurrences drift from the true residual, so we check ``||b - A x||`` and go again (at most
+    ``_MAX_RESTARTS`` times) instead of reporting a convergence that did not happen.
+    """
+
+    def cond(state):
+        _, k, done, code, restarts = state
+        return ~done & (code == 0) & (k < maxiter) & (restarts < _MAX_RESTARTS)
+
+    def body(state):
+        x, k, _, _, restarts = state
+        x, k, code = run(x, k)
+        code = jnp.asarray(code, jnp.int32)
+        done = norm(b - matvec(x)) <= tol
+        return x, k, done, jnp.asarray(code, jnp.int32), restarts + 1
+
+    init = (x0, jnp.array(0), norm(b - matvec(x0)) <= tol, jnp.array(0, jnp.int32), jnp.array(0))
+    x, _, _, code, _ = jax.lax.while_loop(cond, body, init)
+    return x, code
+
+
+def _is_concrete(x: Any) -> bool:
+    return not isinstance(x, jax.core.Tracer)
+
+
+def check_tolerance(name: str, value: Any) -> None:
+    """``rtol``/``atol`` must be real, finite and non-negative (checked when concrete)."""
+    if value is None:
+        raise ValueError(f"`{name}` must be a real, non-negative number, got None")
+    if _is_concrete(value):
+        v = np.asarray(value)
+        if v.ndim != 0 or np.iscomplexobj(v) or not np.isfinite(v) or v < 0:
+            raise ValueError(f"`{name}` must be a real, non-negative number, got {value!r}")
+
+
+def check_maxiter(maxiter: Any) -> int | None:
+    if maxiter is None:
+        return None
+    if not isinstance(maxiter, int | np.integer) or isinstance(maxiter, bool):
+        raise TypeError(f"`maxiter` must be a positive integer, got {maxiter!r}")
+    if maxiter <= 0:
+        raise ValueError(f"`maxiter` must be a positive integer, got {maxiter}")
+    return int(maxiter)
+
+
+def _prepare_b(b: Any, n_rows: int, name: str = "b") -> Array:
+    b = jnp.asarray(b)
+    if b.shape not in ((n_rows,), (n_rows, 1)):
+        raise ValueError(f"shapes of `A` ({n_rows} rows) and `{name}` {b.shape} are incompatible")
+    if not jnp.issubdtype(b.dtype, jnp.inexact):
+        b = b.astype(jnp.result_type(float))
+    return b.reshape(-1)
+
+
+def prepare_system(
+    name: str, A: Any, b: Any, x0: Any, M: Any, square: bool = True
+) -> tuple[LinearOperator, LinearOperator | None, Array, Array | None]:
+    """Check shapes and convert ``A``, ``M``, ``b``, ``x0`` (SciPy's ``make_system``)."""
+    b_arr = jnp.asarray(b)
+    if b_arr.ndim not in (1, 2):
+        raise ValueError(f"`b` must be 1-D (or of shape (N, 1)), got shape {b_arr.shape}")
+    n = b_arr.shape[0]
+    b_dtype = b_arr.dtype if jnp.issubdtype(b_arr.dtype, jnp.inexact) else jnp.result_type(float)
+    A = as_operator(A, n, b_dtype, "A")
+    if square and A.shape[0] != A.shape[1]:
+        raise ValueError(f"`A` must be square, got shape {A.shape}")
+    b = _prepare_b(b, A.shape[0])
+    dtype = jnp.result_type(A.dtype, b.dtype)
+    if not jnp.issubdtype(dtype, jnp.inexact):
+        dtype = jnp.result_type(float)
+    b = b.astype(dtype)
+    if M is not None:
+        M = as_operator(M, A.shape[1], dtype, "M")
+        if M.shape != (A.shape[1], A.shape[1]):
+            raise ValueError(f"`M` (the preconditioner) has shape {M.shape}, expected "
+                             f"{(A.shape[1], A.shape[1])} to match `A` {A.shape}")
+    if x0 is not None:
+        if isinstance(x0, str):
+            if x0 != "Mb":
+                raise ValueError(f"`x0` must be an array, None or 'Mb', got {x0!r}")
+            x0 = b if M is None else M.matvec(b)
+        x0 = jnp.asarray(x0)
+        if x0.shape not in ((A.shape[1],), (A.shape[1], 1)):
+            raise ValueError(f"shapes of `A` {A.shape} and `x0` {x0.shape} are incompatible")
+        x0 = x0.reshape(-1).astype(dtype)
+    return A, M, b, x0
+
+
+def _matvec_of(op: LinearOperator | None) -> Callable | None:
+    return None if op is None else op.matvec
+
+
+def krylov_solve(
+    spec: KrylovSpec,
+    A: Any,
+    b: Any,
+    x0: Any,
+    rtol: Any,
+    atol: Any,
+    maxiter: Any,
+    M: Any,
+    callback: Callable | None,
+    **options: Any,
+) -> tuple[Array, Array]:
+    """Run ``spec.core`` under the implicit-differentiation rule and return ``(x, info)``."""
+    check_tolerance("rtol", rtol)
+    check_tolerance("atol", atol)
+    maxiter = check_maxiter(maxiter)
+    if callback is not None and not callable(callback):
+        raise TypeError("`callback` must be callable or None")
+    A, M, b, x0 = prepare_system(spec.name, A, b, x0, M)
+    n = b.shape[0]
+    if maxiter is None:
+        maxiter = spec.default_maxiter(n)
+    dtype = b.dtype
+    real = jnp.finfo(dtype).dtype
+    rtol = jnp.asarray(rtol, real)
+    atol = jnp.asarray(atol, real)
+    x0 = None if x0 is None else jax.lax.stop_gradient(x0)
+
+    def solve(matvec: Callable, rhs: Array, psolve: Callable | None) -> tuple[Array, Array]:
+        bnorm = norm(rhs)
+        tol = jnp.maximum(atol, rtol * bnorm)
+        if x0 is None:
+            start = jnp.zeros_like(rhs)
+        else:  # never start worse than zero (tangent solves reuse this closure with other rhs)
+            start = jnp.where(norm(rhs - matvec(x0)) <= bnorm, x0, jnp.zeros_like(x0))
+        x, code = spec.core(matvec, psolve, rhs, start, tol, maxiter, callback, **options)
+        converged = norm(rhs - matvec(x)) <= tol
+        info = jnp.where(converged, 0, jnp.where(code < 0, code, maxiter))
+        zero = bnorm == 0  # SciPy returns b itself (zeros) with info 0
+        return jnp.where(zero, rhs, x), jnp.where(zero, 0, info).astype(jnp.int32)
+
+    M_T = None if M is None or spec.symmetric else M.T
+    x, info = jax.lax.custom_linear_solve(
+        A.matvec,
+        b,
+        lambda mv, r: solve(mv, r, _matvec_of(M)),
+        transpose_solve=None if spec.symmetric else (lambda vm, r: solve(vm, r, _matvec_of(M_T))),
+        symmetric=spec.symmetric,
+        has_aux=True,
+    )
+    return x, info
