@@ -76,6 +76,7 @@ class EnsembleResult(eqx.Module):
 
 
 def _lean(fun, method, t0, tf, t_eval, y0s, args, opts, extra):
+    del extra  # no backend-specific options
     return lean_solve(fun, TABLEAUS[method], t0, tf, t_eval, y0s, args, opts)
 
 
@@ -167,7 +168,7 @@ def _choose_backend(backend, method, options, fun, y0s, args, devices) -> str:
     return "lean"
 
 
-def _static_options(method, options, n, dtype, t0, tf, endpoints_only) -> StepOptions:
+def _static_options(method, options, n, t0, tf, endpoints_only) -> StepOptions:
     for name in ("first_step", "max_step", "dt", "pcoeff", "icoeff"):
         if name in options and options[name] is not None and not is_concrete(options[name]):
             raise TypeError(f"`{name}` must be a Python number (it is static), not a traced value.")
@@ -362,7 +363,7 @@ def ensemble_solve_ivp(
                          f"accepted: {sorted(_BACKEND_OPTIONS[chosen])}.")
     if method == "RK4" and chosen == "vmap":
         raise ValueError("`method='RK4'` is only available with backend='lean' or 'fused'.")
-    opts = _static_options(method, options, y0s.shape[1], dtype, t0, tf, endpoints_only)
+    opts = _static_options(method, options, y0s.shape[1], t0, tf, endpoints_only)
     extra_keys = {"fused": ("block_size", "num_warps", "interpret"), "vmap": ("adjoint", "jac")}.get(chosen, ())
     extra = tuple((("block" if k == "block_size" else k), options[k]) for k in extra_keys if k in options)
     solver = _BatchedSolve(fun, chosen, method, opts, extra)

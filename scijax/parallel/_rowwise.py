@@ -48,7 +48,7 @@ def _row(x, shape, dtype):
     return x.astype(dtype) if _is_row(x) else jnp.full(shape, x, dtype)
 
 
-def _elementwise(prim, invals, invars, outvars, params, shape):
+def _elementwise(prim, invals, invars, params, shape):
     ops = np.broadcast_arrays(*invals)
     out = np.empty(ops[0].shape, dtype=object)
     for idx in np.ndindex(out.shape):
@@ -137,7 +137,7 @@ def _eval(jaxpr, consts, args, shape):
                                            zip(invals, eqn.invars, strict=True)], **eqn.params)
             outs = [_concrete_obj(r) for r in (res if eqn.primitive.multiple_results else [res])]
         elif name in _ELEMENTWISE:
-            outs = _elementwise(eqn.primitive, invals, eqn.invars, eqn.outvars, eqn.params, shape)
+            outs = _elementwise(eqn.primitive, invals, eqn.invars, eqn.params, shape)
         elif name in _STRUCTURAL:
             outs = [np.asarray(_STRUCTURAL[name](*invals, **eqn.params), dtype=object)]
         else:

@@ -185,7 +185,7 @@ def _init(rhs, tab, t0, tf, y0, opts, dtype):
     )
 
 
-def _attempt(rhs, tab, opts, t0, tf, d, target, s: _State) -> _State:
+def _attempt(rhs, tab, opts, tf, d, target, s: _State) -> _State:
     """One masked adaptive step attempt for every member still short of ``target``."""
     active = (s.status == RUNNING) & (d * (target - s.t) > 0)
     min_step = 10 * jnp.finfo(s.t.dtype).eps * jnp.abs(s.t)
@@ -344,7 +344,7 @@ def integrate(
 
         def attempts(s):
             for _ in range(unroll):  # an attempt is a no-op for members already at `target`
-                s = _attempt(rhs, tab, opts, t0, tf, d, target, s)
+                s = _attempt(rhs, tab, opts, tf, d, target, s)
             return s
 
         return lax.while_loop(cond, attempts, s)
