@@ -20,9 +20,8 @@ def as_param(x: ArrayLike) -> Array:
     numbers and integer arrays become the default float type (float64 when x64 is enabled).
     """
     x = jnp.asarray(x)
-    if not jnp.issubdtype(x.dtype, jnp.inexact):
-        x = x.astype(jnp.result_type(float))
-    return x
+    dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.inexact) else jnp.result_type(float)
+    return jnp.asarray(x, dtype=dtype)  # also drops weak typing, which would split jit caches
 
 
 class AbstractODESystem(eqx.Module):

@@ -175,7 +175,7 @@ def solve_hamiltonian(
 
     def step(carry, _):
         q, p, f = carry
-        fresh = cache
+        fresh = cache  # whether ``f`` is the force at the current ``q``
         for kind, c in ops:
             if kind == "drift":
                 q, fresh = q + (c * h) * velocity(q, p, *args), False
@@ -183,9 +183,9 @@ def solve_hamiltonian(
                 if not fresh:
                     f, fresh = force(q, p), True
                 p = p + (c * h) * f
-        if cache and not fresh:
-            f = force(q, p)
-        return (q, p, f), None
+        if not cache:
+            return (q, p, carry[2]), None
+        return (q, p, f if fresh else force(q, p)), None
 
     def save_block(carry, _):
         carry, _ = jax.lax.scan(step, carry, None, length=save_every)

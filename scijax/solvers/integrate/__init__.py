@@ -1,12 +1,33 @@
 """SciPy-compatible integration (mirrors :mod:`scipy.integrate`).
 
-ODE initial value problems: :func:`solve_ivp` and :func:`odeint`, on diffrax
-steppers, pure and differentiable.
+ODE initial value problems (:func:`solve_ivp`, :func:`odeint`) on diffrax
+steppers, and quadrature (:func:`quad`, :func:`quad_vec`, :func:`fixed_quad`,
+:func:`trapezoid`, :func:`simpson`, :func:`cumulative_trapezoid`, :func:`romb`);
+all pure and differentiable.
 """
 
 from ._ivp import solve_ivp as solve_ivp
 from ._ivp_result import OdeResult as OdeResult
 from ._ivp_result import OdeSolution as OdeSolution
 from ._odeint import odeint as odeint
+from ._quad import quad as quad
+from ._quad import quad_vec as quad_vec
+from ._quad_fixed import cumulative_trapezoid as cumulative_trapezoid
+from ._quad_fixed import fixed_quad as fixed_quad
+from ._quad_fixed import romb as romb
+from ._quad_fixed import simpson as simpson
+from ._quad_fixed import trapezoid as trapezoid
 
-__all__ = ["solve_ivp", "odeint", "OdeResult", "OdeSolution"]
+__all__ = [
+    "solve_ivp",
+    "odeint",
+    "OdeResult",
+    "OdeSolution",
+    "quad",
+    "quad_vec",
+    "fixed_quad",
+    "trapezoid",
+    "simpson",
+    "cumulative_trapezoid",
+    "romb",
+]

@@ -106,6 +106,9 @@ def solve_ivp(
         ``n_points``, ``n_events`` and ``flag``. An eager call trims buffers to
         SciPy's exact shapes; under ``jit``/``vmap`` they keep their static
         capacity, padded with ``nan``, and ``n_points``/``n_events`` count the entries.
+        So under ``jit``/``grad``/``vmap`` with ``t_eval=None``, ``res.y[:, -1]`` is
+        padding (``nan``, with a zero gradient): read the final state as
+        ``res.y[:, res.n_points - 1]``, or pass ``t_eval``.
 
     Methods
     -------
