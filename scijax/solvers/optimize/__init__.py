@@ -4,6 +4,18 @@ Every function runs under ``jax.jit`` and ``jax.vmap``, and ``jax.grad`` of a so
 respect to ``args`` uses the implicit function theorem rather than unrolled iterations.
 """
 
+from ._constraints import (
+    Bounds as Bounds,
+)
+from ._constraints import (
+    LinearConstraint as LinearConstraint,
+)
+from ._constraints import (
+    NonlinearConstraint as NonlinearConstraint,
+)
+from ._constraints import (
+    OptimizeWarning as OptimizeWarning,
+)
 from ._curve_fit import curve_fit as curve_fit
 from ._fixed_point import fixed_point as fixed_point
 from ._least_squares import least_squares as least_squares
@@ -34,6 +46,10 @@ from ._root_scalar import (
 )
 
 __all__ = [
+    "Bounds",
+    "LinearConstraint",
+    "NonlinearConstraint",
+    "OptimizeWarning",
     "OptimizeResult",
     "RootResults",
     "bisect",

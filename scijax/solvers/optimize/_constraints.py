@@ -11,11 +11,14 @@ from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
-from scipy.optimize import LinearConstraint, NonlinearConstraint
+from scipy.optimize import Bounds, LinearConstraint, NonlinearConstraint, OptimizeWarning
 
 from ._objective import prepare_args
 
-__all__ = ["parse_constraints"]
+__all__ = [
+    "parse_constraints", "Bounds", "LinearConstraint", "NonlinearConstraint", "OptimizeWarning",
+]
+# SciPy's own classes are the inputs we accept, re-exported so that one import line suffices.
 
 
 def _rows(fun: Callable, lb: Any, ub: Any) -> tuple[list[Callable], list[Callable]]:

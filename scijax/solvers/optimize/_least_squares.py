@@ -184,7 +184,7 @@ def least_squares(
     x_scale = spec.default_x_scale if x_scale is None else x_scale
     scale_arr = _check_x_scale(x_scale, n, x.dtype)
     args = prepare_args(args)
-    params, static = eqx.partition((args, dict(kwargs or {})), eqx.is_inexact_array)
+    params, static = eqx.partition((args, dict(kwargs or {})), eqx.is_array)
     residuals = Residuals(fun, jac if callable(jac) else None, static)
     f0 = residuals.raw(x, params)
     if f0.ndim != 1:

@@ -222,11 +222,13 @@ def minimize(
                       stacklevel=2)
     if constraints and not spec.constraints:
         warnings.warn(f"Method {method} cannot handle constraints.", RuntimeWarning, stacklevel=2)
+    if not bounds_are_none(bounds) and not spec.bounds:
+        warnings.warn(f"Method {method} cannot handle bounds.", RuntimeWarning, stacklevel=2)
     options = check_options(options, spec.options, method)
     x_flat, unravel, _ = prepare_x0(x0)
     n = x_flat.shape[0]
     args = prepare_args(args)
-    params, static_args = eqx.partition(args, eqx.is_inexact_array)
+    params, static_args = eqx.partition(args, eqx.is_array)
     objective = Objective(fun, jac, unravel, static_args)
     solver = spec.build(options, tol, n)
 

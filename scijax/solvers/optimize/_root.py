@@ -193,7 +193,7 @@ def root(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), method: s
     if is_tree:
         raise ValueError("`x0` must be a 1-D array for `root`.")
     args = prepare_args(args)
-    params, static = eqx.partition(args, eqx.is_inexact_array)
+    params, static = eqx.partition(args, eqx.is_array)
     solver, max_steps = spec.build(options, tol, x.shape[0])
     sol = _solve(_System(fun, jac, static), solver, x, params, max_steps, spec.codes,
                  spec is ROOT_METHODS["hybr"])

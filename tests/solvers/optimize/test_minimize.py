@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.optimize as so
 
-from scijax.solvers.optimize import OptimizeResult, minimize
+from scijax.solvers.optimize import Bounds, OptimizeResult, minimize
 
 
 def rosen(x):
@@ -70,6 +70,14 @@ def test_powell_and_beale(problem, x0, atol):
                       jac=lambda x: np.asarray(jax.grad(problem)(jnp.asarray(x))))
     assert res.fun <= ref.fun + 1e-8
     np.testing.assert_allclose(res.x, ref.x, atol=atol)
+
+
+def test_integer_array_args_are_allowed():
+    # Integer arrays in args (indices) are data, not differentiated, and do not break caching.
+    idx = jnp.array([0, 2])
+    f = lambda x, idx, w: jnp.sum((x[idx] - w) ** 2) + 0.01 * jnp.sum(x**2)  # noqa: E731
+    g = jax.grad(lambda w: minimize(f, jnp.ones(3), args=(idx, w)).x.sum())(jnp.array([1.0, 2.0]))
+    np.testing.assert_allclose(g, [1 / 1.01, 1 / 1.01], rtol=1e-6)
 
 
 def test_bfgs_fields_and_dict_access():
@@ -263,3 +271,44 @@ def test_bad_inputs():
         minimize(rosen, x0, options={"gtoll": 1e-3})
     with pytest.raises(TypeError, match="method"):
         minimize(rosen, x0, method=3)
+    with pytest.warns(RuntimeWarning, match="cannot handle bounds"):
+        minimize(rosen, x0, method="BFGS", bounds=[(0, 1)] * 2)
+
+
+def test_implicit_gradients_agree_with_jaxopt():
+    # jaxopt (test extra only) is an independent implementation of implicit differentiation.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import jaxopt
+        from jaxopt.projection import projection_box
+
+    def objective(x, p):
+        return jnp.sum((x - p) ** 2) + 0.3 * jnp.sum(x**4) + 0.2 * x[0] * x[1]
+
+    p = jnp.array([0.8, -0.5, 1.5])
+    x0 = jnp.zeros(3)
+
+    def ours(p):
+        return jnp.sum(jnp.sin(minimize(objective, x0, args=(p,), options={"gtol": 1e-10}).x))
+
+    def theirs(p):
+        sol = jaxopt.LBFGS(fun=objective, tol=1e-10, maxiter=500, implicit_diff=True).run(x0, p).params
+        return jnp.sum(jnp.sin(sol))
+
+    np.testing.assert_allclose(jax.grad(ours)(p), jax.grad(theirs)(p), rtol=1e-6, atol=1e-9)
+
+    lo, hi = -jnp.ones(3), 0.6 * jnp.ones(3)
+
+    def ours_box(p):
+        x = minimize(objective, x0, args=(p,), method="L-BFGS-B", bounds=Bounds(lo, hi),
+                     options={"gtol": 1e-10, "ftol": 1e-14}).x
+        return jnp.sum(jnp.sin(x))
+
+    def theirs_box(p):
+        pg = jaxopt.ProjectedGradient(fun=objective, projection=projection_box, tol=1e-10,
+                                      maxiter=5000, implicit_diff=True)
+        return jnp.sum(jnp.sin(pg.run(x0, hyperparams_proj=(lo, hi), p=p).params))
+
+    np.testing.assert_allclose(jax.grad(ours_box)(p), jax.grad(theirs_box)(p), rtol=1e-5, atol=1e-8)

@@ -1,0 +1,364 @@
+"""The one explicit Runge-Kutta loop shared by the ``lean`` and ``fused`` backends.
+
+State is *structure of arrays*: every leaf of ``y`` is an array whose trailing
+axis is the ensemble member (the ``lean`` backend uses one ``(n, N)`` leaf, the
+``fused`` kernel a tuple of ``n`` rows of shape ``(block,)``). Each member keeps
+its own time, step size and status; lanes that are done simply stop updating.
+Only element-wise ``jnp`` operations, ``where`` masks, a max-reduction and
+``lax`` loops appear here, so the same code traces into XLA and into a Pallas
+(Triton) kernel.
+
+Step-size control follows SciPy's ``RungeKutta._step_impl``: RMS error norm
+scaled by ``atol + rtol * max(|y|, |y_new|)``, safety 0.9, factors clipped to
+[0.2, 10], no growth right after a rejection, SciPy's initial step. ``pcoeff``
+adds the proportional term of a PI controller (diffrax's ``PIDController``
+convention); ``pcoeff=0`` is SciPy's I controller.
+"""
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from ._tableau import Tableau
+
+__all__ = ["StepOptions", "integrate", "RUNNING", "MAX_STEPS", "DTMIN", "NONFINITE"]
+
+_SAFETY = 0.9
+_MIN_FACTOR = 0.2
+_MAX_FACTOR = 10.0
+# Per-member ``flag`` codes, the indices of ``solve_ivp``'s FAILURE_MESSAGES.
+RUNNING, MAX_STEPS, DTMIN, NONFINITE = 0, 2, 3, 4
+
+
+class StepOptions(NamedTuple):
+    """Static solver options (Python numbers; changing them recompiles)."""
+
+    rtol: Any  # float, or a pytree of floats/arrays shaped like ``y``
+    atol: Any
+    first_step: float | None
+    max_step: float
+    max_steps: int
+    dt: float | None  # fixed step size; None -> adaptive
+    clip: bool  # adaptive only: land steps exactly on t_eval instead of interpolating
+    dense: bool  # keep the last step's stages to interpolate at t_eval
+    pcoeff: float
+    icoeff: float
+    n: int  # number of state components (for the RMS norm)
+    unroll: int | None = 1  # step attempts per loop iteration (fewer loop-condition reductions)
+
+
+class _State(NamedTuple):
+    t: jax.Array
+    y: Any
+    f: Any  # fun(t, y); only carried by FSAL methods
+    h_abs: jax.Array  # next proposed step size (adaptive); unused when fixed
+    err_prev: jax.Array
+    rejected: jax.Array
+    status: jax.Array  # flag: RUNNING (0) until a failure code is set
+    nfev: jax.Array
+    nsteps: jax.Array  # attempted steps (accepted in fixed-step mode)
+    step: jax.Array  # fixed-step mode: the (scalar) grid index shared by all running members
+    t_old: jax.Array  # last accepted step, for dense output
+    y_old: Any
+    h_old: jax.Array
+    k: Any  # tuple of stage derivatives of the last accepted step
+
+
+def _tmap(f, *trees):
+    return jax.tree.map(f, *trees)
+
+
+def _where(mask, new, old):
+    return _tmap(lambda a, b: jnp.where(mask, a, b), new, old)
+
+
+def _weighted(h, coeffs, ks):
+    """``h * sum(c * k)`` leaf-wise, skipping zero coefficients (they are static)."""
+    terms = [(c, k) for c, k in zip(coeffs, ks, strict=False) if c != 0.0]
+    scalar_h = jnp.ndim(h) == 0  # fixed grid: fold h into the coefficients (one multiply fewer)
+
+    def leaf(*k_leaves):
+        scale = (lambda c: c * h) if scalar_h else (lambda c: c)
+        acc = scale(terms[0][0]) * k_leaves[0]
+        for (c, _), kl in zip(terms[1:], k_leaves[1:], strict=True):
+            acc = acc + scale(c) * kl
+        return acc if scalar_h else h * acc
+
+    return _tmap(leaf, *[k for _, k in terms])
+
+
+def _lincomb(y, h, coeffs, ks):
+    """``y + h * sum(c * k)`` leaf-wise."""
+    terms = [(c, k) for c, k in zip(coeffs, ks, strict=False) if c != 0.0]
+    if not terms:
+        return y
+    if jnp.ndim(h) != 0:
+        return _tmap(jnp.add, y, _weighted(h, coeffs, ks))
+
+    def leaf(y_leaf, *k_leaves):  # scalar h: one multiply-add chain starting from y
+        acc = y_leaf
+        for (c, _), kl in zip(terms, k_leaves, strict=True):
+            acc = acc + (c * h) * kl
+        return acc
+
+    return _tmap(leaf, y, *[k for _, k in terms])
+
+
+def _sum_components(tree):
+    return sum(x if x.ndim == 1 else jnp.sum(x, axis=tuple(range(x.ndim - 1))) for x in jax.tree.leaves(tree))
+
+
+def _mean_square(tree, n):
+    """Per-member mean square over the state components (all axes but the trailing one)."""
+    return _sum_components(_tmap(lambda x: x * x, tree)) * (1.0 / n)
+
+
+def _rms(tree, n):
+    return jnp.sqrt(_mean_square(tree, n))
+
+
+def _scaled(tree, scale):
+    return _tmap(lambda x, s: x / s, tree, scale)
+
+
+def _scale(opts, y, y_new):
+    return _tmap(lambda a, r, u, v: a + r * jnp.maximum(jnp.abs(u), jnp.abs(v)), opts.atol, opts.rtol, y, y_new)
+
+
+def _stages(rhs, tab: Tableau, t, y, h, k0):
+    """All stages of one step; returns (y_new, ks). ``k0`` is ``fun(t, y)``."""
+    ks = [k0]
+    y_new = None
+    for i in range(1, len(tab.c)):
+        y_i = _lincomb(y, h, tab.a[i], ks)
+        ks.append(rhs(t + tab.c[i] * h, y_i))
+        if tab.fsal and i == len(tab.c) - 1:
+            y_new = y_i
+    if y_new is None:
+        y_new = _lincomb(y, h, tab.b, ks)
+    return y_new, tuple(ks)
+
+
+def _initial_step(rhs, tab, t0, y0, f0, d, span, opts):
+    """SciPy's ``select_initial_step``, per member."""
+    scale = _tmap(lambda a, r, y: a + r * jnp.abs(y), opts.atol, opts.rtol, y0)
+    d0 = _rms(_scaled(y0, scale), opts.n)
+    d1 = _rms(_scaled(f0, scale), opts.n)
+    small = (d0 < 1e-5) | (d1 < 1e-5)
+    h0 = jnp.where(small, 1e-6, 0.01 * d0 / jnp.where(small, 1.0, d1))
+    h0 = jnp.minimum(h0, span)
+    y1 = _lincomb(y0, d * h0, (1.0,), (f0,))
+    f1 = rhs(t0 + d * h0, y1)
+    d2 = _rms(_scaled(_tmap(lambda a, b: a - b, f1, f0), scale), opts.n) / h0
+    dmax = jnp.maximum(d1, d2)
+    tiny = dmax <= 1e-15
+    h1 = jnp.where(
+        tiny,
+        jnp.maximum(1e-6, h0 * 1e-3),
+        jnp.exp(jnp.log(0.01 / jnp.where(tiny, 1.0, dmax)) / (tab.error_order + 1)),
+    )
+    return jnp.minimum(jnp.minimum(100 * h0, h1), jnp.minimum(span, opts.max_step))
+
+
+def _init(rhs, tab, t0, tf, y0, opts, dtype):
+    t = jnp.full(jax.tree.leaves(y0)[0].shape[-1:], t0, dtype)
+    zeros = jnp.zeros_like(t)
+    izeros = jnp.zeros(t.shape, jnp.int32)
+    d = jnp.sign(tf - t0)
+    f0 = rhs(t, y0)
+    nfev = izeros + 1
+    if opts.dt is not None:
+        h_abs = zeros + opts.dt
+    elif opts.first_step is not None:
+        h_abs = zeros + opts.first_step
+    else:
+        h_abs = _initial_step(rhs, tab, t, y0, f0, d, jnp.abs(tf - t0), opts)
+        nfev = nfev + 1
+    k = tuple(_tmap(jnp.zeros_like, f0) for _ in tab.c) if opts.dense else None
+    return _State(
+        t=t, y=y0, f=f0 if tab.fsal else None, h_abs=h_abs, err_prev=zeros + 1.0,
+        rejected=izeros > 0, status=izeros + RUNNING, nfev=nfev, nsteps=izeros, step=jnp.zeros((), jnp.int32),
+        t_old=t, y_old=y0, h_old=zeros, k=k,
+    )
+
+
+def _attempt(rhs, tab, opts, tf, d, target, s: _State) -> _State:
+    """One masked adaptive step attempt for every member still short of ``target``."""
+    active = (s.status == RUNNING) & (d * (target - s.t) > 0)
+    min_step = 10 * jnp.finfo(s.t.dtype).eps * jnp.abs(s.t)
+    h_abs = jnp.maximum(jnp.minimum(s.h_abs, opts.max_step), min_step)
+    bound = target if opts.clip else tf
+    t_try = s.t + d * h_abs
+    clipped = d * (t_try - bound) > 0
+    t_new = jnp.where(clipped, bound, t_try)
+    h = t_new - s.t
+    k0 = s.f if tab.fsal else rhs(s.t, s.y)
+    y_new, ks = _stages(rhs, tab, s.t, s.y, h, k0)
+
+    err2 = _mean_square(_scaled(_weighted(h, tab.e, ks), _scale(opts, s.y, y_new)), opts.n)
+    accept = err2 < 1  # SciPy: RMS error norm < 1
+    k_exp = 1.0 / (tab.error_order + 1)
+    exponent = -(opts.icoeff + opts.pcoeff) * k_exp * 0.5 * jnp.log(err2)
+    if opts.pcoeff != 0.0:
+        exponent = exponent + opts.pcoeff * k_exp * jnp.log(s.err_prev)
+    fac = _SAFETY * jnp.exp(exponent)
+    fac_acc = jnp.minimum(_MAX_FACTOR, fac)  # err == 0 gives inf -> 10
+    fac_acc = jnp.where(s.rejected, jnp.minimum(1.0, fac_acc), fac_acc)
+    fac_rej = jnp.where(fac > _MIN_FACTOR, fac, _MIN_FACTOR)  # nan error -> shrink
+    h_next = jnp.abs(h) * jnp.where(accept, fac_acc, fac_rej)
+    if opts.clip:  # a step shortened to hit t_eval does not shrink the next one
+        h_next = jnp.where(accept & clipped, jnp.maximum(h_next, h_abs), h_next)
+    err_prev = s.err_prev
+    if opts.pcoeff != 0.0:
+        err_prev = jnp.where(accept, jnp.maximum(jnp.sqrt(err2), 1e-4), s.err_prev)
+    # SciPy: after a rejection, a step below 10 ulp(t) is "less than spacing between numbers".
+    failed = jnp.where(s.rejected & (s.h_abs < min_step), DTMIN, RUNNING)
+    failed = jnp.where(s.nsteps >= opts.max_steps, MAX_STEPS, failed)
+    take = active & accept & (failed == RUNNING)
+    new = s._replace(
+        t=jnp.where(take, t_new, s.t),
+        y=_where(take, y_new, s.y),
+        f=None if s.f is None else _where(take, ks[-1], s.f),
+        h_abs=jnp.where(active, h_next, s.h_abs),
+        err_prev=jnp.where(active, err_prev, s.err_prev),
+        rejected=jnp.where(active, ~accept, s.rejected),
+        status=jnp.where(active, failed, s.status),
+        nfev=jnp.where(active, s.nfev + _evals(tab), s.nfev),
+        nsteps=jnp.where(active, s.nsteps + 1, s.nsteps),
+    )
+    return _keep_step(new, s, take, h, ks)
+
+
+def _fixed_step(rhs, tab, opts, t0, tf, d, s: _State) -> _State:
+    """One step on the fixed grid for every member; the caller's loop guarantees it is due.
+
+    No per-member masking: a failed member keeps stepping (on non-finite numbers) but keeps
+    its status, so it reports ``nan`` from then on.
+    """
+    t_new = _grid_time(s.step + 1, t0, tf, d, opts)
+    h = t_new - _grid_time(s.step, t0, tf, d, opts)  # one scalar step for all members
+    k0 = s.f if tab.fsal else rhs(s.t, s.y)
+    y_new, ks = _stages(rhs, tab, s.t, s.y, h, k0)
+    total = _sum_components(y_new)
+    running = s.status == RUNNING
+    status = jnp.where(running & ((total - total) != 0), NONFINITE, s.status)  # inf or nan somewhere
+    status = jnp.where(running & (s.step >= opts.max_steps), MAX_STEPS, status)
+    new = s._replace(
+        t=jnp.broadcast_to(t_new, s.t.shape), y=y_new, f=None if s.f is None else ks[-1],
+        status=status, nfev=jnp.where(running, s.nfev + _evals(tab), s.nfev), step=s.step + 1,
+    )
+    return _keep_step(new, s, True, h, ks)
+
+
+def _evals(tab):
+    return len(tab.c) - 1 if tab.fsal else len(tab.c)
+
+
+def _keep_step(new, s, take, h, ks):
+    """Remember the step just taken for dense output (when ``t_eval`` needs it)."""
+    if s.k is None:
+        return new
+    return new._replace(
+        t_old=jnp.where(take, s.t, s.t_old),
+        y_old=_where(take, s.y, s.y_old),
+        h_old=jnp.where(take, h, s.h_old),
+        k=tuple(_where(take, a, b) for a, b in zip(ks, s.k, strict=True)),
+    )
+
+
+def _grid_time(i, t0, tf, d, opts):
+    return t0 + d * jnp.minimum(i.astype(t0.dtype) * opts.dt, jnp.abs(tf - t0))
+
+
+def _grid_before(i, target, t0, tf, d, opts):
+    """Whether grid point ``i`` lies before ``target`` (and the step budget is not spent)."""
+    return (d * (target - _grid_time(i, t0, tf, d, opts)) > 0) & (i < opts.max_steps + 1)
+
+
+def _dense(tab, s: _State, te):
+    """Value at ``te`` from the last accepted step (SciPy's ``RkDenseOutput``)."""
+    if s.k is None:
+        return s.y
+    x = jnp.where(s.h_old != 0, (te - s.t_old) / jnp.where(s.h_old != 0, s.h_old, 1.0), 0.0)
+    powers = [x]
+    for _ in range(1, len(tab.p[0])):
+        powers.append(powers[-1] * x)
+    weights = [sum(pij * xj for pij, xj in zip(row, powers, strict=True) if pij != 0.0) for row in tab.p]
+    ks = [(w, k) for w, k in zip(weights, s.k, strict=True) if not isinstance(w, int)]
+
+    def leaf(y_old, *k_leaves):
+        acc = ks[0][0] * k_leaves[0]
+        for (w, _), kl in zip(ks[1:], k_leaves[1:], strict=True):
+            acc = acc + w * kl
+        return y_old + s.h_old * acc
+
+    return _tmap(leaf, s.y_old, *[k for _, k in ks])
+
+
+def integrate(
+    rhs: Callable,
+    tab: Tableau,
+    y0: Any,
+    t0: jax.Array,
+    tf: jax.Array,
+    n_points: int,
+    t_at: Callable[[Any], jax.Array],
+    save: Callable[[Any, Any, Any], Any],
+    aux: Any,
+    opts: StepOptions,
+):
+    """Integrate every member from ``t0`` to ``tf``, saving at ``t_at(k)`` for ``k < n_points``.
+
+    ``save(k, y_k, aux) -> aux`` stores the values at the k-th output time (an
+    array update for XLA, a ref store inside a kernel). Members fall into step
+    between output times: all reach ``t_at(k)`` before the values are saved, so
+    every store hits the same row. Members that failed before ``t_at(k)`` save
+    ``nan``. Returns the final state (``status`` holds the flag codes above) and ``aux``.
+    """
+    dtype = jax.tree.leaves(y0)[0].dtype
+    t0 = jnp.asarray(t0, dtype)
+    tf = jnp.asarray(tf, dtype)
+    d = jnp.sign(tf - t0)
+    s = _init(rhs, tab, t0, tf, y0, opts, dtype)
+
+    unroll = opts.unroll or 1
+
+    def advance(s, target):
+        if opts.dt is not None:  # all members share the grid: scalar conditions, no reductions
+            step = lambda s: _fixed_step(rhs, tab, opts, t0, tf, d, s)
+            if unroll > 1:
+                def steps(s):
+                    for _ in range(unroll):
+                        s = step(s)
+                    return s
+
+                s = lax.while_loop(lambda s: _grid_before(s.step + unroll - 1, target, t0, tf, d, opts), steps, s)
+            return lax.while_loop(lambda s: _grid_before(s.step, target, t0, tf, d, opts), step, s)
+
+        def cond(s):
+            active = (s.status == RUNNING) & (d * (target - s.t) > 0)
+            return jnp.max(active.astype(jnp.int32)) > 0
+
+        def attempts(s):
+            for _ in range(unroll):  # an attempt is a no-op for members already at `target`
+                s = _attempt(rhs, tab, opts, tf, d, target, s)
+            return s
+
+        return lax.while_loop(cond, attempts, s)
+
+    def point(k, carry):
+        s, aux = carry
+        te = jnp.asarray(t_at(k), dtype)
+        s = advance(s, te)
+        missed = s.status != RUNNING
+        if opts.dt is None:  # adaptive members stop where they fail; earlier output times stand
+            missed = missed & (d * (te - s.t) > 0)
+        y_k = _where(missed, _tmap(lambda x: jnp.full_like(x, jnp.nan), s.y), _dense(tab, s, te))
+        return s, save(k, y_k, aux)
+
+    s, aux = lax.fori_loop(0, n_points, point, (s, aux))
+    s = advance(s, tf)
+    return s, aux
