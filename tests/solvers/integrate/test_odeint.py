@@ -153,12 +153,13 @@ def test_scipy_problem_simple_oscillator():
     t = np.arange(0.0, 1.09, 0.05)
     z0 = np.array([1.0, 0.1])
     u = z0[0] * np.cos(2 * t) + z0[1] * np.sin(2 * t) / 2
-    for kw in [dict(), dict(Dfun=oscillator_jac)]:
-        z, info = odeint(oscillator, z0, t, full_output=True, **kw)
-        assert np.allclose(u, z[:, 0], atol=1e-6, rtol=1e-5)
-        z, info = odeint(lambda t, y: oscillator(y, t), z0, t, full_output=True, tfirst=True,
-                         **({"Dfun": lambda t, y: oscillator_jac(y, t)} if kw else {}))
-        assert np.allclose(u, z[:, 0], atol=1e-6, rtol=1e-5)
+    z, info = odeint(oscillator, z0, t, full_output=True)
+    assert np.allclose(u, z[:, 0], atol=1e-6, rtol=1e-5)
+    z, info = odeint(oscillator, z0, t, full_output=True, Dfun=oscillator_jac)
+    assert np.allclose(u, z[:, 0], atol=1e-6, rtol=1e-5)
+    z, info = odeint(lambda t, y: oscillator(y, t), z0, t, full_output=True, tfirst=True,
+                     Dfun=lambda t, y: oscillator_jac(y, t))
+    assert np.allclose(u, z[:, 0], atol=1e-6, rtol=1e-5)
 
 
 def test_scipy_problem_coupled_decay():
