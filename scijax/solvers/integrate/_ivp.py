@@ -1,7 +1,8 @@
 """``solve_ivp``: SciPy's facade over diffrax."""
 
+import dataclasses
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import diffrax
@@ -20,7 +21,7 @@ from ._ivp_checks import (
 from ._ivp_core import IvpConfig, solve_core
 from ._ivp_events import parse_events
 from ._ivp_methods import METHODS, make_adjoint
-from ._ivp_result import OdeResult
+from ._ivp_result import ConstantSolution, OdeResult
 
 __all__ = ["solve_ivp"]
 
@@ -83,8 +84,9 @@ def solve_ivp(
         read as in SciPy: ``terminal`` (bool) stops the integration at the first
         occurrence; ``direction`` (>0 upward only, <0 downward only, 0 both).
     vectorized : bool, optional
-        Accepted for compatibility and ignored: ``fun`` is always called with ``y``
-        of shape ``(n,)``; batch over problems with ``jax.vmap`` instead.
+        As in SciPy, says that ``fun`` accepts ``y`` of shape ``(n, k)``. scijax then
+        calls it with ``k = 1`` (never with several states at once); batch over
+        problems with ``jax.vmap`` instead.
     args : tuple, optional
         Extra arguments passed to ``fun``, ``jac`` and the events. Arrays and floats
         in it are traced (differentiable, no recompilation on new values).
@@ -168,7 +170,22 @@ def solve_ivp(
     >>> bool(abs(jax.grad(final)(0.5) - (-2.0 * jnp.exp(-1.0))) < 1e-6)
     True
     """
+    if vectorized:
+        fun = _Vectorized(fun)
     return ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, options)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Vectorized:
+    """A SciPy ``vectorized=True`` function (``y`` of shape ``(n, k)``) called one state at a time.
+
+    Hashes like the wrapped function, so repeated calls share a compilation.
+    """
+
+    fun: Callable[..., Any]
+
+    def __call__(self, t, y, *args):
+        return jnp.asarray(self.fun(t, y[:, None], *args)).reshape(y.shape)
 
 
 def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, options, strict_t_eval=True):
@@ -209,7 +226,7 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
         )
 
     if is_concrete(t0, tf) and float(t0) == float(tf):
-        return _no_integration(t0, y0, specs)
+        return _no_integration(t0, y0, specs, dense_output).trimmed()
 
     cfg = IvpConfig(fun, method, None if jac_value is not None else jac, specs, t_eval is None,
                     bool(dense_output), first_step is not None, max_steps, max_events, adjoint)
@@ -221,12 +238,13 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
     return res
 
 
-def _no_integration(t0, y0, specs) -> OdeResult:
+def _no_integration(t0, y0, specs, dense_output) -> OdeResult:
     """SciPy's result for a zero-length span: two copies of the initial point."""
     zero = jnp.asarray(0)
     n_ev = len(specs)
     return OdeResult(
-        t=jnp.stack([t0, t0]), y=jnp.stack([y0, y0], axis=1), sol=None,
+        t=jnp.stack([t0, t0]), y=jnp.stack([y0, y0], axis=1),
+        sol=ConstantSolution(y0, t0, t0) if dense_output else None,
         t_events=[jnp.zeros((0,), t0.dtype) for _ in specs] if n_ev else None,
         y_events=[jnp.zeros((0, y0.shape[0]), y0.dtype) for _ in specs] if n_ev else None,
         nfev=zero, njev=zero, nlu=zero, status=zero, success=jnp.asarray(True),

@@ -152,7 +152,10 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
         y_last = ys_steps[jnp.maximum(n_valid - 1, 0)]
         t_last = ts_steps[jnp.maximum(n_valid - 1, 0)]
     else:
-        t_last, y_last = tf, sol_ys[-1][-1]
+        reached_rows = ~jnp.all(jnp.isinf(sol_ys[-1].real), axis=1)
+        k_last = jnp.sum(reached_rows) - 1
+        t_last = jnp.where(k_last >= 0, t_eval[jnp.maximum(k_last, 0)], t0)
+        y_last = jnp.where(k_last >= 0, sol_ys[-1][jnp.maximum(k_last, 0)], y0)
     # Probe just past the last accepted point: a solve that stalls because `fun` turns
     # non-finite ahead of it is reported as such, not as a step-size underflow.
     y_probe = jnp.where(jnp.isfinite(y_last), y_last, 0)
@@ -171,10 +174,10 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
         flag = jnp.where(stopped, FLAG_EVENT, flag)
     stopped = flag == FLAG_EVENT
 
+    y_stop = evaluate(jnp.where(stopped, t_stop, t0)) if cfg.events else y0
     if cfg.save_steps:
         idx = jnp.arange(ts_steps.shape[0])
         valid = idx < n_valid
-        y_stop = evaluate(jnp.where(stopped, t_stop, t0)) if cfg.events else y0
         # Points strictly before the stop are kept; the stop itself becomes the last point.
         n_before = jnp.sum(valid & (direction * ts_steps < direction * t_stop))
         n_points = jnp.where(stopped, n_before + 1, n_valid)
@@ -193,11 +196,14 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     dense_sol = None
     if cfg.dense_output:
         t_end = jnp.where(stopped, t_stop, t_last)
-        dense_sol = OdeSolution(sol.interpolation, jnp.minimum(t0, t_end), jnp.maximum(t0, t_end))
+        y_end = jnp.where(stopped, y_stop, y_last)
+        dense_sol = OdeSolution(sol.interpolation, jnp.minimum(t0, t_end), jnp.maximum(t0, t_end),
+                                t_end, y_end)
     status = jnp.where(flag == FLAG_SUCCESS, 0, jnp.where(flag == FLAG_EVENT, 1, -1))
     implicit = 1 if spec.implicit else 0
     return OdeResult(
         t=t_out, y=y_out.T, sol=dense_sol, t_events=t_events, y_events=y_events,
-        nfev=spec.fevals_per_step * n_steps + 2, njev=implicit * n_steps, nlu=implicit * n_steps,
+        nfev=spec.fevals_per_step * n_steps + 2, nlu=implicit * n_steps,
+        njev=0 * n_steps if isinstance(cfg.jac, str) else implicit * n_steps,  # a constant `jac` is never evaluated
         status=status, success=status >= 0, n_points=n_points, n_steps=n_acc, n_events=n_events, flag=flag,
     )

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..._typing import Array, ArrayLike
 
-__all__ = ["OdeResult", "OdeSolution", "FAILURE_MESSAGES", "status_message"]
+__all__ = ["OdeResult", "OdeSolution", "ConstantSolution", "FAILURE_MESSAGES", "status_message"]
 
 # Index into this table is the ``flag`` field of an OdeResult.
 FAILURE_MESSAGES: tuple[str, ...] = (
@@ -66,6 +66,8 @@ class OdeSolution(eqx.Module):
     interpolation: diffrax.DenseInterpolation
     t_min: Array
     t_max: Array
+    t_end: Array  # last time reached and the state there, returned exactly when asked for
+    y_end: Array
 
     @property
     def ts(self) -> Array:
@@ -79,10 +81,12 @@ class OdeSolution(eqx.Module):
         td = t * interp.direction
         n = interp.ts_size
         ts = jnp.where(jnp.arange(interp.ts.shape[0]) < n, interp.ts, jnp.inf)
-        i = jnp.clip(jnp.searchsorted(ts, td, side="left") - 1, 0, jnp.maximum(n - 2, 0))
+        # side="right": at a step time, use the next step's polynomial at its start, which returns
+        # the stored state exactly (SciPy's tests compare sol(res.t) with res.y to 1e-15).
+        i = jnp.clip(jnp.searchsorted(ts, td, side="right") - 1, 0, jnp.maximum(n - 2, 0))
         infos = jax.tree_util.tree_map(lambda x: x[i], interp.infos)
         local = interp.interpolation_cls(t0=interp.ts[i], t1=interp.ts[i + 1], **infos)
-        return local.evaluate(td)
+        return jnp.where(t == self.t_end, self.y_end, local.evaluate(td))
 
     def __call__(self, t: ArrayLike) -> Array:
         t = jnp.asarray(t)
@@ -93,6 +97,22 @@ class OdeSolution(eqx.Module):
         return jax.vmap(self._evaluate)(t).T
 
 
+class ConstantSolution(eqx.Module):
+    """``sol`` of a zero-length integration: the initial state at every ``t`` (SciPy's ConstantDenseOutput)."""
+
+    value: Array
+    t_min: Array
+    t_max: Array
+
+    def __call__(self, t: ArrayLike) -> Array:
+        t = jnp.asarray(t)
+        if t.ndim == 0:
+            return self.value
+        if t.ndim != 1:
+            raise ValueError("`t` must be a float or a 1-D array.")
+        return jnp.broadcast_to(self.value[:, None], (self.value.shape[0], t.shape[0]))
+
+
 class OdeResult(eqx.Module):
     """Result of :func:`solve_ivp`, with SciPy's field names.
 
@@ -100,7 +120,8 @@ class OdeResult(eqx.Module):
     ----------
     t : Array, shape (n_points,)
         Time points. Under ``jit``/``vmap`` this is a fixed-capacity buffer padded
-        with ``nan``; ``n_points`` counts the valid entries. Eager calls are trimmed.
+        with ``nan``; ``n_points`` counts the valid entries. Eager calls are trimmed and,
+        like SciPy's, hold NumPy arrays and Python scalars (``sol`` stays a JAX object).
     y : Array, shape (n, n_points)
         Values of the solution at ``t``.
     sol : OdeSolution or None
@@ -129,7 +150,7 @@ class OdeResult(eqx.Module):
 
     t: Array
     y: Array
-    sol: OdeSolution | None
+    sol: "OdeSolution | ConstantSolution | None"
     t_events: list[Array] | None
     y_events: list[Array] | None
     nfev: Array
@@ -160,18 +181,23 @@ class OdeResult(eqx.Module):
         return [*(f for f in self.__dataclass_fields__), "message"]
 
     def trimmed(self) -> "OdeResult":
-        """Cut padding off the buffers (only for concrete, unbatched results)."""
-        n = int(self.n_points)
-        t_ev, y_ev = self.t_events, self.y_events
+        """SciPy's eager result: buffers cut to their valid length, as NumPy arrays and Python scalars.
+
+        Only for concrete, unbatched results. ``sol`` stays a JAX :class:`OdeSolution`.
+        """
+        host = jax.device_get({k: getattr(self, k) for k in self.__dataclass_fields__ if k != "sol"})
+        n = int(host["n_points"])
+        t_ev, y_ev = host["t_events"], host["y_events"]
         if t_ev is not None:
-            counts = [int(c) for c in np.asarray(self.n_events)]
-            t_ev = [te[:c] for te, c in zip(t_ev, counts, strict=True)]
-            y_ev = [ye[:c] for ye, c in zip(y_ev, counts, strict=True)]
-        return eqx.tree_at(
-            lambda r: (r.t, r.y, r.t_events, r.y_events),
-            self,
-            (self.t[:n], self.y[:, :n], t_ev, y_ev),
-            is_leaf=lambda x: x is None,
+            counts = [int(c) for c in host["n_events"]]
+            t_ev = [np.asarray(te[:c]) for te, c in zip(t_ev, counts, strict=True)]
+            # SciPy gives an event that never occurred `y_events[i].shape == (0,)`.
+            y_ev = [np.asarray(ye[:c]) if c else np.empty((0,)) for ye, c in zip(y_ev, counts, strict=True)]
+        return OdeResult(
+            t=np.asarray(host["t"][:n]), y=np.asarray(host["y"][:, :n]), sol=self.sol, t_events=t_ev,
+            y_events=y_ev, nfev=int(host["nfev"]), njev=int(host["njev"]), nlu=int(host["nlu"]),
+            status=int(host["status"]), success=bool(host["success"]), n_points=n, n_steps=int(host["n_steps"]),
+            n_events=host["n_events"], flag=int(host["flag"]),
         )
 
     def __repr__(self) -> str:

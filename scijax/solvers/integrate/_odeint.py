@@ -131,9 +131,11 @@ def odeint(
     (5, 1)
     """
     t = jnp.asarray(t)
-    if t.ndim != 1 or t.shape[0] < 1:
-        raise ValueError("`t` must be a non-empty 1-D sequence of times.")
     y0 = jnp.atleast_1d(jnp.asarray(y0))
+    if t.ndim != 1:
+        raise ValueError("`t` must be a 1-D sequence of times.")
+    if t.shape[0] == 0:
+        return jnp.zeros((0, y0.shape[0]), y0.dtype)
     if mxstep < 0:
         raise ValueError("`mxstep` must be non-negative.")
     if not isinstance(args, tuple):
@@ -155,8 +157,8 @@ def odeint(
         options["first_step"] = h0
     if hmax:
         options["max_step"] = hmax
-    if t.shape[0] == 1:
-        y = y0[None, :]
+    if t.shape[0] == 1 or (is_concrete(t) and float(t[0]) == float(t[-1])):
+        y = jnp.broadcast_to(y0, (t.shape[0], y0.shape[0]))
         return (y, {"nst": 0, "nfe": 0, "nje": 0, "tcur": t[0], "status": 0, "success": True}) if full_output else y
     res = ivp_solve(fun, (t[0], t[-1]), y0, method, t, False, None, args, options, strict_t_eval=False)
     y = res.y.T

@@ -162,19 +162,25 @@ class Rosenbrock(diffrax.AbstractAdaptiveSolver):
         del solver_state, made_jump
         tab = self.tableau
         a, c_mat = np.asarray(tab.a), np.asarray(tab.c_mat)
-        h = t1 - t0
+        # diffrax runs backward solves in a negated internal time tau; `vf` already maps tau back to t,
+        # and `contr` gives the signed step h in real time. Stage times advance in tau; the method's
+        # h (in W, C/h and the df/dt term) is the real step.
+        dtau = t1 - t0
+        h = terms.contr(t0, t1)
         f = lambda t, y: terms.vf(t, y, args)
         holo = jnp.iscomplexobj(y0)
         jac = jax.jacfwd(lambda y: f(t0, y), holomorphic=holo)(y0)
-        _, f_t = jax.jvp(lambda t: f(t, y0), (t0,), (jnp.ones_like(t0),))
+        _, f_tau = jax.jvp(lambda t: f(t, y0), (t0,), (jnp.ones_like(t0),))  # = (dt/dtau) df/dt
         w = jnp.eye(y0.shape[0], dtype=jac.dtype) / (h * tab.gamma) - jac
         lu = jsl.lu_factor(w)
         ks = []
         u = y0
         for i in range(len(tab.c)):
             u = y0 + sum((float(a[i, j]) * ks[j] for j in range(i) if a[i, j] != 0), jnp.zeros_like(y0))
-            rhs = f(t0 + tab.c[i] * h, u) + tab.d[i] * h * f_t
-            rhs = rhs + sum((float(c_mat[i, j]) / h * ks[j] for j in range(i) if c_mat[i, j] != 0), jnp.zeros_like(y0))
+            # h * df/dt = h * f_tau / (dt/dtau) = dtau * f_tau
+            rhs = f(t0 + tab.c[i] * dtau, u) + tab.d[i] * dtau * f_tau
+            rhs = rhs + sum((float(c_mat[i, j]) / h * ks[j] for j in range(i) if c_mat[i, j] != 0),
+                            jnp.zeros_like(y0))
             ks.append(jsl.lu_solve(lu, rhs.astype(lu[0].dtype)).astype(y0.dtype))
         y1 = u + ks[-1]
         k = jnp.stack(ks)
