@@ -159,8 +159,11 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     # Probe just past the last accepted point: a solve that stalls because `fun` turns
     # non-finite ahead of it is reported as such, not as a step-size underflow.
     y_probe = jnp.where(jnp.isfinite(y_last), y_last, 0)
-    t_probe = t_last + direction * jnp.minimum(1000 * dtmin, jnp.abs(tf - t_last) / 2)
-    f_last = jnp.stack([term.vf(t_last, y_probe, args), term.vf(t_probe, y_probe, args)])
+    # The stall lies somewhere in (t_last, tf] when only t_eval rows are stored, so probe a spread of times.
+    gap = jnp.abs(tf - t_last)
+    offsets = jnp.stack([jnp.minimum(1000 * dtmin, gap / 2), 1e-9 * gap, 1e-6 * gap, 1e-3 * gap, gap / 2])
+    t_probes = jnp.concatenate([t_last[None], t_last + direction * offsets])
+    f_last = jax.vmap(lambda t: term.vf(t, y_probe, args))(t_probes)
     flag = _flag(sol.result, y_last, f_last)
 
     evaluate = (lambda t: sol.evaluate(t)) if saveat.dense else None

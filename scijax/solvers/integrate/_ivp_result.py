@@ -39,6 +39,11 @@ def _is_traced(x: Any) -> bool:
     return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
 
 
+def _eager_numpy(x: Array) -> Array | np.ndarray:
+    """NumPy out of an eager evaluation (as SciPy's OdeSolution returns); JAX arrays under transforms."""
+    return x if _is_traced(x) else np.asarray(x)
+
+
 class OdeSolution(eqx.Module):
     """Continuous solution returned by ``solve_ivp(..., dense_output=True)``.
 
@@ -91,10 +96,10 @@ class OdeSolution(eqx.Module):
     def __call__(self, t: ArrayLike) -> Array:
         t = jnp.asarray(t)
         if t.ndim == 0:
-            return self._evaluate(t)
+            return _eager_numpy(self._evaluate(t))
         if t.ndim != 1:
             raise ValueError("`t` must be a float or a 1-D array.")
-        return jax.vmap(self._evaluate)(t).T
+        return _eager_numpy(jax.vmap(self._evaluate)(t).T)
 
 
 class ConstantSolution(eqx.Module):
@@ -107,10 +112,10 @@ class ConstantSolution(eqx.Module):
     def __call__(self, t: ArrayLike) -> Array:
         t = jnp.asarray(t)
         if t.ndim == 0:
-            return self.value
+            return _eager_numpy(self.value)
         if t.ndim != 1:
             raise ValueError("`t` must be a float or a 1-D array.")
-        return jnp.broadcast_to(self.value[:, None], (self.value.shape[0], t.shape[0]))
+        return _eager_numpy(jnp.broadcast_to(self.value[:, None], (self.value.shape[0], t.shape[0])))
 
 
 class OdeResult(eqx.Module):

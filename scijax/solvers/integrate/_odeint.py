@@ -5,6 +5,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy.integrate import ODEintWarning
@@ -36,6 +37,16 @@ class _Transposed:
 
     def __call__(self, t, y, *args):
         return jnp.asarray(self.func(t, y, *args)).T
+
+
+def _check_shape(fn, t0, y0, args, name: str, shape: tuple[int, ...]) -> None:
+    """SciPy's odeint errors: non-numeric output is a ValueError, a wrong size a RuntimeError."""
+    try:
+        out = jax.eval_shape(lambda t, y: jnp.asarray(fn(t, y, *args)), t0, y0)
+    except TypeError as err:
+        raise ValueError(f"`{name}` must return an array of numbers ({err}).") from err
+    if out.size != int(np.prod(shape)):
+        raise RuntimeError(f"The array returned by `{name}` has shape {out.shape}; expected {shape}.")
 
 
 def odeint(
@@ -124,7 +135,8 @@ def odeint(
 
     Examples
     --------
-    >>> import jax.numpy as jnp
+    >>> import jax
+import jax.numpy as jnp
     >>> from scijax.solvers.integrate import odeint
     >>> y = odeint(lambda y, t, k: -k * y, jnp.array([1.0]), jnp.linspace(0.0, 1.0, 5), args=(2.0,))
     >>> y.shape
@@ -132,6 +144,8 @@ def odeint(
     """
     t = jnp.asarray(t)
     y0 = jnp.atleast_1d(jnp.asarray(y0))
+    if y0.ndim != 1:
+        raise ValueError(f"`y0` must be a scalar or 1-D, got shape {y0.shape}.")
     if t.ndim != 1:
         raise ValueError("`t` must be a 1-D sequence of times.")
     if t.shape[0] == 0:
@@ -145,6 +159,9 @@ def odeint(
     if Dfun is not None:
         jac = Dfun if tfirst else _YFirst(Dfun)
         jac = _Transposed(jac) if col_deriv else jac
+    _check_shape(fun, t[0], y0, args, "func", (y0.shape[0],))
+    if jac is not None:
+        _check_shape(jac, t[0], y0, args, "Dfun", (y0.shape[0], y0.shape[0]))
     options: dict[str, Any] = {
         "rtol": _DEFAULT_TOL if rtol is None else rtol,
         "atol": _DEFAULT_TOL if atol is None else atol,
@@ -157,7 +174,11 @@ def odeint(
         options["first_step"] = h0
     if hmax:
         options["max_step"] = hmax
-    if t.shape[0] == 1 or (is_concrete(t) and float(t[0]) == float(t[-1])):
+    if is_concrete(t):
+        d = np.diff(np.asarray(t))
+        if not (np.all(d >= 0) or np.all(d <= 0)):
+            raise ValueError("`t` must be monotonically increasing or decreasing (repeats are allowed).")
+    if t.shape[0] == 1 or (is_concrete(t) and bool(np.all(np.asarray(t) == np.asarray(t)[0]))):
         y = jnp.broadcast_to(y0, (t.shape[0], y0.shape[0]))
         return (y, {"nst": 0, "nfe": 0, "nje": 0, "tcur": t[0], "status": 0, "success": True}) if full_output else y
     res = ivp_solve(fun, (t[0], t[-1]), y0, method, t, False, None, args, options, strict_t_eval=False)
