@@ -57,7 +57,8 @@ def test_accuracy_against_reference(name, method):
     scipy_err = compute_error(scipy_solution(p, peer), ref, p.rtol, p.atol)
     assert np.all(np.isfinite(err))
     # DOP853 runs diffrax's Dopri8, a different 8(7) pair from SciPy's (documented); its error on the complex
-    # problem is 6x the tolerance where SciPy's DOP853 gets 0.9x, so it gets a bound of 10 (the bound SciPy's test_ivp uses in test_integration_const_jac).
+    # problem is 6x the tolerance where SciPy's DOP853 gets 0.9x, so it gets a bound of 10 (the bound
+    # SciPy's test_ivp uses in test_integration_const_jac).
     bound = 10.0 if method == "DOP853" else 5.0
     assert err.max() < max(bound, 3 * scipy_err.max()), (err.max(), scipy_err.max())
 
