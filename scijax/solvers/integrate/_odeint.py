@@ -40,13 +40,34 @@ class _Transposed:
 
 
 def _check_shape(fn, t0, y0, args, name: str, shape: tuple[int, ...]) -> None:
-    """SciPy's odeint errors: non-numeric output is a ValueError, a wrong size a RuntimeError."""
+    """SciPy's odeint errors: non-numeric output is a ValueError, a wrong size a RuntimeError.
+
+    Tracing ``fn`` costs about as much as a small solve, so a passing check is remembered per
+    function and argument signature: repeated eager calls skip it, as ``solve_ivp``'s do.
+    """
+    leaves, treedef = jax.tree_util.tree_flatten(args)
+    try:
+        key = (fn, name, shape, jnp.result_type(t0), y0.dtype, treedef,
+               tuple((np.shape(x), jnp.result_type(x)) if hasattr(x, "dtype") or isinstance(x, float | int | complex)
+                     else x for x in leaves))
+        hash(key)
+    except TypeError:
+        key = None
+    if key is not None and key in _CHECKED:
+        return
     try:
         out = jax.eval_shape(lambda t, y: jnp.asarray(fn(t, y, *args)), t0, y0)
     except TypeError as err:
         raise ValueError(f"`{name}` must return an array of numbers ({err}).") from err
     if out.size != int(np.prod(shape)):
         raise RuntimeError(f"The array returned by `{name}` has shape {out.shape}; expected {shape}.")
+    if key is not None:
+        if len(_CHECKED) > 256:
+            _CHECKED.clear()
+        _CHECKED.add(key)
+
+
+_CHECKED: set = set()
 
 
 def odeint(
