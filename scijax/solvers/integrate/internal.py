@@ -9,7 +9,8 @@ They may change between releases together with their callers.
 Argument checks (run before tracing, with SciPy's messages)
     :func:`is_concrete`, :func:`check_t_span`, :func:`check_t_eval`
 Method registry
-    :data:`METHODS` (``solve_ivp``'s method name -> :class:`MethodSpec`, diffrax stepper)
+    :data:`METHODS` (``solve_ivp``'s method name -> :class:`MethodSpec`, diffrax stepper);
+    :data:`ADJOINTS` (names of the ``adjoint`` option)
 Status vocabulary of an IVP solve
     :data:`FAILURE_MESSAGES`, indexed by the ``flag`` codes :data:`FLAG_SUCCESS`,
     :data:`FLAG_EVENT`, :data:`FLAG_MAX_STEPS`, :data:`FLAG_DTMIN`, :data:`FLAG_NONFINITE`,
@@ -23,6 +24,7 @@ The explicit Runge-Kutta core (:mod:`._rk`, :mod:`._rk_tableaus`)
 from ..._concrete import is_concrete as is_concrete
 from ._ivp_checks import check_t_eval as check_t_eval
 from ._ivp_checks import check_t_span as check_t_span
+from ._ivp_methods import ADJOINTS as ADJOINTS
 from ._ivp_methods import METHODS as METHODS
 from ._ivp_methods import MethodSpec as MethodSpec
 from ._ivp_result import FAILURE_MESSAGES as FAILURE_MESSAGES
@@ -51,6 +53,7 @@ __all__ = [
     "check_t_eval",
     "METHODS",
     "MethodSpec",
+    "ADJOINTS",
     "FAILURE_MESSAGES",
     "FLAG_SUCCESS",
     "FLAG_EVENT",
