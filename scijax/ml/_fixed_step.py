@@ -8,85 +8,34 @@ is one matrix product per layer. The steps run in a ``lax.scan`` of known length
 stage activations recomputed on the backward pass), with ``adjoint='direct'`` reverse mode goes
 straight through and stores every stage.
 
-The Butcher tableaus are diffrax's own (the ones ``solve_ivp`` uses for the same method names), so
-``method='Tsit5'`` here and in ``solve_ivp`` are the same scheme; only the step-size control
-differs. Methods are data: adding one is one entry in :data:`FIXED_STEP_METHODS`.
+This module owns only the scan: the step itself is the integrate family's one explicit
+Runge-Kutta core, and the methods are its tableau registry
+(:mod:`scijax.solvers.integrate.internal`), the same schemes ``solve_ivp`` runs under those
+names; only the step-size control differs. Adding a method there adds it here.
 """
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
 
-import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._typing import Array
+from ..solvers.integrate.internal import TABLEAUS, Tableau, rk_step
 
 __all__ = ["FIXED_STEP_METHODS", "FIXED_STEP_ADJOINTS", "Tableau", "fixed_step_solve", "substeps_for"]
 
 
-class Tableau(NamedTuple):
-    """An explicit Butcher tableau: nodes ``c`` (stages 2..s), lower rows ``a``, weights ``b``."""
-
-    c: tuple[float, ...]
-    a: tuple[tuple[float, ...], ...]
-    b: tuple[float, ...]
-
-
-def _from_diffrax(solver: Callable[[], diffrax.AbstractSolver]) -> Callable[[], Tableau]:
-    def build() -> Tableau:
-        tab = solver().tableau
-        return Tableau(tuple(float(c) for c in tab.c), tuple(tuple(float(x) for x in row) for row in tab.a_lower),
-                       tuple(float(b) for b in tab.b_sol))
-
-    return build
-
-
-FIXED_STEP_METHODS: dict[str, Callable[[], Tableau]] = {
-    "Tsit5": _from_diffrax(diffrax.Tsit5),
-    "RK45": _from_diffrax(diffrax.Dopri5),
-    "RK23": _from_diffrax(diffrax.Bosh3),
-    "DOP853": _from_diffrax(diffrax.Dopri8),
-    "Heun": _from_diffrax(diffrax.Heun),
-    "Midpoint": _from_diffrax(diffrax.Midpoint),
-    "RK4": lambda: Tableau((0.5, 0.5, 1.0), ((0.5,), (0.0, 0.5), (0.0, 0.0, 1.0)), (1 / 6, 1 / 3, 1 / 3, 1 / 6)),
-    "Euler": lambda: Tableau((), (), (1.0,)),
-}
-"""Method name -> explicit tableau for the fixed-step path (``dt=...`` in the ODE models)."""
+FIXED_STEP_METHODS: dict[str, Callable[[], Tableau]] = {name: (lambda tab=tab: tab) for name, tab in TABLEAUS.items()}
+"""Method name -> tableau factory for the fixed-step path (``dt=...`` in the ODE models): every
+explicit method of the integrate family's registry."""
 
 FIXED_STEP_ADJOINTS: dict[str, Callable[[Callable], Callable]] = {
     "checkpoint": jax.checkpoint,
     "direct": lambda step: step,
 }
 """Adjoint name -> wrapper of one step: recompute its stages on the backward pass, or store them."""
-
-
-def _combine(y: Array, h: Array, weights: tuple[float, ...], ks: list[Array]) -> Array:
-    terms = [w * k for w, k in zip(weights, ks, strict=False) if w != 0.0]
-    return y if not terms else y + h * sum(terms[1:], terms[0])
-
-
-def rk_step(f: Callable[[Array, Array], Array], tab: Tableau, t: Array, y: Array, h: Array) -> Array:
-    """One explicit Runge-Kutta step of size ``h`` from ``(t, y)``; ``f(t, y)`` acts on the whole batch."""
-    ks = [f(t, y)]
-    used = _stages_used(tab)
-    for i, (c, row) in enumerate(zip(tab.c, tab.a, strict=True)):
-        if i + 1 not in used:  # e.g. the FSAL stage of Tsit5/Dopri5, which the solution weights skip
-            ks.append(None)
-            continue
-        ks.append(f(t + c * h, _combine(y, h, row, ks)))
-    return _combine(y, h, tab.b, ks)
-
-
-def _stages_used(tab: Tableau) -> set[int]:
-    """Stages that contribute to the solution, directly or through later stages."""
-    used = {i for i, b in enumerate(tab.b) if b != 0.0}
-    for i in range(len(tab.a), 0, -1):
-        if i in used:
-            used |= {j for j, a in enumerate(tab.a[i - 1]) if a != 0.0}
-    return used | {0}
 
 
 def substeps_for(t_eval, dt: float) -> int:
@@ -116,7 +65,7 @@ def fixed_step_solve(
     Each interval ``[t_eval[i], t_eval[i+1]]`` is crossed in ``substeps`` equal steps, so every save
     time is a step end (no interpolation) and no step exceeds the requested ``dt``.
     """
-    tab = FIXED_STEP_METHODS[method]()
+    tab = TABLEAUS[method]
     wrap = FIXED_STEP_ADJOINTS[adjoint]
 
     @wrap

@@ -17,21 +17,19 @@ import jax.numpy as jnp
 from .._typing import Array, ArrayLike, DTypeLike, PyTree
 from ..physics import AbstractODESystem
 from ..solvers.integrate import solve_ivp
+from ..solvers.integrate.internal import ADJOINTS, METHODS
 from ._fixed_step import FIXED_STEP_ADJOINTS, FIXED_STEP_METHODS, fixed_step_solve, substeps_for
 from ._mlp import MLP
 
 __all__ = ["AbstractODEModel", "NeuralODE", "HybridODE", "solve_model"]
 
-_IVP_METHODS = ("RK45", "RK23", "DOP853", "Tsit5", "Radau", "BDF", "LSODA")
-_IVP_ADJOINTS = ("checkpoint", "backsolve", "forward", "direct")
-
-
 def _check_solver_options(method, dt, adjoint, rtol, atol, max_steps) -> float | None:
     if dt is None:
-        if method not in _IVP_METHODS:
-            raise ValueError(f"`method` must be one of {_IVP_METHODS} (solve_ivp) when `dt` is None, got {method!r}.")
-        if adjoint not in _IVP_ADJOINTS:
-            raise ValueError(f"`adjoint` must be one of {_IVP_ADJOINTS} when `dt` is None, got {adjoint!r}.")
+        if method not in METHODS:
+            raise ValueError(f"`method` must be one of {sorted(METHODS)} (solve_ivp) when `dt` is None, "
+                             f"got {method!r}.")
+        if adjoint not in ADJOINTS:
+            raise ValueError(f"`adjoint` must be one of {sorted(ADJOINTS)} when `dt` is None, got {adjoint!r}.")
     else:
         if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not dt > 0:
             raise ValueError(f"`dt` must be a positive float or None, got {dt!r}.")
@@ -152,7 +150,9 @@ class NeuralODE(AbstractODEModel):
         Maps the state to its derivative: ``in_size == out_size == n``.
     method : str, optional
         A ``solve_ivp`` method (``'Tsit5'`` default) when ``dt`` is None; with a fixed ``dt``, a
-        key of :data:`FIXED_STEP_METHODS` (the explicit ones, plus ``'RK4'`` and ``'Euler'``).
+        key of :data:`FIXED_STEP_METHODS` (every explicit Runge-Kutta method of the integrate
+        family's tableau registry: ``solve_ivp``'s explicit ones plus ``'RK4'``, ``'Euler'``,
+        ``'Midpoint'``, ``'Heun'``).
     dt : float, optional
         None (default): adaptive ``solve_ivp`` with ``rtol``/``atol``. A float: fixed steps of at
         most ``dt`` for the whole batch at once, the fast path for training.

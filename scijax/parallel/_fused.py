@@ -13,11 +13,11 @@ import jax
 import jax.numpy as jnp
 from jax.experimental import pallas as pl
 
+from ..solvers.integrate.internal import Tableau
 from ._ensemble import pad_members as _pad_members
 from ._lean import rows_tol
 from ._rowwise import rowwise_rhs
 from ._stepper import StepOptions, integrate
-from ._tableau import Tableau
 
 __all__ = ["fused_solve"]
 

@@ -13,15 +13,24 @@ import numpy as np
 
 from .._typing import Array, ArrayLike, PyTree
 from ..solvers.integrate import solve_ivp
-from ..solvers.integrate._ivp_checks import check_t_eval, check_t_span, is_concrete
-from ..solvers.integrate._ivp_methods import METHODS
-from ..solvers.integrate._ivp_result import status_message
+from ..solvers.integrate.internal import (
+    FLAG_MAX_STEPS,
+    FLAG_NONLINEAR,
+    FLAG_OTHER,
+    FLAG_SUCCESS,
+    METHODS,
+    TABLEAUS,
+    check_t_eval,
+    check_t_span,
+    evals_per_step,
+    is_concrete,
+    status_message,
+)
 from ._ensemble import run_batched
 from ._fused import fused_solve
 from ._lean import lean_solve
 from ._rowwise import rowwise_rhs
 from ._stepper import StepOptions
-from ._tableau import TABLEAUS
 
 __all__ = ["ensemble_solve_ivp", "EnsembleResult", "BACKENDS"]
 
@@ -101,15 +110,26 @@ def _vmap(fun, method, t0, tf, t_eval, y0s, args, opts, extra):
 
 def _diffrax_fixed(fun, method, t0, tf, t_eval, y0, args, opts):
     """Fixed steps through diffrax (``ConstantStepSize``), the general path for ``dt``."""
-    sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(lambda t, y, a: jnp.asarray(fun(t, y, *a), y.dtype)), METHODS[method].solver(),
-        t0, tf, opts.dt * jnp.sign(tf - t0), y0, args=tuple(args),
-        saveat=diffrax.SaveAt(ts=t_eval), stepsize_controller=diffrax.ConstantStepSize(),
-        max_steps=opts.max_steps, throw=False,
-    )
-    ok = sol.result == diffrax.RESULTS.successful
-    nsteps = sol.stats["num_steps"]
-    return sol.ys.T, jnp.where(ok, 0, 2), 1 + nsteps * (len(TABLEAUS[method].c) - 1)
+    try:
+        sol = diffrax.diffeqsolve(
+            diffrax.ODETerm(lambda t, y, a: jnp.asarray(fun(t, y, *a), y.dtype)), METHODS[method].solver(),
+            t0, tf, opts.dt * jnp.sign(tf - t0), y0, args=tuple(args),
+            saveat=diffrax.SaveAt(ts=t_eval), stepsize_controller=diffrax.ConstantStepSize(),
+            max_steps=opts.max_steps, throw=False,
+        )
+    except ValueError as err:  # diffrax: an implicit solver whose Newton tolerances come from the controller
+        if "fixed step size controller" not in str(err):
+            raise
+        raise ValueError(f"`method={method!r}` cannot take fixed steps (`dt`): its Newton iteration takes its "
+                         f"tolerances from the adaptive step-size controller. Drop `dt`, or pick another "
+                         f"`method`.") from None
+    R = diffrax.RESULTS
+    nonlinear = (sol.result == R.nonlinear_divergence) | (sol.result == R.nonlinear_max_steps_reached)
+    flag = jnp.where(sol.result == R.max_steps_reached, FLAG_MAX_STEPS, FLAG_OTHER)
+    flag = jnp.where(nonlinear | (sol.result == R.singular), FLAG_NONLINEAR, flag)
+    flag = jnp.where(sol.result == R.successful, FLAG_SUCCESS, flag)
+    per_step = evals_per_step(TABLEAUS[method]) if method in TABLEAUS else METHODS[method].fevals_per_step
+    return sol.ys.T, flag, 1 + sol.stats["num_steps"] * per_step
 
 
 BACKENDS: dict[str, Callable] = {"vmap": _vmap, "lean": _lean, "fused": _fused}
@@ -157,8 +177,9 @@ def _choose_backend(backend, method, options, fun, y0s, args, devices) -> str:
     if backend not in ("auto", *BACKENDS):
         raise ValueError(f"`backend` must be 'auto' or one of {sorted(BACKENDS)}, got {backend!r}.")
     if backend != "auto":
-        if backend in ("lean", "fused") and method not in TABLEAUS:
-            raise ValueError(f"backend={backend!r} supports `method` in {sorted(TABLEAUS)}, got {method!r}.")
+        accepted = METHODS if backend == "vmap" else TABLEAUS
+        if method not in accepted:
+            raise ValueError(f"backend={backend!r} supports `method` in {sorted(accepted)}, got {method!r}.")
         return backend
     if method not in TABLEAUS or set(options) - _BACKEND_OPTIONS["lean"]:
         return "vmap"
@@ -283,9 +304,12 @@ def ensemble_solve_ivp(
         Per-member ``args``: every leaf has leading axis ``N``; member ``i``
         calls ``fun(t, y, *params_i)``. Floating leaves take ``y0s``'s dtype.
     method : str, optional
-        ``'RK45'`` (default), ``'RK23'``, ``'Tsit5'``, ``'RK4'`` (fixed ``dt`` only)
-        on every backend; the ``'vmap'`` backend also takes every other
-        ``solve_ivp`` method.
+        ``'lean'`` and ``'fused'`` take every explicit Runge-Kutta method of the
+        integrate family's tableau registry: ``'RK45'`` (default), ``'RK23'``,
+        ``'DOP853'`` (diffrax's Dopri8 pair, as in ``solve_ivp``), ``'Tsit5'``,
+        ``'Midpoint'``, ``'Heun'``, and with a fixed ``dt`` only ``'RK4'`` and
+        ``'Euler'``. ``'vmap'`` takes every ``solve_ivp`` method (with ``dt``,
+        those diffrax can step at a constant size). Other names raise ``ValueError``.
     t_eval : array_like, shape (n_points,), optional
         Output times, shared, sorted in the direction of integration and
         inside ``t_span``. Default ``[t0, tf]`` (see Differences from SciPy).
@@ -327,7 +351,8 @@ def ensemble_solve_ivp(
       different steps, and an ensemble needs one time grid.
     - ``'lean'``/``'fused'`` reproduce SciPy's RK45/RK23 step-size control (same
       initial step, error norm, factors, dense output), so their step counts
-      match SciPy's; ``min_step`` is ``10 * eps * |t|`` instead of SciPy's
+      match SciPy's (other methods get the same controller with their own
+      pair); ``min_step`` is ``10 * eps * |t|`` instead of SciPy's
       ``10 * (nextafter(t) - t)``. ``'vmap'`` uses diffrax's controller.
     - A member that fails keeps ``nan`` at the output times it never reached.
     - No events, ``dense_output`` or ``vectorized`` (use ``solve_ivp`` under ``vmap``).
@@ -361,13 +386,14 @@ def ensemble_solve_ivp(
     if unknown:
         raise ValueError(f"Unknown option(s) {sorted(unknown)} for backend {chosen!r}; "
                          f"accepted: {sorted(_BACKEND_OPTIONS[chosen])}.")
-    if method == "RK4" and chosen == "vmap":
-        raise ValueError("`method='RK4'` is only available with backend='lean' or 'fused'.")
+    if chosen == "vmap" and method not in METHODS:
+        raise ValueError(f"`method={method!r}` runs on backend='lean' or 'fused' only; backend='vmap' "
+                         f"supports `method` in {sorted(METHODS)}.")
     opts = _static_options(method, options, y0s.shape[1], t0, tf, endpoints_only)
     extra_keys = {"fused": ("block_size", "num_warps", "interpret"), "vmap": ("adjoint", "jac")}.get(chosen, ())
     extra = tuple((("block" if k == "block_size" else k), options[k]) for k in extra_keys if k in options)
     solver = _BatchedSolve(fun, chosen, method, opts, extra)
     ys, flag, nfev = run_batched(solver, (y0s, args), (t0, tf, t_eval), devices=devices, chunk_size=chunk_size)
-    status = jnp.where(flag == 0, 0, -1).astype(jnp.int32)
+    status = jnp.where(flag == FLAG_SUCCESS, 0, -1).astype(jnp.int32)
     return EnsembleResult(t=t_eval, y=ys, status=status, success=status == 0, nfev=nfev, flag=flag,
                           backend=chosen)

@@ -10,10 +10,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..solvers.integrate.internal import Tableau
 from ._ensemble import pad_members
 from ._rowwise import rowwise_rhs
 from ._stepper import StepOptions, integrate
-from ._tableau import Tableau
 
 __all__ = ["lean_solve", "rows_tol"]
 

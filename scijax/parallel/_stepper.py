@@ -8,11 +8,12 @@ Only element-wise ``jnp`` operations, ``where`` masks, a max-reduction and
 ``lax`` loops appear here, so the same code traces into XLA and into a Pallas
 (Triton) kernel.
 
-Step-size control follows SciPy's ``RungeKutta._step_impl``: RMS error norm
-scaled by ``atol + rtol * max(|y|, |y_new|)``, safety 0.9, factors clipped to
-[0.2, 10], no growth right after a rejection, SciPy's initial step. ``pcoeff``
-adds the proportional term of a PI controller (diffrax's ``PIDController``
-convention); ``pcoeff=0`` is SciPy's I controller.
+The stages, the error estimate, the step-size factors (SciPy's I controller,
+or a PI controller with ``pcoeff``), SciPy's initial step and the dense output
+are the integrate family's one explicit Runge-Kutta core
+(:mod:`scijax.solvers.integrate.internal`); this module owns only the loop:
+per-member masks, the fixed-step grid, ``t_eval`` output and the status codes
+(``solve_ivp``'s ``flag`` vocabulary).
 """
 
 from collections.abc import Callable
@@ -22,15 +23,25 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ._tableau import Tableau
+from ..solvers.integrate.internal import (
+    FLAG_DTMIN,
+    FLAG_MAX_STEPS,
+    FLAG_NONFINITE,
+    FLAG_SUCCESS,
+    Tableau,
+    dense_eval,
+    evals_per_step,
+    initial_step,
+    rk_stages,
+    scaled_error,
+    step_factors,
+)
 
 __all__ = ["StepOptions", "integrate", "RUNNING", "MAX_STEPS", "DTMIN", "NONFINITE"]
 
-_SAFETY = 0.9
-_MIN_FACTOR = 0.2
-_MAX_FACTOR = 10.0
-# Per-member ``flag`` codes, the indices of ``solve_ivp``'s FAILURE_MESSAGES.
-RUNNING, MAX_STEPS, DTMIN, NONFINITE = 0, 2, 3, 4
+# Per-member ``flag`` codes: ``solve_ivp``'s, so ``status_message`` reads them. A member is
+# RUNNING (flag 0, success once it reaches ``tf``) until a failure code is set.
+RUNNING, MAX_STEPS, DTMIN, NONFINITE = FLAG_SUCCESS, FLAG_MAX_STEPS, FLAG_DTMIN, FLAG_NONFINITE
 
 
 class StepOptions(NamedTuple):
@@ -75,38 +86,6 @@ def _where(mask, new, old):
     return _tmap(lambda a, b: jnp.where(mask, a, b), new, old)
 
 
-def _weighted(h, coeffs, ks):
-    """``h * sum(c * k)`` leaf-wise, skipping zero coefficients (they are static)."""
-    terms = [(c, k) for c, k in zip(coeffs, ks, strict=False) if c != 0.0]
-    scalar_h = jnp.ndim(h) == 0  # fixed grid: fold h into the coefficients (one multiply fewer)
-
-    def leaf(*k_leaves):
-        scale = (lambda c: c * h) if scalar_h else (lambda c: c)
-        acc = scale(terms[0][0]) * k_leaves[0]
-        for (c, _), kl in zip(terms[1:], k_leaves[1:], strict=True):
-            acc = acc + scale(c) * kl
-        return acc if scalar_h else h * acc
-
-    return _tmap(leaf, *[k for _, k in terms])
-
-
-def _lincomb(y, h, coeffs, ks):
-    """``y + h * sum(c * k)`` leaf-wise."""
-    terms = [(c, k) for c, k in zip(coeffs, ks, strict=False) if c != 0.0]
-    if not terms:
-        return y
-    if jnp.ndim(h) != 0:
-        return _tmap(jnp.add, y, _weighted(h, coeffs, ks))
-
-    def leaf(y_leaf, *k_leaves):  # scalar h: one multiply-add chain starting from y
-        acc = y_leaf
-        for (c, _), kl in zip(terms, k_leaves, strict=True):
-            acc = acc + (c * h) * kl
-        return acc
-
-    return _tmap(leaf, y, *[k for _, k in terms])
-
-
 def _sum_components(tree):
     return sum(x if x.ndim == 1 else jnp.sum(x, axis=tuple(range(x.ndim - 1))) for x in jax.tree.leaves(tree))
 
@@ -118,49 +97,6 @@ def _mean_square(tree, n):
 
 def _rms(tree, n):
     return jnp.sqrt(_mean_square(tree, n))
-
-
-def _scaled(tree, scale):
-    return _tmap(lambda x, s: x / s, tree, scale)
-
-
-def _scale(opts, y, y_new):
-    return _tmap(lambda a, r, u, v: a + r * jnp.maximum(jnp.abs(u), jnp.abs(v)), opts.atol, opts.rtol, y, y_new)
-
-
-def _stages(rhs, tab: Tableau, t, y, h, k0):
-    """All stages of one step; returns (y_new, ks). ``k0`` is ``fun(t, y)``."""
-    ks = [k0]
-    y_new = None
-    for i in range(1, len(tab.c)):
-        y_i = _lincomb(y, h, tab.a[i], ks)
-        ks.append(rhs(t + tab.c[i] * h, y_i))
-        if tab.fsal and i == len(tab.c) - 1:
-            y_new = y_i
-    if y_new is None:
-        y_new = _lincomb(y, h, tab.b, ks)
-    return y_new, tuple(ks)
-
-
-def _initial_step(rhs, tab, t0, y0, f0, d, span, opts):
-    """SciPy's ``select_initial_step``, per member."""
-    scale = _tmap(lambda a, r, y: a + r * jnp.abs(y), opts.atol, opts.rtol, y0)
-    d0 = _rms(_scaled(y0, scale), opts.n)
-    d1 = _rms(_scaled(f0, scale), opts.n)
-    small = (d0 < 1e-5) | (d1 < 1e-5)
-    h0 = jnp.where(small, 1e-6, 0.01 * d0 / jnp.where(small, 1.0, d1))
-    h0 = jnp.minimum(h0, span)
-    y1 = _lincomb(y0, d * h0, (1.0,), (f0,))
-    f1 = rhs(t0 + d * h0, y1)
-    d2 = _rms(_scaled(_tmap(lambda a, b: a - b, f1, f0), scale), opts.n) / h0
-    dmax = jnp.maximum(d1, d2)
-    tiny = dmax <= 1e-15
-    h1 = jnp.where(
-        tiny,
-        jnp.maximum(1e-6, h0 * 1e-3),
-        jnp.exp(jnp.log(0.01 / jnp.where(tiny, 1.0, dmax)) / (tab.error_order + 1)),
-    )
-    return jnp.minimum(jnp.minimum(100 * h0, h1), jnp.minimum(span, opts.max_step))
 
 
 def _init(rhs, tab, t0, tf, y0, opts, dtype):
@@ -175,7 +111,8 @@ def _init(rhs, tab, t0, tf, y0, opts, dtype):
     elif opts.first_step is not None:
         h_abs = zeros + opts.first_step
     else:
-        h_abs = _initial_step(rhs, tab, t, y0, f0, d, jnp.abs(tf - t0), opts)
+        h_abs = initial_step(rhs, t, y0, f0, d, tab.error_order, opts.rtol, opts.atol, opts.max_step,
+                             jnp.abs(tf - t0), lambda tree: _rms(tree, opts.n))
         nfev = nfev + 1
     k = tuple(_tmap(jnp.zeros_like, f0) for _ in tab.c) if opts.dense else None
     return _State(
@@ -196,18 +133,11 @@ def _attempt(rhs, tab, opts, tf, d, target, s: _State) -> _State:
     t_new = jnp.where(clipped, bound, t_try)
     h = t_new - s.t
     k0 = s.f if tab.fsal else rhs(s.t, s.y)
-    y_new, ks = _stages(rhs, tab, s.t, s.y, h, k0)
+    y_new, ks = rk_stages(rhs, tab, s.t, s.y, h, k0)
 
-    err2 = _mean_square(_scaled(_weighted(h, tab.e, ks), _scale(opts, s.y, y_new)), opts.n)
+    err2 = _mean_square(scaled_error(tab, h, ks, s.y, y_new, opts.rtol, opts.atol), opts.n)
     accept = err2 < 1  # SciPy: RMS error norm < 1
-    k_exp = 1.0 / (tab.error_order + 1)
-    exponent = -(opts.icoeff + opts.pcoeff) * k_exp * 0.5 * jnp.log(err2)
-    if opts.pcoeff != 0.0:
-        exponent = exponent + opts.pcoeff * k_exp * jnp.log(s.err_prev)
-    fac = _SAFETY * jnp.exp(exponent)
-    fac_acc = jnp.minimum(_MAX_FACTOR, fac)  # err == 0 gives inf -> 10
-    fac_acc = jnp.where(s.rejected, jnp.minimum(1.0, fac_acc), fac_acc)
-    fac_rej = jnp.where(fac > _MIN_FACTOR, fac, _MIN_FACTOR)  # nan error -> shrink
+    fac_acc, fac_rej = step_factors(err2, s.rejected, tab.error_order, opts.pcoeff, opts.icoeff, s.err_prev)
     h_next = jnp.abs(h) * jnp.where(accept, fac_acc, fac_rej)
     if opts.clip:  # a step shortened to hit t_eval does not shrink the next one
         h_next = jnp.where(accept & clipped, jnp.maximum(h_next, h_abs), h_next)
@@ -226,7 +156,7 @@ def _attempt(rhs, tab, opts, tf, d, target, s: _State) -> _State:
         err_prev=jnp.where(active, err_prev, s.err_prev),
         rejected=jnp.where(active, ~accept, s.rejected),
         status=jnp.where(active, failed, s.status),
-        nfev=jnp.where(active, s.nfev + _evals(tab), s.nfev),
+        nfev=jnp.where(active, s.nfev + evals_per_step(tab), s.nfev),
         nsteps=jnp.where(active, s.nsteps + 1, s.nsteps),
     )
     return _keep_step(new, s, take, h, ks)
@@ -241,20 +171,16 @@ def _fixed_step(rhs, tab, opts, t0, tf, d, s: _State) -> _State:
     t_new = _grid_time(s.step + 1, t0, tf, d, opts)
     h = t_new - _grid_time(s.step, t0, tf, d, opts)  # one scalar step for all members
     k0 = s.f if tab.fsal else rhs(s.t, s.y)
-    y_new, ks = _stages(rhs, tab, s.t, s.y, h, k0)
+    y_new, ks = rk_stages(rhs, tab, s.t, s.y, h, k0)
     total = _sum_components(y_new)
     running = s.status == RUNNING
     status = jnp.where(running & ((total - total) != 0), NONFINITE, s.status)  # inf or nan somewhere
     status = jnp.where(running & (s.step >= opts.max_steps), MAX_STEPS, status)
     new = s._replace(
         t=jnp.broadcast_to(t_new, s.t.shape), y=y_new, f=None if s.f is None else ks[-1],
-        status=status, nfev=jnp.where(running, s.nfev + _evals(tab), s.nfev), step=s.step + 1,
+        status=status, nfev=jnp.where(running, s.nfev + evals_per_step(tab), s.nfev), step=s.step + 1,
     )
     return _keep_step(new, s, True, h, ks)
-
-
-def _evals(tab):
-    return len(tab.c) - 1 if tab.fsal else len(tab.c)
 
 
 def _keep_step(new, s, take, h, ks):
@@ -283,19 +209,7 @@ def _dense(tab, s: _State, te):
     if s.k is None:
         return s.y
     x = jnp.where(s.h_old != 0, (te - s.t_old) / jnp.where(s.h_old != 0, s.h_old, 1.0), 0.0)
-    powers = [x]
-    for _ in range(1, len(tab.p[0])):
-        powers.append(powers[-1] * x)
-    weights = [sum(pij * xj for pij, xj in zip(row, powers, strict=True) if pij != 0.0) for row in tab.p]
-    ks = [(w, k) for w, k in zip(weights, s.k, strict=True) if not isinstance(w, int)]
-
-    def leaf(y_old, *k_leaves):
-        acc = ks[0][0] * k_leaves[0]
-        for (w, _), kl in zip(ks[1:], k_leaves[1:], strict=True):
-            acc = acc + w * kl
-        return y_old + s.h_old * acc
-
-    return _tmap(leaf, s.y_old, *[k for _, k in ks])
+    return dense_eval(tab, s.y_old, s.h_old, s.k, x)
 
 
 def integrate(

@@ -51,19 +51,23 @@ def test_fixed_step_agrees_with_scipy_to_its_truncation_error():
         np.testing.assert_allclose(ours[i], ref, atol=1e-7)
 
 
-@pytest.mark.parametrize(("method", "order"), [("Euler", 1), ("Midpoint", 2), ("RK4", 4), ("Tsit5", 5)])
-def test_fixed_step_convergence_order(method, order):
+@pytest.mark.parametrize("method", sorted(FIXED_STEP_METHODS))
+def test_fixed_step_convergence_order(method):
     # Linear test problem y' = A y with a known exponential solution; fit the slope of log(error) vs log(dt).
+    order = FIXED_STEP_METHODS[method]().order
     A = jnp.array([[-0.5, 2.0], [-2.0, -0.5]])
     net = MLP(2, 2, width=1, depth=0)
     params = [{"W": A.T, "b": jnp.zeros(2)}]
     y0 = jnp.array([1.0, 0.0])
     exact = jax.scipy.linalg.expm(A * 1.0) @ y0
-    dts = [0.1, 0.05, 0.025]
+    dt0 = 0.1 if order <= 5 else 0.5  # high orders: keep the error well above round-off
+    dts = [dt0, dt0 / 2, dt0 / 4]
     errs = [float(jnp.linalg.norm(NeuralODE(net, method=method, dt=dt)(params, y0, np.array([0.0, 1.0]))[:, -1]
                                   - exact)) for dt in dts]
     slope = np.polyfit(np.log(dts), np.log(errs), 1)[0]
-    assert abs(slope - order) < 0.35, (errs, slope)
+    # At least the method's order (DOP853's 13-stage pair exceeds it on a linear problem);
+    # tests/solvers/integrate/test_rk_tableaus.py measures the exact orders on a nonlinear one.
+    assert order - 0.35 < slope < order + 1.35, (errs, slope)
 
 
 def test_registry_has_tableaus_with_consistent_weights():

@@ -8,6 +8,7 @@ from scipy.integrate import solve_ivp as scipy_solve_ivp
 
 from scijax.parallel import ensemble_solve_ivp, failed_fraction
 from scijax.parallel._ivp import _choose_backend
+from scijax.solvers.integrate.internal import TABLEAUS, evals_per_step, rk_step
 
 from .problems import blow_up, cases, damped_oscillator, lorenz, numpy_fun, van_der_pol
 
@@ -48,16 +49,25 @@ def test_lean_accuracy_tsit5_and_fixed_steps():
         np.testing.assert_allclose(np.asarray(res.y[:, :, -1]), ref, atol=tol, err_msg=method)
 
 
-@pytest.mark.parametrize("method,dt", [("RK4", 0.05), ("Tsit5", 0.1), ("RK45", 0.1)])
-def test_fixed_step_convergence_order(method, dt):
+@pytest.mark.parametrize("method", sorted(TABLEAUS))
+def test_every_registry_method_on_lean(method):
+    # Fixed steps: the lean loop takes exactly the shared core's steps (the core's orders are measured in
+    # tests/solvers/integrate/test_rk_tableaus.py). Adaptive, for methods with an error estimate: accurate.
+    tab = TABLEAUS[method]
     y0s, k = jnp.ones((1, 1)), (jnp.ones(1),)
     forced = lambda t, y, k: -k * y + jnp.sin(t)
     exact = 1.5 * np.exp(-2.0) + 0.5 * (np.sin(2.0) - np.cos(2.0))
-    hs = np.array([dt, dt / 2, dt / 4])
-    errs = [abs(float(ensemble_solve_ivp(forced, (0.0, 2.0), y0s, k, method, backend="lean", dt=h).y[0, 0, -1])
-                - exact) for h in hs]
-    order = np.polyfit(np.log(hs), np.log(errs), 1)[0]
-    assert abs(order - {"RK4": 4, "Tsit5": 5, "RK45": 5}[method]) < 0.9
+    res = ensemble_solve_ivp(forced, (0.0, 2.0), y0s, k, method, backend="lean", dt=0.25)
+    y = np.ones(1)
+    for i in range(8):
+        y = rk_step(lambda t, y: -y + np.sin(t), tab, 0.25 * i, y, 0.25)
+    np.testing.assert_allclose(float(res.y[0, 0, -1]), y[0], rtol=1e-13)
+    assert int(res.nfev[0]) == 1 + 8 * evals_per_step(tab)
+    if tab.e is not None:
+        rtol = 1e-8 if tab.order >= 4 else 1e-5  # low orders: within the default max_steps
+        res = ensemble_solve_ivp(forced, (0.0, 2.0), y0s, k, method, backend="lean", rtol=rtol, atol=rtol / 100)
+        assert res.success.all()
+        np.testing.assert_allclose(float(res.y[0, 0, -1]), exact, rtol=100 * rtol)
 
 
 def test_clip_mode_and_backward_integration():
@@ -155,6 +165,9 @@ def test_pi_controller_option():
         (dict(backend="lean", method="Radau"), ValueError, "method"),
         (dict(backend="lean", method="RK4"), ValueError, "`dt`"),
         (dict(backend="vmap", dt=0.1, method="RK4"), ValueError, "RK4"),
+        (dict(backend="vmap", method="RK99"), ValueError, "`method`.*RK45"),
+        (dict(backend="fused", method="Radau"), ValueError, "`method`.*RK45"),
+        (dict(backend="vmap", dt=0.1, method="Kvaerno5"), ValueError, "`method='Kvaerno5'`.*`dt`"),
         (dict(backend="lean", dt=-1.0), ValueError, "`dt`"),
         (dict(backend="lean", max_steps=0), ValueError, "`max_steps`"),
         (dict(backend="lean", atol=[1.0, 2.0, 3.0]), ValueError, "`atol`"),
@@ -215,3 +228,12 @@ def test_lean_large_batches_keep_order():
     res = ensemble_solve_ivp(lambda t, y, k: -k * y, (0.0, 1.0), y0s, (k,), backend="lean", rtol=1e-8, atol=1e-10)
     assert res.y.shape == (n, 1, 2) and res.success.all()
     np.testing.assert_allclose(np.asarray(res.y[:, 0, -1]), np.asarray(y0s[:, 0] * jnp.exp(-k)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["DOP853", "Radau"])
+def test_vmap_fixed_steps_run_methods_without_lean_nfev(method):
+    # DOP853 and the stiff names raised a bare KeyError here once; now they run at constant steps.
+    res = ensemble_solve_ivp(lambda t, y, k: -k * y, (0.0, 1.0), jnp.ones((2, 1)), (jnp.array([1.0, 2.0]),),
+                             method, backend="vmap", dt=0.05)
+    assert res.success.all()
+    np.testing.assert_allclose(np.asarray(res.y[:, 0, -1]), np.exp(-np.array([1.0, 2.0])), rtol=1e-5)

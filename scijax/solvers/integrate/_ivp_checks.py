@@ -6,15 +6,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._concrete import is_concrete
 from ..._typing import Array, ArrayLike
 
 __all__ = ["is_concrete", "check_y0", "check_t_span", "check_t_eval", "check_tolerances",
            "check_step_options", "convert_args", "check_fun_shape"]
-
-
-def is_concrete(*xs) -> bool:
-    """True when no leaf is a tracer, i.e. values can be inspected now."""
-    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(xs))
 
 
 def check_y0(y0: ArrayLike) -> Array:

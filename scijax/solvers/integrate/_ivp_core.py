@@ -29,6 +29,7 @@ from ._ivp_result import (
     OdeResult,
     OdeSolution,
 )
+from ._rk import initial_step as rk_initial_step
 
 __all__ = ["IvpConfig", "solve_core"]
 
@@ -97,18 +98,9 @@ def _rms(x: Array) -> Array:
 
 
 def initial_step(vf, t0, y0, args, direction, error_order, rtol, atol, max_step, span) -> Array:
-    """SciPy's ``select_initial_step`` (Hairer, Norsett & Wanner, II.4): two evaluations of ``fun``."""
-    f0 = vf(t0, y0, args)
-    scale = atol + jnp.abs(y0) * rtol
-    d0, d1 = _rms(y0 / scale), _rms(f0 / scale)
-    h0 = jnp.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / jnp.where(d1 == 0, 1, d1))
-    h0 = jnp.minimum(h0, span)
-    f1 = vf(t0 + direction * h0, y0 + direction * h0 * f0, args)
-    d2 = _rms((f1 - f0) / scale) / h0
-    big = jnp.maximum(d1, d2)
-    h1 = (0.01 / jnp.where(big == 0, 1, big)) ** (1 / error_order)
-    h1 = jnp.where(big <= 1e-15, jnp.maximum(1e-6, h0 * 1e-3), h1)
-    h = jnp.minimum(jnp.minimum(100 * h0, h1), jnp.minimum(span, max_step))
+    """SciPy's ``select_initial_step``, from the shared RK core: two evaluations of ``fun``."""
+    rhs = lambda t, y: vf(t, y, args)
+    h = rk_initial_step(rhs, t0, y0, rhs(t0, y0), direction, error_order - 1, rtol, atol, max_step, span, _rms)
     return jax.lax.stop_gradient(h)
 
 

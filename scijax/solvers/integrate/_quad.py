@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.integrate import IntegrationWarning
 
+from ..._concrete import is_concrete as _is_concrete
 from ..._typing import Array, ArrayLike
 from ._quad_adaptive import NORMS, AdaptiveOptions, adaptive_quad
 from ._quad_rules import RULES
@@ -27,10 +28,6 @@ MESSAGES = {
     3: "Extremely bad integrand behavior occurs at some points of the\n  integration interval "
        "(non-finite values, or an interval too small to bisect).",
 }
-
-
-def _is_concrete(*xs: Any) -> bool:
-    return not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(xs))
 
 
 def _as_args(args: Any) -> tuple:

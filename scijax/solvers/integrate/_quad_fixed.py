@@ -6,18 +6,14 @@ SciPy's signature and meaning."""
 from collections.abc import Callable
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.integrate import trapezoid
 
+from ..._concrete import is_concrete as _is_concrete
 from ..._typing import Array, ArrayLike
 
 __all__ = ["fixed_quad", "trapezoid", "cumulative_trapezoid", "simpson", "romb"]
-
-
-def _is_concrete(*xs: Any) -> bool:
-    return not any(isinstance(x, jax.core.Tracer) for x in xs)
 
 
 def fixed_quad(

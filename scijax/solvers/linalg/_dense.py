@@ -15,6 +15,7 @@ import numpy as np
 from jax.scipy.linalg import cho_factor, cho_solve, solve_triangular
 from scipy.linalg import LinAlgWarning
 
+from ..._concrete import is_concrete as _is_concrete
 from ..._typing import Array, ArrayLike
 
 __all__ = ["solve", "solve_banded", "inv", "lstsq", "STRUCTURES"]
@@ -88,10 +89,6 @@ STRUCTURES: dict[str, Callable] = {
     "lower triangular": _triangular(True),
 }
 """SciPy's ``assume_a`` names -> ``solver(a, b2d, lower, trans) -> x2d``."""
-
-
-def _is_concrete(*xs: Any) -> bool:
-    return not any(isinstance(x, jax.core.Tracer) for x in xs)
 
 
 def _honest(x: Array, what: str = "Matrix is singular") -> Array:

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._concrete import is_concrete as _is_concrete
 from ..._typing import Array
 from ._operator import LinearOperator, as_operator
 
@@ -87,10 +88,6 @@ def restarted(run: Callable, matvec: Callable, b: Array, x0: Array, tol: Array, 
     init = (x0, jnp.array(0), norm(b - matvec(x0)) <= tol, jnp.array(0, jnp.int32), jnp.array(0))
     x, _, _, code, _ = jax.lax.while_loop(cond, body, init)
     return x, code
-
-
-def _is_concrete(x: Any) -> bool:
-    return not isinstance(x, jax.core.Tracer)
 
 
 def check_tolerance(name: str, value: Any) -> None:

@@ -4,21 +4,18 @@ bound, a ``scipy.optimize.Bounds``, or a pair ``(lb, ub)`` of scalars/arrays (le
 import warnings
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 from scipy.optimize import OptimizeWarning
+
+from ..._concrete import is_concrete as _is_concrete
 
 __all__ = ["parse_bounds", "clip_x0", "bounds_are_none"]
 
 
 def bounds_are_none(bounds: Any) -> bool:
     return bounds is None or (isinstance(bounds, (list, tuple)) and len(bounds) == 0)
-
-
-def _is_concrete(x: Any) -> bool:
-    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
 
 
 def parse_bounds(bounds: Any, n: int, dtype, pairs: bool = True) -> tuple[Array, Array]:

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
+from ..._concrete import is_concrete as _is_concrete
 from ._bracket import CONVERGED, CONVERR, SIGNERR, VALUEERR, Bisect, BrentH, BrentQ, Ridder
 from ._newton_scalar import NewtonFamily
 from ._objective import prepare_args
@@ -40,10 +40,6 @@ class RootResults(eqx.Module):
         if code.ndim == 0:
             return _FLAGS[int(code)]
         return [_FLAGS[int(c)] for c in code.ravel()]
-
-
-def _is_concrete(x) -> bool:
-    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
 
 
 def _check_tols(xtol, rtol, maxiter):
