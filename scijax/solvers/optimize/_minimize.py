@@ -14,13 +14,13 @@ from jaxtyping import ArrayLike, PyTree
 from ._bounds import bounds_are_none, clip_x0, parse_bounds
 from ._constraints import parse_constraints
 from ._implicit import attach_implicit_gradient, implicit_bounded_solution
-from ._lbfgsb import LBFGSB
-from ._nelder_mead import NelderMead
-from ._newton import NewtonCG, TrustRegion, dogleg_subproblem, exact_subproblem, steihaug_cg
 from ._objective import Objective, check_options, prepare_args, prepare_x0
 from ._result import OptimizeResult, status_from_optx
-from ._slsqp import SLSQP, SLSQP_MESSAGES, SLSQP_STATUS, kkt_residual
-from ._stopping import SciPyStopping, gradient_converged
+from ._solvers.lbfgsb import LBFGSB
+from ._solvers.nelder_mead import NelderMead
+from ._solvers.newton_cg import NewtonCG, TrustRegion, dogleg_subproblem, exact_subproblem, steihaug_cg
+from ._solvers.slsqp import SLSQP, SLSQP_MESSAGES, SLSQP_STATUS, kkt_residual
+from ._solvers.stopping import SciPyStopping, gradient_converged
 
 __all__ = ["minimize", "MINIMIZE_METHODS"]
 

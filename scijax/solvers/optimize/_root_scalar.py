@@ -12,9 +12,9 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
-from ._bracket import CONVERGED, CONVERR, SIGNERR, VALUEERR, Bisect, BrentH, BrentQ, Ridder
-from ._newton_scalar import NewtonFamily
 from ._objective import prepare_args
+from ._solvers.bracket import CONVERGED, CONVERR, SIGNERR, VALUEERR, Bisect, BrentH, BrentQ, Ridder
+from ._solvers.newton_scalar import NewtonFamily
 
 __all__ = ["RootResults", "brentq", "brenth", "bisect", "ridder", "newton", "root_scalar"]
 

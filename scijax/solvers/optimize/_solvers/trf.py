@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array
 
-from ._trf_steps import (
+from .trf_steps import (
     active_constraints,
     check_termination,
     cl_scaling,

@@ -10,8 +10,8 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array
 
-from ._trf import RUNNING, cost_of, evaluate, jac_scale_inv, with_loss
-from ._trf_steps import _minimize_1d, _quadratic_1d, _step_to_bound, check_termination, update_radius
+from .trf import RUNNING, cost_of, evaluate, jac_scale_inv, with_loss
+from .trf_steps import _minimize_1d, _quadratic_1d, _step_to_bound, check_termination, update_radius
 
 __all__ = ["Dogbox"]
 
