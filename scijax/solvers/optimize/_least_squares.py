@@ -12,12 +12,12 @@ import optimistix as optx
 from jaxtyping import ArrayLike
 
 from ._bounds import parse_bounds
-from ._dogbox import Dogbox
 from ._implicit import implicit_bounded_solution
 from ._objective import prepare_args, prepare_x0
 from ._result import OptimizeResult
-from ._trf import TRF
-from ._trf_steps import LOSSES, loss_rho, strictly_feasible
+from ._solvers.dogbox import Dogbox
+from ._solvers.trf import TRF
+from ._solvers.trf_steps import LOSSES, loss_rho, strictly_feasible
 
 __all__ = ["least_squares", "LSQ_MESSAGES"]
 

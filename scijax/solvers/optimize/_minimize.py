@@ -1,124 +1,24 @@
-"""``minimize``: SciPy's facade over optimistix minimisers and our own pure-JAX ones."""
+"""``minimize``: SciPy's facade over optimistix minimisers and our own pure-JAX ones.
+
+The facade checks and translates SciPy's arguments, looks the method up in
+``MINIMIZE_METHODS`` (``_minimize_methods.py``), and hands the engine to the entry's compiled
+driver (``_minimize_run.py``), which packs SciPy's result.
+"""
 
 import warnings
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
-import numpy as np
-import optimistix as optx
 from jaxtyping import ArrayLike, PyTree
 
 from ._bounds import bounds_are_none, clip_x0, parse_bounds
-from ._constraints import parse_constraints
-from ._implicit import attach_implicit_gradient, implicit_bounded_solution
-from ._lbfgsb import LBFGSB
-from ._nelder_mead import NelderMead
-from ._newton import NewtonCG, TrustRegion, dogleg_subproblem, exact_subproblem, steihaug_cg
+from ._minimize_methods import MINIMIZE_METHODS, MinimizeMethod
 from ._objective import Objective, check_options, prepare_args, prepare_x0
-from ._result import OptimizeResult, status_from_optx
-from ._slsqp import SLSQP, SLSQP_MESSAGES, SLSQP_STATUS, kkt_residual
-from ._stopping import SciPyStopping, gradient_converged
+from ._result import OptimizeResult
 
-__all__ = ["minimize", "MINIMIZE_METHODS"]
-
-
-class _Method(NamedTuple):
-    """A registry entry: how to build the engine from SciPy's options, and what it accepts."""
-
-    build: Callable[[dict, float | None, int], optx.AbstractMinimiser]
-    options: frozenset[str]
-    bounds: bool = False
-    constraints: bool = False
-    hessian: bool = False
-
-
-def _maxiter(options: dict, n: int, default_per_var: int | None, default: int | None = None) -> int:
-    value = options.get("maxiter")
-    if value is None:
-        return default if default is not None else default_per_var * n
-    return int(value)
-
-
-def _bfgs(options, tol, n):
-    gtol = options.get("gtol", 1e-5 if tol is None else tol)
-    inner = optx.BFGS(rtol=0.0, atol=0.0, use_inverse=True)
-    return SciPyStopping(inner, gradient_converged(gtol, options.get("norm", np.inf)),
-                         _maxiter(options, n, 200))
-
-
-def _cg(options, tol, n):
-    gtol = options.get("gtol", 1e-5 if tol is None else tol)
-    inner = optx.NonlinearCG(rtol=0.0, atol=0.0, method=optx.polak_ribiere)
-    return SciPyStopping(inner, gradient_converged(gtol, options.get("norm", np.inf)),
-                         _maxiter(options, n, 200))
-
-
-def _nelder_mead(options, tol, n):
-    xatol = options.get("xatol", 1e-4 if tol is None else tol)
-    fatol = options.get("fatol", 1e-4 if tol is None else tol)
-    maxiter, maxfev = options.get("maxiter"), options.get("maxfev")
-    if maxiter is None and maxfev is None:
-        maxiter = maxfev = 200 * n
-    big = 2**31 - 1
-    return NelderMead(xatol=xatol, fatol=fatol, maxiter=big if maxiter is None else int(maxiter),
-                      maxfev=big if maxfev is None else int(maxfev),
-                      adaptive=bool(options.get("adaptive", False)))
-
-
-def _lbfgsb(options, tol, n):
-    ftol = options.get("ftol", 2.220446049250313e-09 if tol is None else tol)
-    gtol = options.get("gtol", 1e-5 if tol is None else tol)
-    return LBFGSB(maxcor=int(options.get("maxcor", 10)), ftol=ftol, gtol=gtol,
-                  maxiter=_maxiter(options, n, None, 15000), maxls=int(options.get("maxls", 20)))
-
-
-def _newton_cg(options, tol, n):
-    xtol = options.get("xtol", 1e-5 if tol is None else tol)
-    return NewtonCG(xtol=xtol, maxiter=_maxiter(options, n, 200))
-
-
-def _slsqp(options, tol, n):
-    ftol = options.get("ftol", 1e-6 if tol is None else tol)
-    return SLSQP(ftol=ftol, maxiter=_maxiter(options, n, None, 100))
-
-
-def _trust(subproblem):
-    def build(options, tol, n):
-        return TrustRegion(
-            subproblem, gtol=options.get("gtol", 1e-4 if tol is None else tol),
-            initial_trust_radius=options.get("initial_trust_radius", 1.0),
-            max_trust_radius=options.get("max_trust_radius", 1000.0), eta=options.get("eta", 0.15),
-            maxiter=_maxiter(options, n, 200))
-
-    return build
-
-
-_COMMON = frozenset({"maxiter", "disp", "return_all"})
-_TRUST = _COMMON | {"gtol", "initial_trust_radius", "max_trust_radius", "eta", "inexact"}
-MINIMIZE_METHODS: dict[str, _Method] = {
-    "bfgs": _Method(_bfgs, _COMMON | {"gtol", "norm", "eps", "xrtol", "c1", "c2"}),
-    "cg": _Method(_cg, _COMMON | {"gtol", "norm", "eps", "c1", "c2"}),
-    "nelder-mead": _Method(_nelder_mead, _COMMON | {"maxfev", "xatol", "fatol", "adaptive",
-                                                  "initial_simplex", "bounds"},
-                           bounds=True),
-    "l-bfgs-b": _Method(_lbfgsb, _COMMON | {"maxcor", "ftol", "gtol", "maxfun", "maxls", "eps",
-                                            "iprint", "finite_diff_rel_step"}, bounds=True),
-    "newton-cg": _Method(_newton_cg, _COMMON | {"xtol", "eps", "c1", "c2", "workers"}, hessian=True),
-    "trust-ncg": _Method(_trust(steihaug_cg), _TRUST, hessian=True),
-    "trust-exact": _Method(_trust(exact_subproblem), _TRUST, hessian=True),
-    "dogleg": _Method(_trust(dogleg_subproblem), _TRUST, hessian=True),
-    "slsqp": _Method(_slsqp, _COMMON | {"ftol", "eps", "finite_diff_rel_step", "iprint", "workers"},
-                     bounds=True, constraints=True),
-}
-"""SciPy method name (lower case) -> engine. Adding a method is one entry here."""
-
-
-def _no_grad(tree: PyTree) -> PyTree:
-    return jax.tree_util.tree_map(
-        lambda a: jax.lax.stop_gradient(a) if eqx.is_inexact_array(a) else a, tree)
+__all__ = ["minimize", "MINIMIZE_METHODS", "MinimizeMethod"]
 
 
 def _default_method(bounds, constraints) -> str:
@@ -217,12 +117,12 @@ def minimize(
         raise ValueError("`callback` is not supported: it would need a host call in the compiled loop.")
     if not callable(fun):
         raise TypeError("`fun` must be callable.")
-    if (hess is not None or hessp is not None) and not spec.hessian:
+    if (hess is not None or hessp is not None) and not spec.needs_hess:
         warnings.warn(f"Method {method} does not use Hessian information (hess).", RuntimeWarning,
                       stacklevel=2)
-    if constraints and not spec.constraints:
+    if constraints and not spec.supports_constraints:
         warnings.warn(f"Method {method} cannot handle constraints.", RuntimeWarning, stacklevel=2)
-    if not bounds_are_none(bounds) and not spec.bounds:
+    if not bounds_are_none(bounds) and not spec.supports_bounds:
         warnings.warn(f"Method {method} cannot handle bounds.", RuntimeWarning, stacklevel=2)
     options = check_options(options, spec.options, method)
     x_flat, unravel, _ = prepare_x0(x0)
@@ -232,88 +132,13 @@ def minimize(
     objective = Objective(fun, jac, unravel, static_args)
     solver = spec.build(options, tol, n)
 
-    has_bounds = spec.bounds and not bounds_are_none(bounds)
+    has_bounds = spec.supports_bounds and not bounds_are_none(bounds)
     if has_bounds:
         lower, upper = parse_bounds(bounds, n, x_flat.dtype)
         x_flat = clip_x0(x_flat, lower, upper)
     else:
         lower = jnp.full((n,), -jnp.inf, x_flat.dtype)
         upper = jnp.full((n,), jnp.inf, x_flat.dtype)
-    if spec.constraints:
-        return _run_constrained(objective, solver, x_flat, params, lower, upper, constraints, unravel)
-    return _run(objective, solver, x_flat, params, lower, upper, has_bounds, method, unravel,
-                options.get("initial_simplex"))
-
-
-def _max_steps(solver) -> int:
-    # The loop's hard bound; each engine stops itself at ``maxiter`` (counted its own way).
-    maxiter = min(int(getattr(solver, "maxiter", 1)), 10**6)
-    return 64 * maxiter + 64 if isinstance(solver, SciPyStopping) else maxiter + 1
-
-
-@eqx.filter_jit
-def _run(objective, solver, x0, params, lower, upper, has_bounds, method, unravel, initial_simplex=None):
-    if method.lower() == "nelder-mead" and has_bounds:
-        # SciPy's Nelder-Mead clips every vertex into the bounds.
-        base = objective
-        objective = lambda x, p: base(jnp.clip(x, lower, upper), p)  # noqa: E731
-    fn = eqx.filter_closure_convert(objective, x0, params)
-    engine_options = {"lower": lower, "upper": upper} if isinstance(solver, LBFGSB) else {}
-    if isinstance(solver, NelderMead) and initial_simplex is not None:
-        engine_options = {"initial_simplex": jnp.asarray(initial_simplex)}
-    max_steps = _max_steps(solver)
-    sol = optx.minimise(_no_grad(fn), solver, x0, _no_grad(params), options=_no_grad(engine_options),
-                        has_aux=True, max_steps=max_steps, throw=False)
-    x_star = sol.value
-    if method.lower() == "nelder-mead" and has_bounds:
-        x_star = jnp.clip(x_star, lower, upper)
-    x = implicit_bounded_solution(lambda z, p: fn(z, p)[0], x_star, params, lower, upper, has_bounds)
-    f, g = jax.value_and_grad(lambda z: fn(z, params)[0])(x)
-    stats = sol.stats
-    status = status_from_optx(sol.result, stats["converged"])
-    status = jnp.where(jnp.isfinite(f), status, 3).astype(jnp.int32)
-    hess_inv = None
-    if isinstance(solver, SciPyStopping) and isinstance(solver.inner, optx.BFGS):
-        hess_inv = sol.state.inner.f_info.hessian_inv.as_matrix()
-    nfev = stats["nfev"]
-    return OptimizeResult(
-        x=unravel(x), success=status == 0, status=status, fun=f,
-        jac=None if method.lower() == "nelder-mead" else unravel(g),
-        hess_inv=hess_inv, nit=stats["nit"], nfev=nfev,
-        njev=None if method.lower() == "nelder-mead" else nfev,
-        final_simplex=stats.get("final_simplex"),
-    )
-
-
-@eqx.filter_jit
-def _run_constrained(objective, solver, x0, params, lower, upper, constraints, unravel):
-    """SLSQP: constraints and finite bounds become ``c_eq(x) = 0`` and ``c_in(x) >= 0`` rows."""
-    eq_fn, in_fn = parse_constraints(constraints)
-    dtype = x0.dtype
-
-    def problem(x, p):
-        prm, lo, hi = p
-        xt = unravel(x)
-        c_eq = eq_fn(xt).astype(dtype) if eq_fn is not None else jnp.zeros((0,), dtype)
-        rows = [in_fn(xt).astype(dtype)] if in_fn is not None else []
-        rows += [jnp.where(jnp.isfinite(lo), x - lo, 1.0), jnp.where(jnp.isfinite(hi), hi - x, 1.0)]
-        return objective.value(x, prm), (c_eq, jnp.concatenate(rows))
-
-    inputs = (params, lower, upper)
-    fn = eqx.filter_closure_convert(problem, x0, inputs)
-    sol = optx.minimise(_no_grad(fn), solver, x0, _no_grad(inputs), has_aux=True,
-                        max_steps=solver.maxiter + 1, throw=False)
-    stats = sol.stats
-    lam_eq, lam_in = stats["lam_eq"], stats["lam_in"]
-    scale = jnp.maximum(1.0, jnp.max(jnp.abs(lam_in), initial=0.0))
-    active = (lam_in > 1e-6 * scale).astype(dtype)
-    x, _, _ = attach_implicit_gradient((sol.value, lam_eq, lam_in), kkt_residual(fn, active), inputs)
-    (f, (c_eq, c_in)), g = jax.value_and_grad(lambda z: fn(z, inputs), has_aux=True)(x)
-    generic = status_from_optx(sol.result, stats["converged"])
-    generic = jnp.where(jnp.isfinite(f), generic, 3)
-    status = SLSQP_STATUS[generic]
-    return OptimizeResult(
-        x=unravel(x), success=status == 0, status=status, fun=f, jac=unravel(g), nit=stats["nit"],
-        nfev=stats["nfev"], njev=stats["nit"] + 1, multipliers=(lam_eq, lam_in),
-        messages=SLSQP_MESSAGES,
-    )
+    engine_options = spec.engine_options(lower, upper, options)
+    return spec.run(spec, objective, solver, x_flat, params, lower, upper, has_bounds, constraints,
+                    engine_options, unravel)

@@ -13,7 +13,7 @@ from jaxtyping import ArrayLike
 
 from ._objective import check_options, prepare_args
 from ._result import OptimizeResult
-from ._scalar_min import Bounded, Brent, Golden, find_bracket
+from ._solvers.scalar_min import Bounded, Brent, Golden, find_bracket
 
 __all__ = ["minimize_scalar"]
 

@@ -11,10 +11,10 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import ArrayLike
 
-from ._broyden import Broyden1
 from ._implicit import attach_implicit_gradient
 from ._objective import check_options, prepare_args, prepare_x0
 from ._result import OptimizeResult
+from ._solvers.broyden import Broyden1
 
 __all__ = ["root"]
 

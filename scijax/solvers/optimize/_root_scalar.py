@@ -12,9 +12,9 @@ import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
 from ..._concrete import is_concrete as _is_concrete
-from ._bracket import CONVERGED, CONVERR, SIGNERR, VALUEERR, Bisect, BrentH, BrentQ, Ridder
-from ._newton_scalar import NewtonFamily
 from ._objective import prepare_args
+from ._solvers.bracket import CONVERGED, CONVERR, SIGNERR, VALUEERR, Bisect, BrentH, BrentQ, Ridder
+from ._solvers.newton_scalar import NewtonFamily
 
 __all__ = ["RootResults", "brentq", "brenth", "bisect", "ridder", "newton", "root_scalar"]
 

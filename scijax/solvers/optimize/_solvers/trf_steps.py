@@ -1,15 +1,17 @@
 """Building blocks of SciPy's Trust Region Reflective least squares (``scipy/optimize/_lsq``),
-in pure JAX: Coleman-Li scaling, the exact trust-region subproblem through an SVD, the
-reflective step selection and SciPy's robust losses. ``_trf.py`` composes them into a solver."""
+in pure JAX: Coleman-Li scaling, the exact trust-region subproblem through an SVD (on the
+secular-equation solver of :mod:`.trust_region`), the reflective step selection and SciPy's
+robust losses. ``_trf.py`` composes them into a solver."""
 
 from collections.abc import Callable
 
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-__all__ = ["LOSSES", "loss_rho", "cl_scaling", "solve_tr_svd", "select_step",
-           "update_radius", "check_termination", "strictly_feasible", "active_constraints"]
+from .trust_region import secular_norm, solve_secular, sphere_intersections
+
+__all__ = ["LOSSES", "loss_rho", "cl_scaling", "solve_tr_svd", "select_step", "check_termination",
+           "strictly_feasible", "active_constraints"]
 
 
 def _huber(z):
@@ -62,7 +64,10 @@ def cl_scaling(x, g, lb, ub):
 
 
 def solve_tr_svd(m, uf, s, vt, delta, alpha, rtol=0.01, max_iter=10):
-    """SciPy's ``solve_lsq_trust_region``: the step and the new Levenberg-Marquardt parameter."""
+    """SciPy's ``solve_lsq_trust_region``: the step and the new Levenberg-Marquardt parameter.
+
+    The secular equation is in the SVD basis: ``|p(a)| = |s uf / (s^2 + a)|``.
+    """
     n = s.shape[0]
     eps = jnp.finfo(s.dtype).eps
     suf = s * uf
@@ -70,37 +75,17 @@ def solve_tr_svd(m, uf, s, vt, delta, alpha, rtol=0.01, max_iter=10):
     safe_s = jnp.where(s > 0, s, 1.0)
     p_gn = -vt.T @ jnp.where(s > 0, uf / safe_s, 0.0)
     inside = full_rank & (jnp.linalg.norm(p_gn) <= delta)
-
-    def phi_and_derivative(a):
-        denom = s**2 + a
-        p_norm = jnp.linalg.norm(suf / denom)
-        return p_norm - delta, -jnp.sum(suf**2 / denom**3) / p_norm
-
+    s2 = s**2
     alpha_upper = jnp.linalg.norm(suf) / delta
-    phi0, dphi0 = phi_and_derivative(jnp.where(full_rank, 0.0, 1.0))
-    alpha_lower = jnp.where(full_rank, -phi0 / dphi0, 0.0)
+    p_norm0, dp0 = secular_norm(suf, s2, jnp.where(full_rank, 0.0, 1.0))
+    alpha_lower = jnp.where(full_rank, -(p_norm0 - delta) / dp0, 0.0)
     restart = (alpha == 0) & jnp.invert(full_rank)
     default = jnp.maximum(0.001 * alpha_upper, jnp.sqrt(alpha_lower * alpha_upper))
     a = jnp.where(restart, default, alpha)
-    def body(_, carry):
-        a, lower, upper, done = carry
-        a_fix = jnp.where((a < lower) | (a > upper), default_of(lower, upper), a)
-        phi, dphi = phi_and_derivative(a_fix)
-        ratio = phi / dphi
-        new = (a_fix - (phi + delta) * ratio / delta, jnp.maximum(lower, a_fix - ratio),
-               jnp.where(phi < 0, a_fix, upper))
-        a, lower, upper = (jnp.where(done, old, nw) for old, nw in zip((a, lower, upper), new,
-                                                                       strict=True))
-        return a, lower, upper, done | (jnp.abs(phi) < rtol * delta)
-
-    a, _, _, _ = jax.lax.fori_loop(0, max_iter, body, (a, alpha_lower, alpha_upper, jnp.array(False)))
-    p = -vt.T @ (suf / (s**2 + a))
+    a = solve_secular(suf, s2, delta, a, alpha_lower, alpha_upper, max_iter=max_iter, rtol=rtol)
+    p = -vt.T @ (suf / (s2 + a))
     p = p * delta / jnp.linalg.norm(p)
     return jnp.where(inside, p_gn, p), jnp.where(inside, 0.0, a)
-
-
-def default_of(lower, upper):
-    return jnp.maximum(0.001 * upper, jnp.sqrt(lower * upper))
 
 
 def _quadratic(j_h, g_h, s, diag):
@@ -137,17 +122,6 @@ def _step_to_bound(x, s, lb, ub):
     return t, jnp.where(steps == t, jnp.sign(s), 0.0)
 
 
-def _intersect_tr(x, s, delta):
-    a = jnp.dot(s, s)
-    b = jnp.dot(x, s)
-    c = jnp.dot(x, x) - delta**2
-    d = jnp.sqrt(jnp.maximum(b * b - a * c, 0.0))
-    q = -(b + jnp.where(b >= 0, d, -d))
-    q = jnp.where(q == 0, -jnp.finfo(x.dtype).tiny, q)
-    t1, t2 = q / jnp.where(a == 0, 1.0, a), c / q
-    return jnp.minimum(t1, t2), jnp.maximum(t1, t2)
-
-
 def select_step(x, j_h, diag_h, g_h, p, p_h, d, delta, lb, ub, theta):
     """SciPy's TRF step choice: the TR step, its reflection, or a scaled gradient step."""
     inside = jnp.all((x + p >= lb) & (x + p <= ub))
@@ -156,7 +130,7 @@ def select_step(x, j_h, diag_h, g_h, p, p_h, d, delta, lb, ub, theta):
     r_h = jnp.where(hits != 0, -p_h, p_h)
     r = d * r_h
     p_b, p_hb = p * p_stride, p_h * p_stride
-    _, to_tr = _intersect_tr(p_hb, r_h, delta)
+    _, to_tr = sphere_intersections(p_hb, r_h, delta)
     to_bound, _ = _step_to_bound(x + p_b, r, lb, ub)
     r_stride = jnp.minimum(to_bound, to_tr)
     pos = r_stride > 0
@@ -184,14 +158,6 @@ def select_step(x, j_h, diag_h, g_h, p, p_h, d, delta, lb, ub, theta):
     value = jnp.where(pick_p, p_value, jnp.where(pick_r, r_value, ag_value))
     return (jnp.where(inside, p, step), jnp.where(inside, p_h, step_h),
             -jnp.where(inside, p_value_full, value))
-
-
-def update_radius(delta, actual, predicted, step_norm, bound_hit):
-    ratio = jnp.where(predicted > 0, actual / jnp.where(predicted > 0, predicted, 1.0),
-                      jnp.where((predicted == 0) & (actual == 0), 1.0, 0.0))
-    delta = jnp.where(ratio < 0.25, 0.25 * step_norm,
-                      jnp.where((ratio > 0.75) & bound_hit, 2.0 * delta, delta))
-    return delta, ratio
 
 
 def check_termination(d_cost, cost, dx_norm, x_norm, ratio, ftol, xtol):

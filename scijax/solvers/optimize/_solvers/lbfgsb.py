@@ -2,7 +2,8 @@
 
 Each iteration fixes the variables held at a bound by the gradient (the binding set), takes an
 L-BFGS direction in the free variables (two-loop recursion on the free components), and
-backtracks along the projected path ``clip(x + t d, lb, ub)`` until Armijo's condition holds.
+backtracks along the projected path ``clip(x + t d, lb, ub)`` until Armijo's condition holds
+(the shared search of :mod:`.linesearch`, with the model ``g . (x(t) - x)``).
 Iterates are always feasible. SciPy's Fortran code finds a generalised Cauchy point and then
 minimises over the subspace; both stop at the same first-order points, with SciPy's tests:
 ``max|proj grad| <= pgtol`` or a relative decrease of ``f`` below ``ftol``.
@@ -15,6 +16,9 @@ import jax
 import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array
+
+from .linesearch import backtrack
+from .stopping import scipy_stats, scipy_terminate
 
 __all__ = ["LBFGSB", "projected_gradient"]
 
@@ -97,26 +101,16 @@ class LBFGSB(optx.AbstractMinimiser):
         d = jnp.where(descent, d, -g * free)
         # SciPy starts the very first line search at a unit step in x.
         t0 = jnp.where(state.n_pairs == 0, jnp.minimum(1.0, 1.0 / jnp.linalg.norm(d)), 1.0)
-        value = lambda z: fn(z, args)[0]
+        value = lambda z: fn(z, args)[0]  # noqa: E731
 
-        def trial(t):
-            return jnp.clip(x + t * d, lower, upper)
+        def phi(t):  # along the projected path; aux is the trial point
+            x_t = jnp.clip(x + t * d, lower, upper)
+            return value(x_t), x_t
 
-        def not_sufficient(carry):
-            t, f_new, k = carry
-            x_new = trial(t)
-            armijo = f_new <= state.f + 1e-4 * jnp.dot(g, x_new - x)
-            return jnp.invert(armijo & jnp.isfinite(f_new)) & (k < self.maxls)
-
-        def shrink(carry):
-            t, _, k = carry
-            t = t * 0.5
-            return t, value(trial(t)), k + 1
-
-        t, f_new, k = jax.lax.while_loop(not_sufficient, shrink, (t0, value(trial(t0)), jnp.array(0)))
-        ok = jnp.isfinite(f_new) & (f_new <= state.f) & (k < self.maxls)
-        x_new = jnp.where(ok, trial(t), x)
-        f_new = jnp.where(ok, f_new, state.f)
+        search = backtrack(phi, state.f, lambda t, x_t: jnp.dot(g, x_t - x), t0, maxls=self.maxls)
+        ok = search.found & jnp.isfinite(search.value) & (search.value <= state.f)
+        x_new = jnp.where(ok, search.aux, x)
+        f_new = jnp.where(ok, search.value, state.f)
         g_new = jax.grad(value)(x_new)
         s, yv = x_new - x, g_new - g
         curvature = jnp.dot(s, yv) > jnp.finfo(x.dtype).eps * jnp.dot(yv, yv)
@@ -127,19 +121,12 @@ class LBFGSB(optx.AbstractMinimiser):
         converged = self._pg_small(x_new, g_new, options) | (ok & (rel_decrease <= self.ftol))
         new_state = _LBFGSBState(
             f=f_new, g=g_new, s_hist=s_hist, y_hist=y_hist, n_pairs=n_pairs, nit=state.nit + 1,
-            nfev=state.nfev + k + 2, converged=converged, stalled=jnp.invert(ok),
+            nfev=state.nfev + search.evals + 1, converged=converged, stalled=jnp.invert(ok),
         )
         return x_new, new_state, None
 
     def terminate(self, fn, y, args, options, state, tags):
-        out_of_iters = (state.nit >= self.maxiter) & jnp.invert(state.converged)
-        nonfinite = jnp.invert(jnp.isfinite(state.f))
-        result = optx.RESULTS.where(out_of_iters, optx.RESULTS.nonlinear_max_steps_reached,
-                                    optx.RESULTS.successful)
-        result = optx.RESULTS.where(state.stalled & jnp.invert(state.converged),
-                                    optx.RESULTS.nonlinear_divergence, result)
-        result = optx.RESULTS.where(nonfinite, optx.RESULTS.nonfinite, result)
-        return state.converged | out_of_iters | state.stalled | nonfinite, result
+        return scipy_terminate(state, self.maxiter)
 
     def postprocess(self, fn, y, aux, args, options, state, tags, result):
-        return y, aux, {"nit": state.nit, "nfev": state.nfev, "converged": state.converged}
+        return y, aux, scipy_stats(state)

@@ -4,7 +4,8 @@ Optimistix's gradient-based minimisers stop on small steps in ``x`` and ``f`` (a
 SciPy stops on ``max|grad| <= gtol`` and counts iterations as accepted steps. The wrapper
 below composes with any optimistix minimiser whose state carries ``f_info.grad`` and
 ``first_step`` (BFGS, L-BFGS, nonlinear CG). It keeps optimistix's loop in charge of
-``max_steps``, non-finite checks and ``throw``.
+``max_steps``, non-finite checks and ``throw``. :func:`scipy_terminate` is the matching
+``terminate`` of our own minimisers (Newton-CG, trust regions, L-BFGS-B, SLSQP).
 """
 
 from collections.abc import Callable
@@ -16,7 +17,7 @@ import jax.tree_util as jtu
 import optimistix as optx
 from jaxtyping import Array, PyTree, Scalar
 
-__all__ = ["SciPyStopping", "gradient_converged"]
+__all__ = ["SciPyStopping", "gradient_converged", "scipy_terminate", "scipy_stats"]
 
 
 class gradient_converged(eqx.Module):  # noqa: N801 (used like a function)
@@ -87,3 +88,22 @@ class SciPyStopping(optx.AbstractMinimiser):
     def postprocess(self, fn, y, aux, args, options, state, tags, result):
         y, aux, stats = self.inner.postprocess(fn, y, aux, args, options, state.inner, tags, result)
         return y, aux, {**stats, "nit": state.nit, "nfev": state.nfev, "converged": state.converged}
+
+
+def scipy_terminate(state: Any, maxiter: int) -> tuple[Array, optx.RESULTS]:
+    """The ``terminate`` of our own minimisers, from their state's ``converged``, ``stalled``
+    (no acceptable step), ``nit`` and ``f``: stop when converged, at ``maxiter`` iterations,
+    when stalled (``nonlinear_divergence``, SciPy's status 2) or on a non-finite ``f``."""
+    out_of_iters = (state.nit >= maxiter) & jnp.invert(state.converged)
+    nonfinite = jnp.invert(jnp.isfinite(state.f))
+    result = optx.RESULTS.where(out_of_iters, optx.RESULTS.nonlinear_max_steps_reached,
+                                optx.RESULTS.successful)
+    result = optx.RESULTS.where(state.stalled & jnp.invert(state.converged),
+                                optx.RESULTS.nonlinear_divergence, result)
+    result = optx.RESULTS.where(nonfinite, optx.RESULTS.nonfinite, result)
+    return state.converged | out_of_iters | state.stalled | nonfinite, result
+
+
+def scipy_stats(state: Any) -> dict[str, Array]:
+    """The counters every engine reports to its facade."""
+    return {"nit": state.nit, "nfev": state.nfev, "converged": state.converged}

@@ -10,8 +10,9 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array
 
-from ._trf import RUNNING, cost_of, evaluate, jac_scale_inv, with_loss
-from ._trf_steps import _minimize_1d, _quadratic_1d, _step_to_bound, check_termination, update_radius
+from .trf import RUNNING, cost_of, evaluate, jac_scale_inv, with_loss
+from .trf_steps import _minimize_1d, _quadratic_1d, _step_to_bound, check_termination
+from .trust_region import reduction_ratio, update_radius
 
 __all__ = ["Dogbox"]
 
@@ -98,7 +99,8 @@ class Dogbox(optx.AbstractLeastSquaresSolver):
         step_h_norm = jnp.max(jnp.abs(step * s.scale_inv))
         finite = jnp.all(jnp.isfinite(f_new))
         actual = jnp.where(finite, s.cost - cost_of(self.loss, self.f_scale, f_new), -1.0)
-        delta_new, ratio = update_radius(s.delta, actual, predicted, step_h_norm, tr_hit)
+        ratio = reduction_ratio(actual, predicted)
+        delta_new = update_radius(s.delta, ratio, tr_hit, step_norm=step_h_norm)
         status = check_termination(actual, s.cost, jnp.linalg.norm(step), jnp.linalg.norm(x), ratio,
                                    self.ftol, self.xtol)
         status = jnp.where(finite, status, 0)

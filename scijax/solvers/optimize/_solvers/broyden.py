@@ -2,17 +2,18 @@
 
 Follows SciPy's ``broyden1`` defaults: inverse Jacobian starting at ``-alpha I`` with
 ``alpha = 0.5 max(|x0|, 1) / max(|F(x0)|, 1)``, the step ``dx = -H F`` scaled by an Armijo
-search on ``|F|^2``, a Sherman-Morrison update of ``H``, and convergence when
-``max|F| <= fatol`` (default ``eps^(1/3)``) and ``max|F| <= ftol * max|F(x0)|``.
+search on ``|F|^2`` (the shared one of :mod:`.linesearch`), a Sherman-Morrison update of ``H``,
+and convergence when ``max|F| <= fatol`` (default ``eps^(1/3)``) and ``max|F| <= ftol * max|F(x0)|``.
 """
 
 from typing import Any
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array
+
+from .linesearch import backtrack, linear_model
 
 __all__ = ["Broyden1"]
 
@@ -53,32 +54,22 @@ class Broyden1(optx.AbstractRootFinder):
         dx = -s.h @ s.f
         phi0 = jnp.dot(s.f, s.f)
 
-        def phi(t):
+        def phi(t):  # |F|^2 along the step; aux is F itself
             ft = fn(y + t * dx, args)[0]
             return jnp.dot(ft, ft), ft
 
-        def cond(c):
-            t, val, _, k = c
-            return jnp.invert(jnp.isfinite(val) & (val <= (1 - 1e-4 * t) * phi0)) & (k < 20)
-
-        def body(c):
-            t, _, _, k = c
-            t = 0.5 * t
-            val, ft = phi(t)
-            return t, val, ft, k + 1
-
-        val1, f1 = phi(jnp.ones_like(phi0))
-        t, val, f_new, k = jax.lax.while_loop(cond, body, (jnp.ones_like(phi0), val1, f1, jnp.array(0)))
-        ok = jnp.isfinite(val) & (k < 20)
-        t = jnp.where(ok, t, 1.0)
-        f_new = jnp.where(ok, f_new, fn(y + dx, args)[0])
+        # SciPy's test phi(t) <= (1 - c1 t) phi(0): a slope of -phi(0).
+        search = backtrack(phi, phi0, linear_model(-phi0), maxls=20)
+        ok = search.found
+        t = jnp.where(ok, search.step, 1.0)
+        f_new = jnp.where(ok, search.aux, fn(y + dx, args)[0])
         step = t * dx
         df = f_new - s.f
         hdf = s.h @ df
         denom = jnp.dot(step, hdf)
         safe = jnp.abs(denom) > jnp.finfo(y.dtype).tiny
         h = jnp.where(safe, s.h + jnp.outer(step - hdf, step @ s.h) / jnp.where(safe, denom, 1.0), s.h)
-        new = _BroydenState(f_new, h, s.f0_norm, s.nit + 1, s.nfev + k + 1,
+        new = _BroydenState(f_new, h, s.f0_norm, s.nit + 1, s.nfev + search.evals,
                             self._converged(f_new, s.f0_norm),
                             jnp.invert(jnp.all(jnp.isfinite(f_new))))
         return y + step, new, None

@@ -2,7 +2,8 @@
 
 Each iteration solves the quadratic programme
 ``min g.d + d.B d/2  s.t.  c_eq + J_eq d = 0,  c_in + J_in d >= 0`` (bounds are inequality rows)
-with a dense primal-dual interior-point method, then backtracks on SLSQP's L1 merit function
+with a dense primal-dual interior-point method, then backtracks (the shared search of
+:mod:`.linesearch`) on SLSQP's L1 merit function
 ``f + sum rho_eq |c_eq| + sum rho_in max(0, -c_in)`` and updates ``B`` by damped BFGS on the
 Lagrangian (Powell's damping keeps it positive definite). It stops with SLSQP's test: a change
 in ``f`` or a step below ``ftol`` while the constraint violation is below ``ftol``. SciPy's
@@ -19,6 +20,9 @@ import jax
 import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array
+
+from .linesearch import backtrack, linear_model
+from .stopping import scipy_stats, scipy_terminate
 
 __all__ = ["SLSQP", "solve_qp"]
 
@@ -127,24 +131,14 @@ class SLSQP(optx.AbstractMinimiser):
             f, (c_eq, c_in) = fn(z, args)
             return f + jnp.dot(rho_eq, jnp.abs(c_eq)) + jnp.dot(rho_in, jnp.maximum(0.0, -c_in))
 
-        phi0 = state.f + jnp.dot(rho_eq, jnp.abs(state.c_eq)) + jnp.dot(
-            rho_in, jnp.maximum(0.0, -state.c_in))
-        slope = jnp.dot(state.g, d) - jnp.dot(rho_eq, jnp.abs(state.c_eq)) - jnp.dot(
-            rho_in, jnp.maximum(0.0, -state.c_in))
-        slope = jnp.minimum(slope, 0.0)
-
-        def cond(carry):
-            t, phi, k = carry
-            return jnp.invert(jnp.isfinite(phi) & (phi <= phi0 + 0.1 * t * slope)) & (k < self.maxls)
-
-        def body(carry):
-            t, _, k = carry
-            t = jnp.maximum(0.5 * t, 0.1 * t)
-            return t, merit(y + t * d), k + 1
-
-        t, _, k = jax.lax.while_loop(cond, body, (jnp.ones_like(state.f), merit(y + d), jnp.array(0)))
-        ok = k < self.maxls
-        step = jnp.where(ok, t * d, 0.0)
+        pen_eq = jnp.dot(rho_eq, jnp.abs(state.c_eq))
+        pen_in = jnp.dot(rho_in, jnp.maximum(0.0, -state.c_in))
+        # The L1 merit function's directional derivative along d is at most g.d - penalty.
+        slope = jnp.minimum(jnp.dot(state.g, d) - pen_eq - pen_in, 0.0)
+        search = backtrack(lambda t: (merit(y + t * d), None), state.f + pen_eq + pen_in,
+                           linear_model(slope), c1=0.1, maxls=self.maxls)
+        ok = search.found
+        step = jnp.where(ok, search.step * d, 0.0)
         x_new = y + step
         f, g, c_eq, c_in, j_eq, j_in = _evaluate(fn, x_new, args)
         lagrangian_grad = lambda g_, je, ji: g_ - je.T @ lam_eq - ji.T @ lam_in  # noqa: E731
@@ -153,22 +147,15 @@ class SLSQP(optx.AbstractMinimiser):
         small = (jnp.abs(f - state.f) < self.ftol) | (jnp.linalg.norm(step) < self.ftol)
         converged = ok & small & (_violation(c_eq, c_in) < self.ftol)
         new_state = _SQPState(f, g, c_eq, c_in, j_eq, j_in, hess, rho_eq, rho_in, lam_eq, lam_in,
-                              state.nit + 1, state.nfev + k + 2, converged,
+                              state.nit + 1, state.nfev + search.evals + 1, converged,
                               jnp.invert(ok) & jnp.invert(converged))
         return x_new, new_state, (c_eq, c_in)
 
     def terminate(self, fn, y, args, options, state, tags):
-        out_of_iters = (state.nit >= self.maxiter) & jnp.invert(state.converged)
-        nonfinite = jnp.invert(jnp.isfinite(state.f))
-        result = optx.RESULTS.where(out_of_iters, optx.RESULTS.nonlinear_max_steps_reached,
-                                    optx.RESULTS.successful)
-        result = optx.RESULTS.where(state.stalled, optx.RESULTS.nonlinear_divergence, result)
-        result = optx.RESULTS.where(nonfinite, optx.RESULTS.nonfinite, result)
-        return state.converged | out_of_iters | state.stalled | nonfinite, result
+        return scipy_terminate(state, self.maxiter)
 
     def postprocess(self, fn, y, aux, args, options, state, tags, result):
-        return y, aux, {"nit": state.nit, "nfev": state.nfev, "converged": state.converged,
-                        "lam_eq": state.lam_eq, "lam_in": state.lam_in}
+        return y, aux, {**scipy_stats(state), "lam_eq": state.lam_eq, "lam_in": state.lam_in}
 
 
 def _damped_bfgs(b, s, y):

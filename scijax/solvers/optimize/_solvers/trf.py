@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array
 
-from ._trf_steps import (
+from .trf_steps import (
     active_constraints,
     check_termination,
     cl_scaling,
@@ -24,8 +24,8 @@ from ._trf_steps import (
     select_step,
     solve_tr_svd,
     strictly_feasible,
-    update_radius,
 )
+from .trust_region import reduction_ratio, update_radius
 
 __all__ = ["TRF", "RUNNING", "evaluate", "with_loss", "cost_of", "jac_scale_inv"]
 
@@ -144,8 +144,8 @@ class TRF(optx.AbstractLeastSquaresSolver):
         finite = jnp.all(jnp.isfinite(f_new))
         cost_new = self._cost(f_new)
         actual = jnp.where(finite, s.cost - cost_new, -1.0)
-        delta_new, ratio = update_radius(s.delta, actual, predicted, step_h_norm,
-                                         step_h_norm > 0.95 * s.delta)
+        ratio = reduction_ratio(actual, predicted)
+        delta_new = update_radius(s.delta, ratio, step_h_norm > 0.95 * s.delta, step_norm=step_h_norm)
         status = check_termination(actual, s.cost, jnp.linalg.norm(step), jnp.linalg.norm(x), ratio,
                                    self.ftol, self.xtol)
         status = jnp.where(finite, status, 0)

@@ -1,0 +1,184 @@
+"""The ``minimize`` registry: SciPy's method names and everything that differs between them.
+
+Adding a method is one engine file in ``_solvers/`` (an ``optx.AbstractMinimiser`` whose
+``postprocess`` reports ``nit``, ``nfev`` and ``converged``) plus one ``MinimizeMethod`` entry
+below: a factory that builds the engine from SciPy's ``options``, ``tol`` and ``n``, the option
+names SciPy accepts for the method, what it supports, and, only if needed, the hooks for engine
+options and extra result fields. The facade and its drivers never test the method's name or the
+engine's type.
+"""
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+import optimistix as optx
+from jaxtyping import Array
+
+from ._minimize_run import run_constrained, run_minimiser
+from ._solvers.lbfgsb import LBFGSB
+from ._solvers.nelder_mead import NelderMead
+from ._solvers.newton_cg import NewtonCG
+from ._solvers.slsqp import SLSQP
+from ._solvers.stopping import SciPyStopping, gradient_converged
+from ._solvers.trust_newton import TrustRegion, dogleg_subproblem, exact_subproblem, steihaug_cg
+
+__all__ = ["MinimizeMethod", "MINIMIZE_METHODS"]
+
+
+def _no_engine_options(lower: Array, upper: Array, options: dict) -> dict:
+    return {}
+
+
+def _no_fields(sol: optx.Solution) -> dict:
+    return {}
+
+
+def _loop_bound(solver: Any) -> int:
+    # optimistix's hard bound on the loop; each engine stops itself at ``maxiter``.
+    return min(int(solver.maxiter), 10**6) + 1
+
+
+class MinimizeMethod(NamedTuple):
+    """A ``minimize`` registry entry.
+
+    Attributes
+    ----------
+    build
+        ``build(options, tol, n) -> engine`` from SciPy's per-method options.
+    options
+        The option names SciPy accepts for the method (others raise ``ValueError``).
+    supports_bounds, supports_constraints
+        Whether the method uses ``bounds`` / ``constraints`` (otherwise SciPy's warning).
+    needs_hess
+        Whether the method uses second derivatives (otherwise ``hess``/``hessp`` warn).
+    run
+        The compiled driver: :func:`run_minimiser`, or :func:`run_constrained` for SQP.
+    engine_options
+        ``engine_options(lower, upper, options) -> dict`` passed to the engine as optimistix's
+        ``options`` (bounds, an initial simplex).
+    clip_to_bounds
+        Enforce bounds by clipping every point the engine evaluates (Nelder-Mead), instead of
+        handing them to the engine.
+    max_steps
+        ``max_steps(engine) -> int``: the bound on optimistix's loop.
+    pack
+        ``pack(solution) -> dict`` of ``OptimizeResult`` fields to add or override.
+    """
+
+    build: Callable[[dict, float | None, int], optx.AbstractMinimiser]
+    options: frozenset[str]
+    supports_bounds: bool = False
+    supports_constraints: bool = False
+    needs_hess: bool = False
+    run: Callable[..., Any] = run_minimiser
+    engine_options: Callable[[Array, Array, dict], dict] = _no_engine_options
+    clip_to_bounds: bool = False
+    max_steps: Callable[[Any], int] = _loop_bound
+    pack: Callable[[optx.Solution], dict] = _no_fields
+
+
+def _maxiter(options: dict, n: int, default_per_var: int | None, default: int | None = None) -> int:
+    value = options.get("maxiter")
+    if value is None:
+        return default if default is not None else default_per_var * n
+    return int(value)
+
+
+def _bfgs(options, tol, n):
+    gtol = options.get("gtol", 1e-5 if tol is None else tol)
+    inner = optx.BFGS(rtol=0.0, atol=0.0, use_inverse=True)
+    return SciPyStopping(inner, gradient_converged(gtol, options.get("norm", np.inf)),
+                         _maxiter(options, n, 200))
+
+
+def _cg(options, tol, n):
+    gtol = options.get("gtol", 1e-5 if tol is None else tol)
+    inner = optx.NonlinearCG(rtol=0.0, atol=0.0, method=optx.polak_ribiere)
+    return SciPyStopping(inner, gradient_converged(gtol, options.get("norm", np.inf)),
+                         _maxiter(options, n, 200))
+
+
+def _wrapped_loop_bound(solver: SciPyStopping) -> int:
+    # optimistix's line search takes several loop steps per SciPy iteration.
+    return 64 * min(int(solver.maxiter), 10**6) + 64
+
+
+def _bfgs_fields(sol: optx.Solution) -> dict:
+    return {"hess_inv": sol.state.inner.f_info.hessian_inv.as_matrix()}
+
+
+def _nelder_mead(options, tol, n):
+    xatol = options.get("xatol", 1e-4 if tol is None else tol)
+    fatol = options.get("fatol", 1e-4 if tol is None else tol)
+    maxiter, maxfev = options.get("maxiter"), options.get("maxfev")
+    if maxiter is None and maxfev is None:
+        maxiter = maxfev = 200 * n
+    big = 2**31 - 1
+    return NelderMead(xatol=xatol, fatol=fatol, maxiter=big if maxiter is None else int(maxiter),
+                      maxfev=big if maxfev is None else int(maxfev),
+                      adaptive=bool(options.get("adaptive", False)))
+
+
+def _simplex_option(lower, upper, options):
+    simplex = options.get("initial_simplex")
+    return {} if simplex is None else {"initial_simplex": jnp.asarray(simplex)}
+
+
+def _simplex_fields(sol: optx.Solution) -> dict:
+    return {"jac": None, "njev": None, "final_simplex": sol.stats["final_simplex"]}
+
+
+def _lbfgsb(options, tol, n):
+    ftol = options.get("ftol", 2.220446049250313e-09 if tol is None else tol)
+    gtol = options.get("gtol", 1e-5 if tol is None else tol)
+    return LBFGSB(maxcor=int(options.get("maxcor", 10)), ftol=ftol, gtol=gtol,
+                  maxiter=_maxiter(options, n, None, 15000), maxls=int(options.get("maxls", 20)))
+
+
+def _bounds_option(lower, upper, options):
+    return {"lower": lower, "upper": upper}
+
+
+def _newton_cg(options, tol, n):
+    xtol = options.get("xtol", 1e-5 if tol is None else tol)
+    return NewtonCG(xtol=xtol, maxiter=_maxiter(options, n, 200))
+
+
+def _slsqp(options, tol, n):
+    ftol = options.get("ftol", 1e-6 if tol is None else tol)
+    return SLSQP(ftol=ftol, maxiter=_maxiter(options, n, None, 100))
+
+
+def _trust(subproblem):
+    def build(options, tol, n):
+        return TrustRegion(
+            subproblem, gtol=options.get("gtol", 1e-4 if tol is None else tol),
+            initial_trust_radius=options.get("initial_trust_radius", 1.0),
+            max_trust_radius=options.get("max_trust_radius", 1000.0), eta=options.get("eta", 0.15),
+            maxiter=_maxiter(options, n, 200))
+
+    return build
+
+
+_COMMON = frozenset({"maxiter", "disp", "return_all"})
+_TRUST = _COMMON | {"gtol", "initial_trust_radius", "max_trust_radius", "eta", "inexact"}
+MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
+    "bfgs": MinimizeMethod(_bfgs, _COMMON | {"gtol", "norm", "eps", "xrtol", "c1", "c2"},
+                           max_steps=_wrapped_loop_bound, pack=_bfgs_fields),
+    "cg": MinimizeMethod(_cg, _COMMON | {"gtol", "norm", "eps", "c1", "c2"}, max_steps=_wrapped_loop_bound),
+    "nelder-mead": MinimizeMethod(
+        _nelder_mead, _COMMON | {"maxfev", "xatol", "fatol", "adaptive", "initial_simplex", "bounds"},
+        supports_bounds=True, clip_to_bounds=True, engine_options=_simplex_option, pack=_simplex_fields),
+    "l-bfgs-b": MinimizeMethod(
+        _lbfgsb, _COMMON | {"maxcor", "ftol", "gtol", "maxfun", "maxls", "eps", "iprint", "finite_diff_rel_step"},
+        supports_bounds=True, engine_options=_bounds_option),
+    "newton-cg": MinimizeMethod(_newton_cg, _COMMON | {"xtol", "eps", "c1", "c2", "workers"}, needs_hess=True),
+    "trust-ncg": MinimizeMethod(_trust(steihaug_cg), _TRUST, needs_hess=True),
+    "trust-exact": MinimizeMethod(_trust(exact_subproblem), _TRUST, needs_hess=True),
+    "dogleg": MinimizeMethod(_trust(dogleg_subproblem), _TRUST, needs_hess=True),
+    "slsqp": MinimizeMethod(_slsqp, _COMMON | {"ftol", "eps", "finite_diff_rel_step", "iprint", "workers"},
+                            supports_bounds=True, supports_constraints=True, run=run_constrained),
+}
+"""SciPy method name (lower case) -> ``MinimizeMethod``. Adding a method is one entry here."""

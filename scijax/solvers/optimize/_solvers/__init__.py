@@ -1,0 +1,21 @@
+"""The engines behind the SciPy facades of :mod:`scijax.solvers.optimize`.
+
+One module per algorithm family, each written to optimistix's solver interface
+(``AbstractMinimiser``, ``AbstractRootFinder`` or ``AbstractLeastSquaresSolver``: ``init``,
+``step``, ``terminate``, ``postprocess``), so that optimistix's loop owns ``max_steps``,
+non-finite checks and ``throw``. The facades (``_minimize.py``, ``_root.py``,
+``_least_squares.py``, ...) translate SciPy's arguments, pick an engine from their registry and
+pack SciPy's result; nothing here knows SciPy's argument names or result fields.
+
+Shared building blocks:
+
+- :mod:`.linesearch`: the one backtracking Armijo search (Newton-CG, L-BFGS-B, SLSQP, Broyden).
+- :mod:`.trust_region`: the trust-region toolkit (reduction ratio, radius update, sphere
+  intersection, the secular-equation solve, truncated CG with a stopping hook, Hessian-vector
+  products), used by the trust-region minimisers and by the least-squares engines.
+- :mod:`.stopping`: SciPy's stopping rules around optimistix minimisers, and the termination
+  rule our own minimisers share.
+
+Adding a ``minimize`` method: write its engine here (one file), then add one
+``MinimizeMethod`` entry to ``MINIMIZE_METHODS`` in ``_minimize_methods.py``.
+"""

@@ -1,0 +1,84 @@
+"""SciPy's line-search Newton-CG minimiser (``_minimize_newtoncg``) as an optimistix minimiser.
+
+The Hessian is never formed: the direction comes from truncated CG on Hessian-vector products
+(forward-over-reverse autodiff), stopped when ``|r|_1 <= min(1/2, sqrt|g|_1) |g|_1`` or at
+non-positive curvature (then the current CG iterate, or at the first CG step the steepest
+descent step scaled by the curvature), and the step is backtracked until Armijo's condition
+holds. It stops, as SciPy does, when ``|step|_1 <= xtol * n``.
+"""
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optimistix as optx
+from jaxtyping import Array
+
+from .linesearch import backtrack, linear_model
+from .stopping import scipy_stats, scipy_terminate
+from .trust_region import hvp, truncated_cg
+
+__all__ = ["NewtonCG", "newton_cg_direction"]
+
+
+def newton_cg_direction(hvp_fn, g: Array, maxiter: int) -> Array:
+    """SciPy's inner CG for Newton-CG: ``H p = -g`` to ``|r|_1 <= min(.5, sqrt|g|_1) |g|_1``."""
+    maggrad = jnp.sum(jnp.abs(g))
+    termcond = jnp.minimum(0.5, jnp.sqrt(maggrad)) * maggrad
+    eps = jnp.finfo(g.dtype).eps
+
+    def truncate(z, d, dhd, z_next, rr, i):
+        negative = dhd < 0
+        steepest = rr / jnp.where(negative, -dhd, 1.0) * d  # d = -g at the first iteration
+        return dhd <= 3 * eps, jnp.where((i == 0) & negative, steepest, z)
+
+    p, _ = truncated_cg(hvp_fn, g, maxiter=maxiter, truncate=truncate,
+                        converged=lambda r: jnp.invert(jnp.sum(jnp.abs(r)) > termcond))
+    return p
+
+
+class _NewtonCGState(eqx.Module):
+    f: Array
+    nit: Array
+    nfev: Array
+    converged: Array
+    stalled: Array
+
+
+class NewtonCG(optx.AbstractMinimiser):
+    """Line-search Newton with a truncated-CG direction (SciPy's 'Newton-CG')."""
+
+    xtol: float = 1e-5
+    maxiter: int = 200
+    maxls: int = 40
+    rtol: float = 0.0
+    atol: float = 0.0
+    norm: Any = optx.max_norm
+
+    def init(self, fn, y, args, options, f_struct, aux_struct, tags):
+        f = fn(y, args)[0]
+        zero = jnp.array(0)
+        return _NewtonCGState(f, zero, jnp.array(1), jnp.array(False), jnp.array(False))
+
+    def step(self, fn, y, args, options, state, tags):
+        value = lambda z: fn(z, args)[0]  # noqa: E731
+        grad_fn = jax.grad(value)
+        g = grad_fn(y)
+        p = newton_cg_direction(hvp(grad_fn, y), g, 20 * y.shape[0])
+        slope = jnp.dot(g, p)
+        search = backtrack(lambda t: (value(y + t * p), None), state.f, linear_model(slope),
+                           maxls=self.maxls)
+        ok = search.found & (slope < 0)
+        update = jnp.where(ok, search.step * p, 0.0)
+        converged = ok & (jnp.sum(jnp.abs(update)) <= self.xtol * y.shape[0]) | jnp.all(g == 0)
+        new_state = _NewtonCGState(jnp.where(ok, search.value, state.f), state.nit + ok,
+                                   state.nfev + search.evals, converged,
+                                   jnp.invert(ok) & jnp.invert(converged))
+        return y + update, new_state, None
+
+    def terminate(self, fn, y, args, options, state, tags):
+        return scipy_terminate(state, self.maxiter)
+
+    def postprocess(self, fn, y, aux, args, options, state, tags, result):
+        return y, aux, scipy_stats(state)
