@@ -37,7 +37,7 @@ class Tableau(NamedTuple):
 
 def _from_diffrax(solver: Callable[[], diffrax.AbstractSolver]) -> Callable[[], Tableau]:
     def build() -> Tableau:
-        tab = solver().tableau
+        tab = solver().tableau  # pyright: ignore[reportAttributeAccessIssue] (diffrax's explicit RK solvers)
         return Tableau(tuple(float(c) for c in tab.c), tuple(tuple(float(x) for x in row) for row in tab.a_lower),
                        tuple(float(b) for b in tab.b_sol))
 
@@ -74,7 +74,7 @@ def rk_step(f: Callable[[Array, Array], Array], tab: Tableau, t: Array, y: Array
     used = _stages_used(tab)
     for i, (c, row) in enumerate(zip(tab.c, tab.a, strict=True)):
         if i + 1 not in used:  # e.g. the FSAL stage of Tsit5/Dopri5, which the solution weights skip
-            ks.append(None)
+            ks.append(None)  # pyright: ignore[reportArgumentType] (a placeholder the weights skip)
             continue
         ks.append(f(t + c * h, _combine(y, h, row, ks)))
     return _combine(y, h, tab.b, ks)

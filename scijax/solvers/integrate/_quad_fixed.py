@@ -6,7 +6,7 @@ SciPy's signature and meaning."""
 from collections.abc import Callable
 from typing import Any
 
-import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.integrate import trapezoid

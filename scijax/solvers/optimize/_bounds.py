@@ -4,7 +4,7 @@ bound, a ``scipy.optimize.Bounds``, or a pair ``(lb, ub)`` of scalars/arrays (le
 import warnings
 from typing import Any
 
-import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
