@@ -92,7 +92,7 @@ def save_checkpoint(path: str | os.PathLike, params: PyTree) -> None:
     leaves: list[np.ndarray] = []
     tree = _describe(params, leaves, "params")  # everything is checked before the disk is touched
     header = {"format": _FORMAT, "version": _VERSION, "tree": tree}
-    payload = {f"leaf_{i:05d}": leaf for i, leaf in enumerate(leaves)}
+    payload: dict[str, Any] = {f"leaf_{i:05d}": leaf for i, leaf in enumerate(leaves)}
     payload["__tree__"] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)

@@ -94,7 +94,7 @@ class DataLoader:
         """The sample order of pass ``epoch`` (deterministic for the loader's key)."""
         if not self.shuffle:
             return np.arange(self.n_samples)
-        return np.asarray(jax.random.permutation(jax.random.fold_in(self.key, epoch), self.n_samples))
+        return np.asarray(jax.random.permutation(jax.random.fold_in(check_key(self.key), epoch), self.n_samples))
 
     def epoch(self, epoch: int = 0) -> Iterator[PyTree]:
         """The batches of one pass over the data."""

@@ -117,7 +117,7 @@ class MLP(eqx.Module):
         """
         key = check_key(key)
         dtype = jnp.result_type(float) if dtype is None else dtype
-        if not jnp.issubdtype(dtype, jnp.floating):
+        if not jnp.issubdtype(dtype, jnp.floating):  # pyright: ignore[reportArgumentType] (dtype set above)
             raise TypeError(f"`dtype` must be a floating dtype, got {dtype}.")
         params = []
         keys = jax.random.split(key, len(self.layer_sizes))

@@ -114,7 +114,7 @@ def solve_model(model: AbstractODEModel, params: PyTree, y0: ArrayLike, t_eval: 
         if y0.ndim == 2:
             one = field
             field = lambda t, y: jax.vmap(lambda row: one(t, row))(y)
-        ys = fixed_step_solve(field, t_eval, y0, model.method, substeps, model.adjoint)
+        ys = fixed_step_solve(field, t_eval, y0, model.method, substeps, model.adjoint)  # pyright: ignore[reportArgumentType] (set when dt is)
         return jnp.moveaxis(ys, 0, -1)
     return _adaptive(_Field(static), dynamic, params, y0, t_eval)
 
@@ -300,7 +300,7 @@ class HybridODE(AbstractODEModel):
             if unknown:
                 raise ValueError(f"`physics` overrides {sorted(unknown)} that are not trainable {self.trainable}.")
             start.update(physics)
-        params = {"physics": {k: jnp.asarray(v, dtype) for k, v in start.items()}}
+        params: dict[str, PyTree] = {"physics": {k: jnp.asarray(v, dtype) for k, v in start.items()}}
         if self.network is not None:
             params["network"] = self.network.init(key, dtype, final_scale=final_scale)
         return params

@@ -1,5 +1,6 @@
 """Noisy trajectories of catalog systems, for examples and tests."""
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import equinox as eqx
@@ -37,7 +38,7 @@ class Trajectories(NamedTuple):
 class _Rhs(eqx.Module):
     """``system.rhs`` with its parameters as traced arguments: one compilation for every system value."""
 
-    rhs: object = eqx.field(static=True)
+    rhs: Callable = eqx.field(static=True)
 
     def __call__(self, t, y, *params):
         return self.rhs(t, y, *params)

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -41,7 +41,7 @@ def _batch_size(batch) -> int:
     leaves = jax.tree.leaves(batch)
     if not leaves:
         raise ValueError("`batch` must contain at least one array.")
-    sizes = {np.shape(x)[0] if np.ndim(x) else None for x in leaves}
+    sizes: set[Any] = {np.shape(x)[0] if np.ndim(x) else None for x in leaves}
     if None in sizes:
         raise ValueError("Every leaf of `batch` needs a leading batch axis; got a scalar leaf.")
     if len(sizes) != 1:
@@ -94,7 +94,7 @@ def run_batched(
     batch: PyTree,
     shared: PyTree = (),
     *,
-    devices: Sequence[jax.Device] | None = None,
+    devices: Sequence[jax.Device] | None = None,  # pyright: ignore[reportInvalidTypeForm] (jax exports Device as an alias of jaxlib's class)
     chunk_size: int | None = None,
 ) -> PyTree:
     """Run ``batched_fn(batch_slice, shared)`` over ``batch``, sharded and chunked; outputs in input order.
@@ -119,7 +119,7 @@ def run_batched(
     multiprocess = len({d.process_index for d in devices}) > 1
     if mesh is None and not traced:
         padded, shared = jax.device_put((padded, shared), devices[0])
-    elif not traced:
+    elif not traced and mesh is not None:
         padded = _place(padded, NamedSharding(mesh, P("batch")), multiprocess)
         shared = _place(shared, NamedSharding(mesh, P()), multiprocess)
     out = fn(padded, shared)
@@ -132,7 +132,7 @@ def ensemble(
     fn: Callable[[Any], Any],
     batch: PyTree,
     *,
-    devices: Sequence[jax.Device] | None = None,
+    devices: Sequence[jax.Device] | None = None,  # pyright: ignore[reportInvalidTypeForm] (jax exports Device as an alias of jaxlib's class)
     chunk_size: int | None = None,
 ) -> PyTree:
     """Evaluate ``fn`` on every member of ``batch``: ``vmap`` on one device, sharded on several.

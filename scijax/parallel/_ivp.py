@@ -96,8 +96,8 @@ def _fused(fun, method, t0, tf, t_eval, y0s, args, opts, extra):
 def _vmap(fun, method, t0, tf, t_eval, y0s, args, opts, extra):
     if opts.dt is not None:
         return jax.vmap(lambda y0, a: _diffrax_fixed(fun, method, t0, tf, t_eval, y0, a, opts))(y0s, args)
-    options = dict(rtol=opts.rtol, atol=np.asarray(opts.atol), max_step=opts.max_step, max_steps=opts.max_steps,
-                   **dict(extra))
+    options: dict[str, Any] = dict(rtol=opts.rtol, atol=np.asarray(opts.atol), max_step=opts.max_step,
+                                   max_steps=opts.max_steps, **dict(extra))
     if opts.first_step is not None:
         options["first_step"] = opts.first_step
 
@@ -282,7 +282,7 @@ def ensemble_solve_ivp(
     t_eval: ArrayLike | None = None,
     *,
     backend: str = "auto",
-    devices: Sequence[jax.Device] | None = None,
+    devices: Sequence[jax.Device] | None = None,  # pyright: ignore[reportInvalidTypeForm] (jax exports Device as an alias of jaxlib's class)
     chunk_size: int | None = None,
     **options: Any,
 ) -> EnsembleResult:

@@ -6,6 +6,7 @@ These accept an :class:`EnsembleResult` or anything with ``y`` of shape
 ``(N, n, n_points)`` and ``status`` of shape ``(N,)`` (e.g. ``vmap(solve_ivp)``'s result).
 """
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax.numpy as jnp
@@ -90,7 +91,7 @@ class EnsembleSummary(NamedTuple):
     n_success: Array
 
 
-def ensemble_summary(res: Any, q: ArrayLike = (0.05, 0.5, 0.95)) -> EnsembleSummary:
+def ensemble_summary(res: Any, q: ArrayLike | Sequence[float] = (0.05, 0.5, 0.95)) -> EnsembleSummary:
     """All statistics at once: mean, std, quantiles ``q`` and failed fraction, over successful members.
 
     Examples
@@ -102,7 +103,8 @@ def ensemble_summary(res: Any, q: ArrayLike = (0.05, 0.5, 0.95)) -> EnsembleSumm
     (1.5, 4)
     """
     _, ok = _members(res)
+    q = jnp.asarray(q)
     return EnsembleSummary(
-        mean=ensemble_mean(res), std=ensemble_std(res), q=jnp.asarray(q), quantiles=ensemble_quantile(res, q),
+        mean=ensemble_mean(res), std=ensemble_std(res), q=q, quantiles=ensemble_quantile(res, q),
         failed_fraction=failed_fraction(res), n_success=jnp.sum(ok),
     )

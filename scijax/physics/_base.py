@@ -94,10 +94,10 @@ class AbstractODESystem(eqx.Module):
             raise NotImplementedError(f"{type(self).__name__} has no analytic solution.")
         t = jnp.asarray(t)
         if t.ndim == 0:
-            return self._solution(t)
+            return self._solution(t)  # pyright: ignore[reportAttributeAccessIssue] (optional hook, checked above)
         if t.ndim != 1:
             raise ValueError(f"`t` must be a scalar or 1-D, got shape {t.shape}.")
-        return jax.vmap(self._solution, out_axes=1)(t)
+        return jax.vmap(self._solution, out_axes=1)(t)  # pyright: ignore[reportAttributeAccessIssue] (optional hook)
 
     def invariant(self, y: ArrayLike, *params: ArrayLike) -> Array:
         """The conserved quantity at a state ``y`` of shape ``(n,)``, or at each column of ``(n, m)``."""
@@ -106,10 +106,10 @@ class AbstractODESystem(eqx.Module):
         params = params or self.params
         y = jnp.asarray(y)
         if y.ndim == 1:
-            return self._invariant(y, *params)
+            return self._invariant(y, *params)  # pyright: ignore[reportAttributeAccessIssue] (optional hook)
         if y.ndim != 2:
             raise ValueError(f"`y` must have shape (n,) or (n, n_points), got {y.shape}.")
-        return jax.vmap(lambda col: self._invariant(col, *params), in_axes=1)(y)
+        return jax.vmap(lambda col: self._invariant(col, *params), in_axes=1)(y)  # pyright: ignore[reportAttributeAccessIssue]
 
     def astype(self, dtype: DTypeLike) -> "AbstractODESystem":
         """A copy with every floating parameter and ``y0`` cast to ``dtype``."""

@@ -14,7 +14,7 @@ Every operator pads one ghost layer per axis from the boundary condition, then a
 
 from collections.abc import Sequence
 
-import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 
@@ -207,10 +207,10 @@ def divergence(
     field = jnp.asarray(field)
     if field.ndim < 2 or field.shape[0] != field.ndim - 1:
         raise ValueError(f"`field` must have shape (d, *grid) with d = len(grid), got {field.shape}.")
-    comps, dx, bc = zip(*[_setup(f, dx, bc, "field") for f in field], strict=True)
-    dx, bc = dx[0], bc[0]
+    comps, dxs, bcs = zip(*[_setup(f, dx, bc, "field") for f in field], strict=True)
+    spacing, bcs = dxs[0], bcs[0]
     out = jnp.zeros_like(comps[0])
     for axis, comp in enumerate(comps):
-        lo, hi = _shifted(_pad(comp, axis, bc[axis], bc_value, dx[axis]), axis, comp.shape[axis])
-        out = out + (hi - lo) / (2.0 * dx[axis])
+        lo, hi = _shifted(_pad(comp, axis, bcs[axis], bc_value, spacing[axis]), axis, comp.shape[axis])
+        out = out + (hi - lo) / (2.0 * spacing[axis])
     return out

@@ -137,7 +137,7 @@ def _separations(positions: Array) -> list[Array]:
 
 def _inverse_distances(diffs: list[Array], softening: ArrayLike) -> Array:
     """``1 / sqrt(|x_j - x_i|^2 + softening^2)``, zero on the diagonal (and safe to differentiate there)."""
-    r2 = sum(d**2 for d in diffs) + softening**2
+    r2 = jnp.asarray(sum(d**2 for d in diffs) + softening**2)
     off_diagonal = ~jnp.eye(r2.shape[0], dtype=bool)
     return jnp.where(off_diagonal, jax.lax.rsqrt(jnp.where(off_diagonal, r2, 1.0)), 0.0)
 
@@ -153,7 +153,7 @@ def nbody_accelerations(
     diffs = _separations(positions)
     inv_r = _inverse_distances(diffs, softening)
     weights = inv_r**3 * masses[None, :]
-    return G * jnp.stack([jnp.sum(weights * d, axis=1) for d in diffs], axis=1)
+    return jnp.asarray(G) * jnp.stack([jnp.sum(weights * d, axis=1) for d in diffs], axis=1)
 
 
 def nbody_energy(

@@ -49,7 +49,7 @@ def _mode(shape: tuple[int, ...], length: float, bc: str) -> tuple[Array, float]
     coords = [grid(n, length, bc)[0] for n in shape]
     k = kl / length
     mode = math.prod(profile(k * x) for x in jnp.meshgrid(*coords, indexing="ij"))
-    return mode.ravel(), k
+    return jnp.ravel(mode), k
 
 
 class Heat(AbstractODESystem):
@@ -254,7 +254,7 @@ class GrayScott(AbstractODESystem):
         ripple = 0.01 * math.prod(jnp.sin(2 * math.pi * 3 * x) for x in coords)
         u = 1.0 - seed * (0.5 + ripple)
         v = seed * (0.25 + ripple)
-        self.y0 = as_param(jnp.concatenate([u.ravel(), v.ravel()]))
+        self.y0 = as_param(jnp.concatenate([jnp.ravel(u), jnp.ravel(v)]))
 
     def vector_field(self, t, y, Du, Dv, F, k):
         u, v = jnp.split(y, 2)

@@ -17,7 +17,7 @@ def _grid_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if not all(isinstance(n, int) for n in shape):
         raise ValueError(f"`shape` must be a tuple of integers, got {shape!r}.")
-    _check_grid(jax.ShapeDtypeStruct(shape, float), "shape")
+    _check_grid(jax.ShapeDtypeStruct(shape, float), "shape")  # pyright: ignore[reportArgumentType] (reads .ndim/.shape only)
     return shape
 
 

@@ -2,7 +2,7 @@
 
 import warnings
 
-import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 
@@ -16,6 +16,7 @@ __all__ = ["is_concrete", "check_y0", "check_t_span", "check_t_eval", "check_tol
 def check_y0(y0: ArrayLike) -> Array:
     if not hasattr(y0, "shape"):
         y0 = np.asarray(y0)
+    assert not isinstance(y0, bool | int | float | complex)  # for pyright: made an array just above
     if y0.ndim != 1:
         raise ValueError(f"`y0` must be 1-dimensional, got shape {tuple(y0.shape)}.")
     dtype = jnp.result_type(y0)
@@ -56,7 +57,7 @@ def check_t_eval(t_eval, t0: Array, tf: Array, real_dtype, strict: bool = True) 
     return t_eval
 
 
-def check_tolerances(rtol, atol, n: int, real_dtype) -> tuple[Array, Array]:
+def check_tolerances(rtol, atol, n: int, real_dtype) -> tuple[Array | np.ndarray, Array | np.ndarray]:
     for name, tol in (("rtol", rtol), ("atol", atol)):
         if np.ndim(tol) not in (0, 1) or (np.ndim(tol) == 1 and np.shape(tol) != (n,)):
             raise ValueError(f"`{name}` has wrong shape: expected a scalar or shape ({n},), got {np.shape(tol)}.")

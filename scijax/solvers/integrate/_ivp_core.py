@@ -137,7 +137,8 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     n_steps = sol.stats["num_steps"]
     n_acc = sol.stats["num_accepted_steps"]
     n_valid = n_acc + 1
-    sol_ts, sol_ys = (sol.ts, sol.ys) if len(subs) > 1 else ([sol.ts], [sol.ys])
+    sol_ts: Any = sol.ts if len(subs) > 1 else [sol.ts]  # diffrax types ts/ys as Optional PyTree
+    sol_ys: Any = sol.ys if len(subs) > 1 else [sol.ys]
 
     if need_steps:
         ts_steps, ys_steps = sol_ts[0], sol_ys[0]
@@ -158,7 +159,7 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     f_last = jax.vmap(lambda t: term.vf(t, y_probe, args))(t_probes)
     flag = _flag(sol.result, y_last, f_last)
 
-    evaluate = (lambda t: sol.evaluate(t)) if saveat.dense else None
+    evaluate: Any = (lambda t: sol.evaluate(t)) if saveat.dense else None
     t_events = y_events = n_events = None
     t_stop = jnp.asarray(jnp.nan, real)
     if cfg.events:
@@ -192,7 +193,7 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     if cfg.dense_output:
         t_end = jnp.where(stopped, t_stop, t_last)
         y_end = jnp.where(stopped, y_stop, y_last)
-        dense_sol = OdeSolution(sol.interpolation, jnp.minimum(t0, t_end), jnp.maximum(t0, t_end),
+        dense_sol = OdeSolution(sol.interpolation, jnp.minimum(t0, t_end), jnp.maximum(t0, t_end),  # pyright: ignore[reportArgumentType] (dense=True)
                                 t_end, y_end)
     status = jnp.where(flag == FLAG_SUCCESS, 0, jnp.where(flag == FLAG_EVENT, 1, -1))
     implicit = 1 if spec.implicit else 0

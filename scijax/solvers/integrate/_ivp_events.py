@@ -16,7 +16,7 @@ gives ``dt*/dp = -(dg/dp) / (dg/dt)``.
 """
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import diffrax
 import jax
@@ -31,7 +31,7 @@ __all__ = ["EventSpec", "parse_events", "diffrax_event", "locate_events"]
 class EventSpec(NamedTuple):
     """Static description of one event function."""
 
-    fn: Callable[..., Array]
+    fn: Callable[..., Any]  # the user's event function (any array-like result)
     terminal: int  # 0: not terminal; k: stop at the k-th occurrence
     direction: float
 

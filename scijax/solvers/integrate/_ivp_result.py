@@ -4,7 +4,7 @@ from typing import Any
 
 import diffrax
 import equinox as eqx
-import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 
@@ -93,7 +93,7 @@ class OdeSolution(eqx.Module):
         local = interp.interpolation_cls(t0=interp.ts[i], t1=interp.ts[i + 1], **infos)
         return jnp.where(t == self.t_end, self.y_end, local.evaluate(td))
 
-    def __call__(self, t: ArrayLike) -> Array:
+    def __call__(self, t: ArrayLike) -> Array | np.ndarray:
         t = jnp.asarray(t)
         if t.ndim == 0:
             return _eager_numpy(self._evaluate(t))
@@ -109,7 +109,7 @@ class ConstantSolution(eqx.Module):
     t_min: Array
     t_max: Array
 
-    def __call__(self, t: ArrayLike) -> Array:
+    def __call__(self, t: ArrayLike) -> Array | np.ndarray:
         t = jnp.asarray(t)
         if t.ndim == 0:
             return _eager_numpy(self.value)
@@ -198,12 +198,14 @@ class OdeResult(eqx.Module):
             t_ev = [np.asarray(te[:c]) for te, c in zip(t_ev, counts, strict=True)]
             # SciPy gives an event that never occurred `y_events[i].shape == (0,)`.
             y_ev = [np.asarray(ye[:c]) if c else np.empty((0,)) for ye, c in zip(y_ev, counts, strict=True)]
-        return OdeResult(
+        # Eager: NumPy arrays and Python scalars, as SciPy returns (the fields are typed for the traced case).
+        eager: dict[str, Any] = dict(
             t=np.asarray(host["t"][:n]), y=np.asarray(host["y"][:, :n]), sol=self.sol, t_events=t_ev,
             y_events=y_ev, nfev=int(host["nfev"]), njev=int(host["njev"]), nlu=int(host["nlu"]),
             status=int(host["status"]), success=bool(host["success"]), n_points=n, n_steps=int(host["n_steps"]),
             n_events=host["n_events"], flag=int(host["flag"]),
         )
+        return OdeResult(**eager)
 
     def __repr__(self) -> str:
         if _is_traced(self.flag):

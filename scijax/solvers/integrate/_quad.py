@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 from scipy.integrate import IntegrationWarning
@@ -174,7 +174,7 @@ def quad(
     message = MESSAGES.get(int(res.ier), "Unknown error.").format(limit=limit) if concrete else None
     if not full_output:
         if concrete and int(res.ier) != 0:
-            warnings.warn(message, IntegrationWarning, stacklevel=2)
+            warnings.warn(str(message), IntegrationWarning, stacklevel=2)
         return res.value, res.abserr
     lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
     finite = jnp.isfinite(lo) & jnp.isfinite(hi)

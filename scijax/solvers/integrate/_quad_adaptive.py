@@ -151,7 +151,7 @@ def adaptive_quad(func: Callable, opts: AdaptiveOptions, a, b, args, points, eps
 def _zero_tangent(x: Array) -> Array:
     if jnp.issubdtype(x.dtype, jnp.inexact):
         return jnp.zeros_like(x)
-    return np.zeros(x.shape, jax.dtypes.float0)
+    return np.zeros(x.shape, jax.dtypes.float0)  # pyright: ignore[reportReturnType] (float0 tangents are NumPy by JAX's rule)
 
 
 def _is_zero(t: Any) -> bool:

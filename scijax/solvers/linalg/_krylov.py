@@ -16,7 +16,7 @@ never from unrolled iterations. It then recomputes the true residual: ``info == 
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 

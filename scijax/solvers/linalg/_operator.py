@@ -90,7 +90,7 @@ class LinearOperator(eqx.Module):
 
     def __init__(
         self,
-        shape: tuple[int, int],
+        shape: tuple[int, ...],
         matvec: Callable,
         rmatvec: Callable | None = None,
         matmat: Callable | None = None,
@@ -320,7 +320,7 @@ def _scaled(op: LinearOperator, alpha: Any) -> LinearOperator:
 
 def _from_matrix(a: Any) -> LinearOperator:
     rmatvec = None if isinstance(a, jsparse.BCSR) else _Matrix(a, True)
-    return LinearOperator(a.shape, _Matrix(a, False), rmatvec, matmat=_Matrix(a, False), dtype=a.dtype)
+    return LinearOperator(tuple(a.shape), _Matrix(a, False), rmatvec, matmat=_Matrix(a, False), dtype=a.dtype)
 
 
 def aslinearoperator(A: Any) -> LinearOperator:

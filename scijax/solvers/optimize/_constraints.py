@@ -46,7 +46,7 @@ def _rows(fun: Callable, lb: Any, ub: Any) -> tuple[list[Callable], list[Callabl
 
 def _one(con: Any) -> tuple[list[Callable], list[Callable]]:
     if isinstance(con, LinearConstraint):
-        a = jnp.asarray(con.A.toarray() if hasattr(con.A, "toarray") else con.A)
+        a = jnp.asarray(con.A.toarray() if hasattr(con.A, "toarray") else con.A)  # pyright: ignore[reportAttributeAccessIssue] (scipy.sparse A)
         return _rows(lambda x: a @ jnp.ravel(x), con.lb, con.ub)
     if isinstance(con, NonlinearConstraint):
         return _rows(con.fun, con.lb, con.ub)
@@ -61,7 +61,7 @@ def _one(con: Any) -> tuple[list[Callable], list[Callable]]:
         if extra:
             raise ValueError(f"`constraints`: unknown keys {sorted(extra)} in a constraint dict.")
         args = prepare_args(con.get("args", ()))
-        row = lambda x: jnp.atleast_1d(fun(x, *args)).ravel()  # noqa: E731
+        row = lambda x: jnp.atleast_1d(fun(x, *args)).ravel()  # noqa: E731  # pyright: ignore[reportArgumentType]
         return ([row], []) if kind == "eq" else ([], [row])
     raise TypeError("`constraints` must be dicts, LinearConstraint or NonlinearConstraint objects.")
 

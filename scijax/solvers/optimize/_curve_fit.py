@@ -5,7 +5,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
@@ -114,7 +114,7 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
             return jax.scipy.linalg.solve_triangular(transform, r, lower=True)
         return transform * r
 
-    fit_jac = None
+    fit_jac = None  # pyright: ignore[reportAssignmentType] (replaced by the def below when jac is callable)
     if callable(jac):
         def fit_jac(p, xdata, ydata, transform):
             j = jnp.atleast_2d(jnp.asarray(jac(xdata, *p)))
@@ -139,7 +139,7 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
                                     singular_is_inf=method == "lm")
     if _concrete(res.success, pcov):
         if not bool(res.success):
-            raise RuntimeError("Optimal parameters not found: " + res.message)
+            raise RuntimeError("Optimal parameters not found: " + str(res.message))
         if not np.all(np.isfinite(np.asarray(pcov))):
             warnings.warn("Covariance of the parameters could not be estimated",
                           category=OptimizeWarning, stacklevel=2)
