@@ -29,6 +29,7 @@ from ._ivp_result import (
     OdeResult,
     OdeSolution,
 )
+from ._stepsize import SpacingController, min_step
 
 __all__ = ["IvpConfig", "solve_core"]
 
@@ -119,14 +120,11 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     real = jnp.finfo(y0.dtype).dtype
     direction = jnp.where(tf >= t0, 1.0, -1.0).astype(real)
     term = diffrax.ODETerm(_vector_field(cfg.fun, cfg.jac, jac_value))
-    eps = jnp.finfo(real).eps
-    t_scale = jnp.maximum(jnp.abs(t0), jnp.where(jnp.isfinite(tf), jnp.abs(tf), 0))
-    dtmin = 10 * eps * jnp.maximum(t_scale, jnp.finfo(real).tiny)
-    controller = diffrax.PIDController(
-        rtol=rtol / spec.error_scale, atol=atol / spec.error_scale, dtmax=max_step, dtmin=dtmin,
-        force_dtmin=False, error_order=spec.error_order,
-        pcoeff=spec.pid[0], icoeff=spec.pid[1],
-    )
+    # SciPy's minimum step, 10 spacings of the current t (not of tf), is applied by SpacingController.
+    controller = SpacingController(diffrax.PIDController(
+        rtol=rtol / spec.error_scale, atol=atol / spec.error_scale, dtmax=max_step,
+        error_order=spec.error_order, pcoeff=spec.pid[0], icoeff=spec.pid[1],
+    ))
     need_steps = cfg.save_steps or bool(cfg.events)
     subs = [diffrax.SubSaveAt(t0=True, steps=True)] if need_steps else []
     if not cfg.save_steps:
@@ -161,7 +159,7 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     y_probe = jnp.where(jnp.isfinite(y_last), y_last, 0)
     # The stall lies somewhere in (t_last, tf] when only t_eval rows are stored, so probe a spread of times.
     gap = jnp.abs(tf - t_last)
-    offsets = jnp.stack([jnp.minimum(1000 * dtmin, gap / 2), 1e-9 * gap, 1e-6 * gap, 1e-3 * gap, gap / 2])
+    offsets = jnp.stack([jnp.minimum(1000 * min_step(t_last), gap / 2), 1e-9 * gap, 1e-6 * gap, 1e-3 * gap, gap / 2])
     t_probes = jnp.concatenate([t_last[None], t_last + direction * offsets])
     f_last = jax.vmap(lambda t: term.vf(t, y_probe, args))(t_probes)
     flag = _flag(sol.result, y_last, f_last)
