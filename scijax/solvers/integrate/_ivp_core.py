@@ -135,8 +135,11 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     if not cfg.has_first_step:
         first_step = initial_step(term.vf, t0, y0, args, direction, spec.error_order, rtol, atol, max_step,
                                   jnp.abs(tf - t0))
+    solver = spec.solver()
+    if hasattr(solver, "with_tolerances"):  # Radau's Newton iteration uses the user's tolerances
+        solver = solver.with_tolerances(rtol, atol)
     sol = diffrax.diffeqsolve(
-        term, spec.solver(), t0, tf, first_step * direction, y0, args=args,
+        term, solver, t0, tf, first_step * direction, y0, args=args,
         saveat=saveat, stepsize_controller=controller, adjoint=cfg.adjoint,
         event=diffrax_event(cfg.events), max_steps=cfg.max_steps, throw=False,
     )
