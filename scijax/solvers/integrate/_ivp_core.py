@@ -131,13 +131,14 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
         subs.append(diffrax.SubSaveAt(ts=t_eval))
     dense = cfg.dense_output or bool(cfg.events)
     # A single SubSaveAt is passed bare: BacksolveAdjoint rejects `subs`.
-    saveat = diffrax.SaveAt(subs=subs if len(subs) > 1 else subs[0], dense=dense)
-    if not cfg.has_first_step:
-        first_step = initial_step(term.vf, t0, y0, args, direction, spec.error_order, rtol, atol, max_step,
-                                  jnp.abs(tf - t0))
     solver = spec.solver()
     if hasattr(solver, "with_tolerances"):  # Radau's Newton iteration uses the user's tolerances
         solver = solver.with_tolerances(rtol, atol)
+    counted = hasattr(solver, "work_counts")  # the solver counts its own nfev/njev/nlu in its state
+    saveat = diffrax.SaveAt(subs=subs if len(subs) > 1 else subs[0], dense=dense, solver_state=counted)
+    if not cfg.has_first_step:
+        first_step = initial_step(term.vf, t0, y0, args, direction, spec.error_order, rtol, atol, max_step,
+                                  jnp.abs(tf - t0))
     sol = diffrax.diffeqsolve(
         term, solver, t0, tf, first_step * direction, y0, args=args,
         saveat=saveat, stepsize_controller=controller, adjoint=cfg.adjoint,
@@ -205,9 +206,12 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
                                 t_end, y_end)
     status = jnp.where(flag == FLAG_SUCCESS, 0, jnp.where(flag == FLAG_EVENT, 1, -1))
     implicit = 1 if spec.implicit else 0
+    nfev, njev, nlu = spec.fevals_per_step * n_steps + 2, implicit * n_steps, implicit * n_steps
+    if counted:
+        nfev, njev, nlu = solver.work_counts(sol.solver_state, n_steps - n_acc)
     return OdeResult(
         t=t_out, y=y_out.T, sol=dense_sol, t_events=t_events, y_events=y_events,
-        nfev=spec.fevals_per_step * n_steps + 2, nlu=implicit * n_steps,
-        njev=0 * n_steps if isinstance(cfg.jac, str) else implicit * n_steps,  # a constant `jac` is never evaluated
+        nfev=nfev, nlu=nlu,
+        njev=0 * n_steps if isinstance(cfg.jac, str) else njev,  # a constant `jac` is never evaluated
         status=status, success=status >= 0, n_points=n_points, n_steps=n_acc, n_events=n_events, flag=flag,
     )

@@ -128,15 +128,25 @@ class Radau(diffrax.AbstractAdaptiveSolver):
     def init(self, terms, t0, t1, y0, args):
         m = y0.shape[0] * (2 if jnp.iscomplexobj(y0) else 1)
         real = jnp.finfo(y0.dtype).dtype
-        # (J, recompute J, previous collocation coefficients, previous step, first step)
+        # (J, recompute J, previous collocation coefficients, previous step, first step, work counts)
         return (jnp.zeros((m, m), real), jnp.asarray(True), jnp.zeros((3, m), real), jnp.asarray(1.0, real),
-                jnp.asarray(True))
+                jnp.asarray(True), jnp.zeros((3,), int))
+
+    def work_counts(self, solver_state, n_rejected):
+        """``(nfev, njev, nlu)`` from the final solver state.
+
+        diffrax discards the state of a rejected step, so the work of accepted steps is
+        counted exactly and each rejected step is charged its minimum: ``f(t0, y0)``,
+        one Newton iteration (3 evaluations) and the two factorisations.
+        """
+        counts = solver_state[-1]
+        return counts[0] + 4 * n_rejected + 2, counts[1], counts[2] + 2 * n_rejected
 
     def func(self, terms, t0, y0, args):
         return terms.vf(t0, y0, args)
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
-        jac_old, recompute, q_prev, h_prev, first = solver_state
+        jac_old, recompute, q_prev, h_prev, first, counts = solver_state
         n = y0.shape[0]
         cplx = jnp.iscomplexobj(y0)
         to_r = (lambda y: jnp.concatenate([y.real, y.imag])) if cplx else (lambda y: y)
@@ -199,8 +209,11 @@ class Radau(diffrax.AbstractAdaptiveSolver):
             # A failure with a stale Jacobian: the same step again with a fresh one (RADAU5, SciPy).
             jac1 = jax.lax.cond(retry, fresh_jac, lambda: jac0)
             z, (ok, k, rate, (lu, piv)) = jax.lax.cond(retry, lambda: newton(jac1, z0), lambda: (z, info))
+            # Work: f evaluations (3 per iteration), Jacobians, LU factorisations (2 per attempt).
+            work = jnp.stack([3 * (info[1] + jnp.where(retry, k, 0)), recompute.astype(int) + retry,
+                              2 + 2 * retry.astype(int)])
             # custom_root's JVP rule wants floating aux outputs: flags and pivots travel as floats.
-            return z, (jac1, ok.astype(real), k.astype(real), rate, lu, piv.astype(real))
+            return z, (jac1, ok.astype(real), k.astype(real), rate, lu, piv.astype(real), work.astype(real))
 
         def tangent_solve(lin, b):
             mat = jax.jacfwd(lin)(jnp.zeros_like(b)).reshape(b.size, b.size)
@@ -210,7 +223,7 @@ class Radau(diffrax.AbstractAdaptiveSolver):
         s = 1 + c * h / h_prev
         z_guess = sum(q_prev[k][None, :] * (s[:, None] ** (k + 1) - 1) for k in range(3))
         z_guess = jnp.where(first | made_jump, jnp.zeros_like(z_guess), z_guess)
-        z, (jac, ok, n_iter, rate, lu, piv) = jax.lax.custom_root(
+        z, (jac, ok, n_iter, rate, lu, piv, work) = jax.lax.custom_root(
             residual, jax.lax.stop_gradient(z_guess), solve, tangent_solve, has_aux=True)
         ok, lu_r = ok > 0, (lu, piv.astype(jnp.int32))
 
@@ -228,7 +241,9 @@ class Radau(diffrax.AbstractAdaptiveSolver):
         q = jnp.asarray(_C["dense"], real) @ z
         y1 = from_r(jnp.where(ok, yr1, yr0))
         y_error = from_r(jnp.where(ok, err, jnp.inf))
-        new_state = (jac, ok & (n_iter > 2) & (rate > 1e-3), jax.lax.stop_gradient(q), h, jnp.asarray(False))
+        work = work.astype(int) + jnp.stack([1 + refine.astype(int), 0, 0])  # f(t0, y0) and the refinement
+        new_state = (jac, ok & (n_iter > 2) & (rate > 1e-3), jax.lax.stop_gradient(q), h, jnp.asarray(False),
+                     counts + work)
         new_state = jax.tree.map(lambda new, old: jnp.where(ok, new, old), new_state, solver_state)
         dense_info = dict(y0=y0, q=jnp.stack([from_r(qi) for qi in q]))
         result = diffrax.RESULTS.where(ok, diffrax.RESULTS.successful, diffrax.RESULTS.nonlinear_divergence)
