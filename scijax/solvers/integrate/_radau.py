@@ -242,6 +242,7 @@ class Radau(diffrax.AbstractAdaptiveSolver):
         y1 = from_r(jnp.where(ok, yr1, yr0))
         y_error = from_r(jnp.where(ok, err, jnp.inf))
         work = work.astype(int) + jnp.stack([1 + refine.astype(int), 0, 0])  # f(t0, y0) and the refinement
+        # SciPy's rule for a fresh J at the next step (RADAU5's theta > 0.001, after more than 2 iterations).
         new_state = (jac, ok & (n_iter > 2) & (rate > 1e-3), jax.lax.stop_gradient(q), h, jnp.asarray(False),
                      counts + work)
         new_state = jax.tree.map(lambda new, old: jnp.where(ok, new, old), new_state, solver_state)
