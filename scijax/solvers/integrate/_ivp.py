@@ -121,7 +121,8 @@ def solve_ivp(
     ``'RK23'``    ``Bosh3``               3(2)   the same Bogacki-Shampine pair as SciPy
     ``'DOP853'``  ``Dopri8``              8(7)   not SciPy's DOP853 coefficients
     ``'Tsit5'``   ``Tsit5``               5(4)   not in SciPy
-    ``'Radau'``   ``Rosenbrock(RODAS5)``  5(4)   L-stable Rosenbrock instead of Radau IIA
+    ``'Radau'``   ``Radau`` (ours)        5(3)   Radau IIA, RADAU5's Newton and error
+                                                 estimate, as SciPy's
     ``'BDF'``     ``Rosenbrock(RODAS5)``  5(4)   instead of variable-order BDF
     ``'LSODA'``   ``Rosenbrock(RODAS5)``  5(4)   no Adams/BDF switching: always the
                                                  stiff solver, which also solves
@@ -140,10 +141,14 @@ def solve_ivp(
       a message instead of looping, as SciPy's RK45 does.
     - ``nfev`` is counted per step from the method's stages (plus 2 for the start);
       for 'Kvaerno5' Newton iterations are not counted. ``njev`` and ``nlu`` count one
-      Jacobian and one factorisation per step.
-    - The stiff methods build a dense ``n x n`` Jacobian (autodiff, or ``jac``) and LU
-      factorisation each step; ``jac_sparsity``, ``lband`` and ``uband`` are accepted
-      and ignored. Very large systems (method-of-lines PDEs with 1e4+ states) are
+      Jacobian and one factorisation per step. 'Radau' counts its own work: exactly
+      for accepted steps, the minimum for each rejected one.
+    - The Rosenbrock methods build a dense ``n x n`` Jacobian (autodiff, or ``jac``)
+      and LU factorisation each step; 'Radau' keeps its Jacobian across steps and
+      factorises one real and one complex ``n x n`` matrix per step (SciPy skips the
+      factorisation when the step size is unchanged). ``jac_sparsity``, ``lband``
+      and ``uband`` are accepted and ignored. The minimum step is SciPy's, ten
+      spacings of the current ``t``. Very large systems (method-of-lines PDEs with 1e4+ states) are
       better served by an explicit method or a matrix-free solver.
     - ``terminal=k`` with ``k > 1`` is honoured by truncating after the k-th
       occurrence (the solve itself runs on to ``tf``, so it needs a finite ``tf``);

@@ -30,6 +30,7 @@ from ._ivp_result import (
     OdeSolution,
 )
 from ._rk import initial_step as rk_initial_step
+from ._stepsize import SpacingController, min_step
 
 __all__ = ["IvpConfig", "solve_core"]
 
@@ -111,26 +112,27 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     real = jnp.finfo(y0.dtype).dtype
     direction = jnp.where(tf >= t0, 1.0, -1.0).astype(real)
     term = diffrax.ODETerm(_vector_field(cfg.fun, cfg.jac, jac_value))
-    eps = jnp.finfo(real).eps
-    t_scale = jnp.maximum(jnp.abs(t0), jnp.where(jnp.isfinite(tf), jnp.abs(tf), 0))
-    dtmin = 10 * eps * jnp.maximum(t_scale, jnp.finfo(real).tiny)
-    controller = diffrax.PIDController(
-        rtol=rtol / spec.error_scale, atol=atol / spec.error_scale, dtmax=max_step, dtmin=dtmin,
-        force_dtmin=False, error_order=spec.error_order,
-        pcoeff=spec.pid[0], icoeff=spec.pid[1],
-    )
+    # SciPy's minimum step, 10 spacings of the current t (not of tf), is applied by SpacingController.
+    controller = SpacingController(diffrax.PIDController(
+        rtol=rtol / spec.error_scale, atol=atol / spec.error_scale, dtmax=max_step,
+        error_order=spec.error_order, pcoeff=spec.pid[0], icoeff=spec.pid[1],
+    ))
     need_steps = cfg.save_steps or bool(cfg.events)
     subs = [diffrax.SubSaveAt(t0=True, steps=True)] if need_steps else []
     if not cfg.save_steps:
         subs.append(diffrax.SubSaveAt(ts=t_eval))
     dense = cfg.dense_output or bool(cfg.events)
     # A single SubSaveAt is passed bare: BacksolveAdjoint rejects `subs`.
-    saveat = diffrax.SaveAt(subs=subs if len(subs) > 1 else subs[0], dense=dense)
+    solver = spec.solver()
+    if hasattr(solver, "with_tolerances"):  # Radau's Newton iteration uses the user's tolerances
+        solver = solver.with_tolerances(rtol, atol)
+    counted = hasattr(solver, "work_counts")  # the solver counts its own nfev/njev/nlu in its state
+    saveat = diffrax.SaveAt(subs=subs if len(subs) > 1 else subs[0], dense=dense, solver_state=counted)
     if not cfg.has_first_step:
         first_step = initial_step(term.vf, t0, y0, args, direction, spec.error_order, rtol, atol, max_step,
                                   jnp.abs(tf - t0))
     sol = diffrax.diffeqsolve(
-        term, spec.solver(), t0, tf, first_step * direction, y0, args=args,
+        term, solver, t0, tf, first_step * direction, y0, args=args,
         saveat=saveat, stepsize_controller=controller, adjoint=cfg.adjoint,
         event=diffrax_event(cfg.events), max_steps=cfg.max_steps, throw=False,
     )
@@ -154,7 +156,7 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     y_probe = jnp.where(jnp.isfinite(y_last), y_last, 0)
     # The stall lies somewhere in (t_last, tf] when only t_eval rows are stored, so probe a spread of times.
     gap = jnp.abs(tf - t_last)
-    offsets = jnp.stack([jnp.minimum(1000 * dtmin, gap / 2), 1e-9 * gap, 1e-6 * gap, 1e-3 * gap, gap / 2])
+    offsets = jnp.stack([jnp.minimum(1000 * min_step(t_last), gap / 2), 1e-9 * gap, 1e-6 * gap, 1e-3 * gap, gap / 2])
     t_probes = jnp.concatenate([t_last[None], t_last + direction * offsets])
     f_last = jax.vmap(lambda t: term.vf(t, y_probe, args))(t_probes)
     flag = _flag(sol.result, y_last, f_last)
@@ -197,9 +199,12 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
                                 t_end, y_end)
     status = jnp.where(flag == FLAG_SUCCESS, 0, jnp.where(flag == FLAG_EVENT, 1, -1))
     implicit = 1 if spec.implicit else 0
+    nfev, njev, nlu = spec.fevals_per_step * n_steps + 2, implicit * n_steps, implicit * n_steps
+    if counted:
+        nfev, njev, nlu = solver.work_counts(sol.solver_state, n_steps - n_acc)
     return OdeResult(
         t=t_out, y=y_out.T, sol=dense_sol, t_events=t_events, y_events=y_events,
-        nfev=spec.fevals_per_step * n_steps + 2, nlu=implicit * n_steps,
-        njev=0 * n_steps if isinstance(cfg.jac, str) else implicit * n_steps,  # a constant `jac` is never evaluated
+        nfev=nfev, nlu=nlu,
+        njev=0 * n_steps if isinstance(cfg.jac, str) else njev,  # a constant `jac` is never evaluated
         status=status, success=status >= 0, n_points=n_points, n_steps=n_acc, n_events=n_events, flag=flag,
     )
