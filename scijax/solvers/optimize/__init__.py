@@ -4,6 +4,8 @@ Every function runs under ``jax.jit`` and ``jax.vmap``, and ``jax.grad`` of a so
 respect to ``args`` uses the implicit function theorem rather than unrolled iterations.
 """
 
+from .._userfn import NotTraceableError as NotTraceableError
+from .._userfn import NotTraceableWarning as NotTraceableWarning
 from ._constraints import (
     Bounds as Bounds,
 )
@@ -46,6 +48,8 @@ from ._root_scalar import (
 )
 
 __all__ = [
+    "NotTraceableError",
+    "NotTraceableWarning",
     "Bounds",
     "LinearConstraint",
     "NonlinearConstraint",
