@@ -194,6 +194,16 @@ class _Bound(eqx.Module):
     def __name__(self) -> str:
         return self.static.name if self.static is not None else getattr(self.plain, "__name__", "fun")
 
+    @property
+    def __code__(self) -> types.CodeType | None:
+        return self.static.code if self.static is not None else getattr(self.plain, "__code__", None)
+
+    def user_name(self) -> str:
+        """The wrapped function's qualified name, for messages."""
+        if self.static is not None:
+            return self.static.qualname
+        return getattr(self.plain, "__qualname__", self.__name__)
+
 
 def bind_closures(funcs: tuple, args: tuple) -> tuple[tuple, tuple]:
     """For facades that hash the user's functions: move their closed-over arrays into ``args``.

@@ -114,6 +114,8 @@ def _user_stacklevel() -> int:
 def _fun_name(fun: Any) -> str:
     if isinstance(fun, ClosureFn):
         return fun.qualname
+    if hasattr(fun, "user_name"):
+        return fun.user_name()
     return getattr(fun, "__qualname__", None) or getattr(fun, "__name__", None) or type(fun).__name__
 
 
@@ -192,7 +194,7 @@ def _trace_failure(fun: Any, example: tuple, kwargs: dict) -> str | None:
 
 
 def prepare(fun: Any, example: tuple, *, solver: str, role: str = "fun",
-            kwargs: dict | None = None, closures: bool = True) -> Any:
+            kwargs: dict | None = None, closures: bool = True, context: Any = None) -> Any:
     """Make ``fun`` usable by a solver: traceable as is, or on the host in an eager call.
 
     Parameters
@@ -210,6 +212,9 @@ def prepare(fun: Any, example: tuple, *, solver: str, role: str = "fun",
         Return a :class:`scijax.solvers._closure.ClosureFn` for plain Python functions (so that a
         facade that traces its function's array fields compiles once per code, not per lambda).
         Facades that keep the function as a static field pass False and use ``bind_closures``.
+    context
+        Other inputs of the solve (integration limits, ``t_span``): a tracer among them also makes
+        the call a transformed one.
 
     Returns
     -------
@@ -229,7 +234,7 @@ def prepare(fun: Any, example: tuple, *, solver: str, role: str = "fun",
     if line is None:
         return canon
     name = _fun_name(fun)
-    if _has_tracer((example, kwargs, _closure_values(canon))):
+    if _has_tracer((example, kwargs, _closure_values(canon), context)):
         raise NotTraceableError(
             f"{solver}: `{role}` ({name}) cannot be traced by JAX, so it cannot run under jit, vmap or "
             f"grad. Offending line: {line}. Hint: {_HINT}") from None
@@ -248,7 +253,7 @@ def prepare(fun: Any, example: tuple, *, solver: str, role: str = "fun",
 
 
 def prepare_bound(funcs: dict[str, Any], head: tuple, args: tuple, *, solver: str,
-                  kwargs: dict | None = None) -> tuple[dict[str, Any], tuple]:
+                  kwargs: dict | None = None, context: Any = None) -> tuple[dict[str, Any], tuple]:
     """:func:`prepare` for facades that keep the user's functions as static (hashed) fields.
 
     ``funcs`` maps a role (``'fun'``, ``'jac'``) to a callable (or a non-callable such as
@@ -259,7 +264,7 @@ def prepare_bound(funcs: dict[str, Any], head: tuple, args: tuple, *, solver: st
     roles = list(funcs)
     bound, args = bind_closures(tuple(funcs[r] for r in roles), tuple(args))
     example = tuple(head) + tuple(args)
-    out = {r: prepare(f, example, solver=solver, role=r, kwargs=kwargs, closures=False)
+    out = {r: prepare(f, example, solver=solver, role=r, kwargs=kwargs, closures=False, context=context)
            for r, f in zip(roles, bound, strict=True)}
     return out, args
 

@@ -24,7 +24,7 @@ def prepare_integrand(role: str, func: Callable, a: Any, b: Any, args: tuple, so
     """The integrand ready for the host path or for caching, and ``args`` with its closure values."""
     finite = [x for x in (a, b) if not isinstance(x, jax.core.Tracer) and bool(jax.numpy.isfinite(x))]
     x = (a + b) / 2 if len(finite) == 2 else (finite[0] if finite else a * 0)
-    user, args = prepare_bound({role: func}, (x,), tuple(args), solver=solver)
+    user, args = prepare_bound({role: func}, (x,), tuple(args), solver=solver, context=(a, b))
     return user[role], args
 
 
