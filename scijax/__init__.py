@@ -21,4 +21,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+from .solvers._userfn import NotTraceableError as NotTraceableError
+from .solvers._userfn import NotTraceableWarning as NotTraceableWarning
+
+__all__ = ["NotTraceableError", "NotTraceableWarning", "__version__"]

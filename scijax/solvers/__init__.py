@@ -5,3 +5,8 @@
 :mod:`scipy.sparse.linalg`. Nothing in here depends on ``scijax.ml``,
 ``scijax.physics`` or ``scijax.parallel``.
 """
+
+from ._userfn import NotTraceableError as NotTraceableError
+from ._userfn import NotTraceableWarning as NotTraceableWarning
+
+__all__ = ["NotTraceableError", "NotTraceableWarning"]

@@ -6,6 +6,8 @@ steppers, and quadrature (:func:`quad`, :func:`quad_vec`, :func:`fixed_quad`,
 all pure and differentiable.
 """
 
+from .._userfn import NotTraceableError as NotTraceableError
+from .._userfn import NotTraceableWarning as NotTraceableWarning
 from ._ivp import solve_ivp as solve_ivp
 from ._ivp_result import OdeResult as OdeResult
 from ._ivp_result import OdeSolution as OdeSolution
@@ -19,6 +21,8 @@ from ._quad_fixed import simpson as simpson
 from ._quad_fixed import trapezoid as trapezoid
 
 __all__ = [
+    "NotTraceableError",
+    "NotTraceableWarning",
     "solve_ivp",
     "odeint",
     "OdeResult",

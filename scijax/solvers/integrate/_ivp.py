@@ -9,6 +9,7 @@ import diffrax
 import jax.numpy as jnp
 
 from ..._typing import RHS, ArrayLike, EventFn
+from .._userfn import prepare
 from ._ivp_checks import (
     check_step_options,
     check_t_eval,
@@ -208,6 +209,7 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
     specs = parse_events(events)
     t0, tf = check_t_span(t_span, real, allow_infinite_end=any(s.terminal == 1 for s in specs))
     args = convert_args(args)
+    fun, options, specs = _prepare_user_functions(fun, options, specs, t0, y0, args, (tf, t_eval))
     rtol, atol = check_tolerances(options.get("rtol", 1e-3), options.get("atol", 1e-6), y0.shape[0], real)
     first_step, max_step = check_step_options(
         options.get("first_step"), options.get("max_step"), t0, tf, real
@@ -241,6 +243,18 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
     if is_concrete(res.t, res.y):
         res = res.trimmed()
     return res
+
+
+def _prepare_user_functions(fun, options, specs, t0, y0, args, context):
+    """Untraceable (NumPy-written) functions run on the host in eager calls; closures compile once."""
+    example = (t0, y0, *args)
+    fun = prepare(fun, example, solver="solve_ivp", context=context)
+    if callable(options.get("jac")):
+        options = {**options, "jac": prepare(options["jac"], example, solver="solve_ivp", role="jac",
+                                             context=context)}
+    specs = tuple(s._replace(fn=prepare(s.fn, example, solver="solve_ivp", role="events", closures=False,
+                                        context=context)) for s in specs)
+    return fun, options, specs
 
 
 def _no_integration(t0, y0, specs, dense_output) -> OdeResult:

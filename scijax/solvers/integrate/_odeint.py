@@ -11,6 +11,7 @@ import numpy as np
 from scipy.integrate import ODEintWarning
 
 from ..._typing import Array, ArrayLike
+from .._userfn import prepare
 from ._ivp import ivp_solve
 from ._ivp_checks import is_concrete
 
@@ -175,6 +176,11 @@ import jax.numpy as jnp
         raise ValueError("`mxstep` must be non-negative.")
     if not isinstance(args, tuple):
         args = (args,)
+    func = prepare(func, (t[0], y0, *args) if tfirst else (y0, t[0], *args), solver="odeint", role="func",
+                   closures=False)
+    if callable(Dfun):
+        Dfun = prepare(Dfun, (t[0], y0, *args) if tfirst else (y0, t[0], *args), solver="odeint",
+                       role="Dfun", closures=False)
     fun = func if tfirst else _YFirst(func)
     jac = None
     if Dfun is not None:

@@ -13,7 +13,8 @@ from scipy.integrate import IntegrationWarning
 
 from ..._concrete import is_concrete as _is_concrete
 from ..._typing import Array, ArrayLike
-from ._quad_adaptive import NORMS, AdaptiveOptions, adaptive_quad
+from ._quad_adaptive import NORMS, AdaptiveOptions
+from ._quad_cached import adaptive_quad_cached, prepare_integrand
 from ._quad_rules import RULES
 
 __all__ = ["quad", "quad_vec", "QuadVecInfo"]
@@ -164,12 +165,13 @@ def quad(
     args = _as_args(args)
     dtype = _dtype(a, b, args)
     a, b = a.astype(dtype), b.astype(dtype)
+    func, args = prepare_integrand("func", func, a, b, args, "quad")
     out = jax.eval_shape(lambda x: jnp.asarray(func(x, *args)), jax.ShapeDtypeStruct((), dtype))
     if out.shape != ():
         raise ValueError(f"`func` must return a scalar, got shape {out.shape}; use quad_vec")
     opts = AdaptiveOptions(RULES["gk21"], int(limit), "max", int(points.shape[0]))
-    res = adaptive_quad(func, opts, a, b, args, points.astype(dtype), jnp.asarray(epsabs, dtype),
-                        jnp.asarray(epsrel, dtype))
+    res = adaptive_quad_cached(func, opts, a, b, args, points.astype(dtype), jnp.asarray(epsabs, dtype),
+                               jnp.asarray(epsrel, dtype))
     concrete = _is_concrete(res.ier)
     message = MESSAGES.get(int(res.ier), "Unknown error.").format(limit=limit) if concrete else None
     if not full_output:
@@ -285,12 +287,13 @@ def quad_vec(
     args = _as_args(args)
     dtype = _dtype(a, b, args)
     a, b = a.astype(dtype), b.astype(dtype)
+    f, args = prepare_integrand("f", f, a, b, args, "quad_vec")
     if quadrature is None:
         infinite = _is_concrete(a, b) and bool(jnp.isinf(a) | jnp.isinf(b))
         quadrature = "gk15" if infinite else "gk21"
     opts = AdaptiveOptions(RULES[quadrature], int(limit), norm, int(points.shape[0]))
-    res = adaptive_quad(f, opts, a, b, args, points.astype(dtype), jnp.asarray(epsabs, dtype),
-                        jnp.asarray(epsrel, dtype))
+    res = adaptive_quad_cached(f, opts, a, b, args, points.astype(dtype), jnp.asarray(epsabs, dtype),
+                               jnp.asarray(epsrel, dtype))
     if not full_output:
         return res.value, res.abserr
     lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)

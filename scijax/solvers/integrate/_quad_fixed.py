@@ -12,6 +12,7 @@ from jax.scipy.integrate import trapezoid
 
 from ..._concrete import is_concrete as _is_concrete
 from ..._typing import Array, ArrayLike
+from .._userfn import prepare
 
 __all__ = ["fixed_quad", "trapezoid", "cumulative_trapezoid", "simpson", "romb"]
 
@@ -54,6 +55,7 @@ def fixed_quad(
     x, w = np.polynomial.legendre.leggauss(int(n))
     dtype = jnp.result_type(a, b, float)
     y = (b - a) * (jnp.asarray(x, dtype) + 1) / 2.0 + a
+    func = prepare(func, (y, *args), solver="fixed_quad", role="func", closures=False)
     return (b - a) / 2.0 * jnp.sum(jnp.asarray(w, dtype) * func(y, *args), axis=-1), None
 
 

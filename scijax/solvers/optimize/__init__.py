@@ -4,6 +4,8 @@ Every function runs under ``jax.jit`` and ``jax.vmap``, and ``jax.grad`` of a so
 respect to ``args`` uses the implicit function theorem rather than unrolled iterations.
 """
 
+from .._userfn import NotTraceableError as NotTraceableError
+from .._userfn import NotTraceableWarning as NotTraceableWarning
 from ._constraints import (
     Bounds as Bounds,
 )
@@ -19,6 +21,18 @@ from ._constraints import (
 from ._curve_fit import curve_fit as curve_fit
 from ._fixed_point import fixed_point as fixed_point
 from ._least_squares import least_squares as least_squares
+from ._legacy import bracket as bracket
+from ._legacy import brent as brent
+from ._legacy import fmin as fmin
+from ._legacy import fmin_bfgs as fmin_bfgs
+from ._legacy import fmin_cg as fmin_cg
+from ._legacy import fmin_l_bfgs_b as fmin_l_bfgs_b
+from ._legacy import fmin_ncg as fmin_ncg
+from ._legacy import fmin_slsqp as fmin_slsqp
+from ._legacy import fminbound as fminbound
+from ._legacy import golden as golden
+from ._legacy_minpack import fsolve as fsolve
+from ._legacy_minpack import leastsq as leastsq
 from ._minimize import minimize as minimize
 from ._minimize_scalar import minimize_scalar as minimize_scalar
 from ._result import OptimizeResult as OptimizeResult
@@ -44,24 +58,50 @@ from ._root_scalar import (
 from ._root_scalar import (
     root_scalar as root_scalar,
 )
+from ._testfuncs import approx_fprime as approx_fprime
+from ._testfuncs import check_grad as check_grad
+from ._testfuncs import rosen as rosen
+from ._testfuncs import rosen_der as rosen_der
+from ._testfuncs import rosen_hess as rosen_hess
+from ._testfuncs import rosen_hess_prod as rosen_hess_prod
 
 __all__ = [
     "Bounds",
     "LinearConstraint",
     "NonlinearConstraint",
-    "OptimizeWarning",
+    "NotTraceableError",
+    "NotTraceableWarning",
     "OptimizeResult",
+    "OptimizeWarning",
     "RootResults",
+    "approx_fprime",
     "bisect",
+    "bracket",
+    "brent",
     "brenth",
     "brentq",
+    "check_grad",
     "curve_fit",
     "fixed_point",
+    "fmin",
+    "fmin_bfgs",
+    "fmin_cg",
+    "fmin_l_bfgs_b",
+    "fmin_ncg",
+    "fmin_slsqp",
+    "fminbound",
+    "fsolve",
+    "golden",
     "least_squares",
+    "leastsq",
     "minimize",
     "minimize_scalar",
     "newton",
     "ridder",
     "root",
     "root_scalar",
+    "rosen",
+    "rosen_der",
+    "rosen_hess",
+    "rosen_hess_prod",
 ]

@@ -11,6 +11,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike
 from scipy.optimize import OptimizeWarning
 
+from .._userfn import prepare
 from ._bounds import parse_bounds
 from ._least_squares import least_squares
 
@@ -105,6 +106,9 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
             raise ValueError("array must not contain infs or NaNs")
     xdata = jnp.asarray(xdata) if isinstance(xdata, (list, tuple, np.ndarray)) else xdata
     transform = _transform(sigma, ydata.size)
+    f = prepare(f, (xdata, *p0), solver="curve_fit", role="f", closures=False)
+    if callable(jac):
+        jac = prepare(jac, (xdata, *p0), solver="curve_fit", role="jac", closures=False)
 
     def residuals(p, xdata, ydata, transform):
         r = jnp.ravel(jnp.asarray(f(xdata, *p))) - ydata

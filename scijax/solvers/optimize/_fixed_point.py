@@ -11,6 +11,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
+from .._userfn import prepare_bound
 from ._objective import prepare_args
 
 __all__ = ["fixed_point"]
@@ -101,8 +102,8 @@ def fixed_point(func: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), x
         raise ValueError("`maxiter` must be a positive integer.")
     x = jnp.asarray(x0)
     x = x.astype(jnp.result_type(x.dtype, 1.0))
-    p, converged = _solve(_Func(func), _Steffensen(_METHODS[method], xtol, int(maxiter)), x,
-                          prepare_args(args))
+    user, args = prepare_bound({"func": func}, (x,), prepare_args(args), solver="fixed_point")
+    p, converged = _solve(_Func(user["func"]), _Steffensen(_METHODS[method], xtol, int(maxiter)), x, args)
     if not isinstance(converged, jax.core.Tracer):
         if not bool(converged):
             raise RuntimeError(f"Failed to converge after {maxiter} iterations, value is {np.asarray(p)}")

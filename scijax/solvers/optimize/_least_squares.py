@@ -11,6 +11,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import ArrayLike
 
+from .._userfn import prepare_bound
 from ._bounds import parse_bounds
 from ._implicit import implicit_bounded_solution
 from ._objective import prepare_args, prepare_x0
@@ -184,6 +185,9 @@ def least_squares(
     x_scale = spec.default_x_scale if x_scale is None else x_scale
     scale_arr = _check_x_scale(x_scale, n, x.dtype)
     args = prepare_args(args)
+    user, args = prepare_bound({"fun": fun, "jac": jac if callable(jac) else None}, (x,), args,
+                               solver="least_squares", kwargs=kwargs)
+    fun, jac = user["fun"], (user["jac"] if callable(jac) else jac)
     params, static = eqx.partition((args, dict(kwargs or {})), eqx.is_array)
     residuals = Residuals(fun, jac if callable(jac) else None, static)
     f0 = residuals.raw(x, params)

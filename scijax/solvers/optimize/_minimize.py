@@ -13,10 +13,12 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import ArrayLike, PyTree
 
+from .._userfn import prepare_bound
 from ._bounds import bounds_are_none, clip_x0, parse_bounds
 from ._minimize_methods import MINIMIZE_METHODS, MinimizeMethod
 from ._objective import Objective, check_options, prepare_args, prepare_x0
 from ._result import OptimizeResult
+from ._user_constraints import prepare_constraints
 
 __all__ = ["minimize", "MINIMIZE_METHODS", "MinimizeMethod"]
 
@@ -128,6 +130,11 @@ def minimize(
     x_flat, unravel, _ = prepare_x0(x0)
     n = x_flat.shape[0]
     args = prepare_args(args)
+    user, args = prepare_bound({"fun": fun, "jac": jac if callable(jac) else None}, (unravel(x_flat),),
+                               args, solver="minimize")
+    fun, jac = user["fun"], (user["jac"] if callable(jac) else jac)
+    if constraints and spec.constraints:
+        constraints = prepare_constraints(constraints, unravel(x_flat))
     params, static_args = eqx.partition(args, eqx.is_array)
     objective = Objective(fun, jac, unravel, static_args)
     solver = spec.build(options, tol, n)

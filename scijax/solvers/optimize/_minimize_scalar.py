@@ -11,6 +11,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import ArrayLike
 
+from .._userfn import prepare_bound
 from ._objective import check_options, prepare_args
 from ._result import OptimizeResult
 from ._solvers.scalar_min import Bounded, Brent, Golden, find_bracket
@@ -96,6 +97,10 @@ def minimize_scalar(fun: Callable[..., ArrayLike], bracket: Any = None, bounds: 
     options = check_options(options, spec.options, method)
     solver = spec.build(options, tol)
     args = prepare_args(args)
+    start = bracket[0] if (spec.bracketed and bracket is not None) else (
+        0.5 * (bounds[0] + bounds[1]) if (bounds is not None and len(bounds) == 2) else 0.0)
+    user, args = prepare_bound({"fun": fun}, (jnp.asarray(start, float),), args, solver="minimize_scalar")
+    fun = user["fun"]
     if spec.bracketed:
         if bracket is None:
             bracket = (0.0, 1.0)

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import ArrayLike
 
+from .._userfn import prepare_bound
 from ._implicit import attach_implicit_gradient
 from ._objective import check_options, prepare_args, prepare_x0
 from ._result import OptimizeResult
@@ -193,6 +194,8 @@ def root(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), method: s
     if is_tree:
         raise ValueError("`x0` must be a 1-D array for `root`.")
     args = prepare_args(args)
+    user, args = prepare_bound({"fun": fun, "jac": jac}, (x,), args, solver="root")
+    fun, jac = user["fun"], user["jac"]
     params, static = eqx.partition(args, eqx.is_array)
     solver, max_steps = spec.build(options, tol, x.shape[0])
     sol = _solve(_System(fun, jac, static), solver, x, params, max_steps, spec.codes,

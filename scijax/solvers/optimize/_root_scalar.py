@@ -12,6 +12,7 @@ import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
 from ..._concrete import is_concrete as _is_concrete
+from .._userfn import prepare_bound
 from ._objective import prepare_args
 from ._solvers.bracket import CONVERGED, CONVERR, SIGNERR, VALUEERR, Bisect, BrentH, BrentQ, Ridder
 from ._solvers.newton_scalar import NewtonFamily
@@ -91,7 +92,8 @@ def _bracket_solve(method, f, a, b, args, xtol, rtol, maxiter, disp) -> RootResu
     args = prepare_args(args)
     dtype = jnp.result_type(a, b, 1.0)
     a, b = jnp.asarray(a, dtype), jnp.asarray(b, dtype)
-    fn = _ScalarFn(f, dtype)
+    user, args = prepare_bound({"f": f}, (a,), args, solver=method)
+    fn = _ScalarFn(user["f"], dtype)
     solver = _BRACKETING[method](xtol=xtol, rtol=rtol, maxiter=int(maxiter))
     sol = optx.root_find(fn, solver, b, args, options={"lower": a, "upper": b}, has_aux=True,
                          max_steps=int(maxiter) + 2, throw=False)
@@ -171,6 +173,9 @@ def _newton_solve(func, x0, fprime, fprime2, args, tol, rtol, maxiter, x1, metho
     x = jnp.asarray(x0)
     x = x.astype(jnp.result_type(x.dtype, float))
     order = 0 if fprime is None else (1 if fprime2 is None else 2)
+    user, args = prepare_bound({"func": func, "fprime": fprime, "fprime2": fprime2}, (x,), args,
+                               solver=method)
+    func, fprime, fprime2 = user["func"], user["fprime"], user["fprime2"]
 
     fn = _NewtonFn(func, fprime, fprime2)
     solver = NewtonFamily(order=order, tol=tol, rtol=rtol, maxiter=int(maxiter))
