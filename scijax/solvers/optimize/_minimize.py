@@ -133,7 +133,7 @@ def minimize(
     user, args = prepare_bound({"fun": fun, "jac": jac if callable(jac) else None}, (unravel(x_flat),),
                                args, solver="minimize")
     fun, jac = user["fun"], (user["jac"] if callable(jac) else jac)
-    if constraints and spec.constraints:
+    if constraints and spec.supports_constraints:
         constraints = prepare_constraints(constraints, unravel(x_flat))
     params, static_args = eqx.partition(args, eqx.is_array)
     objective = Objective(fun, jac, unravel, static_args)
