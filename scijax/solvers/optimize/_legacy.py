@@ -19,7 +19,7 @@ import numpy as np
 from .._userfn import prepare
 from ._minimize import minimize
 from ._minimize_scalar import minimize_scalar
-from ._scalar_min import find_bracket
+from ._solvers.scalar_min import find_bracket
 
 __all__ = ["fmin", "fmin_bfgs", "fmin_cg", "fmin_ncg", "fmin_l_bfgs_b", "fmin_slsqp", "fminbound",
            "brent", "golden", "bracket"]
