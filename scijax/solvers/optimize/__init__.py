@@ -19,6 +19,7 @@ from ._constraints import (
     OptimizeWarning as OptimizeWarning,
 )
 from ._curve_fit import curve_fit as curve_fit
+from ._differential_evolution import differential_evolution as differential_evolution
 from ._fixed_point import fixed_point as fixed_point
 from ._least_squares import least_squares as least_squares
 from ._legacy import bracket as bracket
@@ -82,6 +83,7 @@ __all__ = [
     "brentq",
     "check_grad",
     "curve_fit",
+    "differential_evolution",
     "fixed_point",
     "fmin",
     "fmin_bfgs",

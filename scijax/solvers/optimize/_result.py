@@ -58,6 +58,8 @@ class OptimizeResult(eqx.Module):
     active_mask: Any = None
     multipliers: Any = None
     final_simplex: Any = None
+    population: Any = None
+    population_energies: Any = None
     messages: tuple[str, ...] = eqx.field(static=True, default=MINIMIZE_MESSAGES)
 
     @property
