@@ -18,6 +18,7 @@ from ._constraints import (
 from ._constraints import (
     OptimizeWarning as OptimizeWarning,
 )
+from ._brute import brute as brute
 from ._curve_fit import curve_fit as curve_fit
 from ._differential_evolution import differential_evolution as differential_evolution
 from ._fixed_point import fixed_point as fixed_point
@@ -80,6 +81,7 @@ __all__ = [
     "bracket",
     "brent",
     "brenth",
+    "brute",
     "brentq",
     "check_grad",
     "curve_fit",
