@@ -18,6 +18,7 @@ from ._constraints import (
 from ._constraints import (
     OptimizeWarning as OptimizeWarning,
 )
+from ._basinhopping import basinhopping as basinhopping
 from ._brute import brute as brute
 from ._curve_fit import curve_fit as curve_fit
 from ._differential_evolution import differential_evolution as differential_evolution
@@ -77,6 +78,7 @@ __all__ = [
     "OptimizeWarning",
     "RootResults",
     "approx_fprime",
+    "basinhopping",
     "bisect",
     "bracket",
     "brent",

@@ -60,6 +60,8 @@ class OptimizeResult(eqx.Module):
     final_simplex: Any = None
     population: Any = None
     population_energies: Any = None
+    minimization_failures: Any = None
+    lowest_optimization_result: Any = None
     messages: tuple[str, ...] = eqx.field(static=True, default=MINIMIZE_MESSAGES)
 
     @property
