@@ -18,10 +18,30 @@ OPTIONAL = ("optax",)  # the `ml` extra; the test extra installs it, so CI runs 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
-def _modules() -> list[str]:
+def _all_modules() -> list[str]:
     names = [scijax.__name__]
     names += [m.name for m in pkgutil.walk_packages(scijax.__path__, prefix=scijax.__name__ + ".")]
     return sorted(names)
+
+
+def _examples(module) -> list[doctest.DocTest]:
+    return [t for t in doctest.DocTestFinder(exclude_empty=True).find(module, module.__name__) if t.examples]
+
+
+def _modules() -> list[str]:
+    """Modules with at least one docstring example (and any that need a missing optional package)."""
+    out = []
+    for name in _all_modules():
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name in OPTIONAL:
+                out.append(name)  # skipped, with the reason, when it runs
+                continue
+            raise
+        if _examples(module):
+            out.append(name)
+    return out
 
 
 def _missing(source: str) -> list[str]:
@@ -29,9 +49,12 @@ def _missing(source: str) -> list[str]:
 
 
 def test_every_module_is_collected():
-    names = _modules()
+    names = _all_modules()
     assert "scijax.solvers.integrate._odeint" in names and "scijax.ml._train" in names
     assert len(names) > 70
+    with_examples = _modules()
+    assert {"scijax.solvers.integrate._odeint", "scijax.solvers.linalg._cg"} <= set(with_examples)
+    assert len(with_examples) > 30
 
 
 @pytest.mark.parametrize("name", _modules())
@@ -43,9 +66,8 @@ def test_docstring_examples(name):
         if err.name in OPTIONAL:
             pytest.skip(f"{name} needs {err.name}")
         raise
-    tests = [t for t in doctest.DocTestFinder(exclude_empty=True).find(module, name) if t.examples]
-    if not tests:
-        pytest.skip(f"{name} has no docstring examples")
+    tests = _examples(module)
+    assert tests, f"{name} lost its docstring examples"
     runner = doctest.DocTestRunner(optionflags=FLAGS)
     skipped, report = [], []
     for test in tests:
