@@ -157,12 +157,14 @@ def odeint(
 
     Examples
     --------
-    >>> import jax
-import jax.numpy as jnp
+    >>> import jax.numpy as jnp
     >>> from scijax.solvers.integrate import odeint
-    >>> y = odeint(lambda y, t, k: -k * y, jnp.array([1.0]), jnp.linspace(0.0, 1.0, 5), args=(2.0,))
+    >>> t = jnp.linspace(0.0, 1.0, 5)
+    >>> y = odeint(lambda y, t, k: -k * y, jnp.array([1.0]), t, args=(2.0,))
     >>> y.shape
     (5, 1)
+    >>> bool(jnp.allclose(y[:, 0], jnp.exp(-2.0 * t), rtol=1e-6))
+    True
     """
     t = jnp.asarray(t)
     y0 = jnp.atleast_1d(jnp.asarray(y0))

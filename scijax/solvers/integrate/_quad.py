@@ -147,7 +147,7 @@ def quad(
     Examples
     --------
     >>> import jax.numpy as jnp
-    >>> from scijax.solvers.integrate._quad import quad
+    >>> from scijax.solvers.integrate import quad
     >>> y, err = quad(lambda x: x**2, 0.0, 4.0)
     >>> round(float(y), 10)
     21.3333333333
@@ -272,7 +272,7 @@ def quad_vec(
     Examples
     --------
     >>> import jax.numpy as jnp
-    >>> from scijax.solvers.integrate._quad import quad_vec
+    >>> from scijax.solvers.integrate import quad_vec
     >>> res, err = quad_vec(lambda x: x ** jnp.arange(3.0), 0.0, 1.0)
     >>> res.round(8).tolist()
     [1.0, 0.5, 0.33333333]

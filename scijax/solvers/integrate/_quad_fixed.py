@@ -41,7 +41,7 @@ def fixed_quad(
     Examples
     --------
     >>> import jax.numpy as jnp
-    >>> from scijax.solvers.integrate._quad_fixed import fixed_quad
+    >>> from scijax.solvers.integrate import fixed_quad
     >>> round(float(fixed_quad(jnp.sin, 0.0, jnp.pi / 2, n=5)[0]), 8)
     1.0
     """
@@ -99,7 +99,7 @@ def cumulative_trapezoid(
     Examples
     --------
     >>> import jax.numpy as jnp
-    >>> from scijax.solvers.integrate._quad_fixed import cumulative_trapezoid
+    >>> from scijax.solvers.integrate import cumulative_trapezoid
     >>> cumulative_trapezoid(jnp.array([1.0, 2.0, 3.0]), initial=0).tolist()
     [0.0, 1.5, 4.0]
     """
@@ -153,9 +153,9 @@ def simpson(y: ArrayLike, x: ArrayLike | None = None, *, dx: float = 1.0, axis: 
     Examples
     --------
     >>> import jax.numpy as jnp
-    >>> from scijax.solvers.integrate._quad_fixed import simpson
+    >>> from scijax.solvers.integrate import simpson
     >>> x = jnp.arange(0.0, 10.0)
-    >>> float(simpson(x**2, x=x))
+    >>> round(float(simpson(x**2, x=x)), 10)
     243.0
     """
     y = jnp.moveaxis(jnp.asarray(y), axis, -1)
@@ -196,7 +196,7 @@ def romb(y: ArrayLike, dx: float = 1.0, axis: int = -1, show: bool = False) -> A
     Examples
     --------
     >>> import jax.numpy as jnp
-    >>> from scijax.solvers.integrate._quad_fixed import romb
+    >>> from scijax.solvers.integrate import romb
     >>> round(float(romb(jnp.linspace(0.0, 1.0, 9) ** 3, dx=0.125)), 12)
     0.25
     """

@@ -64,7 +64,7 @@ def jacobi_preconditioner(A: Any) -> LinearOperator:
     --------
     >>> import jax.numpy as jnp
     >>> from scijax.solvers.linalg import cg, jacobi_preconditioner
-    >>> A = jnp.array([[10.0, 1.0], [1.0, 0.1]])
+    >>> A = jnp.array([[10.0, 1.0], [1.0, 0.2]])
     >>> x, info = cg(A, jnp.ones(2), M=jacobi_preconditioner(A))
     >>> int(info)
     0
