@@ -1,4 +1,4 @@
-"""``least_squares``: SciPy's facade over the Trust Region Reflective engine (``_trf.py``)."""
+"""``least_squares``: SciPy's facade over the TRF and dogbox engines (``_solvers/trf.py``, ``_solvers/dogbox.py``)."""
 
 import warnings
 from collections.abc import Callable
@@ -17,8 +17,9 @@ from ._implicit import implicit_bounded_solution
 from ._objective import prepare_args, prepare_x0
 from ._result import OptimizeResult
 from ._solvers.dogbox import Dogbox
+from ._solvers.lsq import cost_of
 from ._solvers.trf import TRF
-from ._solvers.trf_steps import LOSSES, loss_rho, strictly_feasible
+from ._solvers.trf_steps import LOSSES, strictly_feasible
 
 __all__ = ["least_squares", "LSQ_MESSAGES"]
 
@@ -266,10 +267,7 @@ def _solve(residuals, solver, x0, params, lb, ub, x_scale, has_bounds, loss_fn, 
     active = sol.stats["active_mask"]
 
     def cost(z, p):
-        f = fn(z, p)[0]
-        if loss_fn is None:
-            return 0.5 * jnp.dot(f, f)
-        return 0.5 * jnp.sum(loss_rho(loss_fn, f, f_scale)[0])
+        return cost_of(loss_fn, f_scale, fn(z, p)[0])
 
     x = implicit_bounded_solution(cost, x_star, params, lb, ub, has_bounds, active=active)
     f_true = fn(x, params)[0]

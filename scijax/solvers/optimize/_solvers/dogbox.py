@@ -5,14 +5,13 @@ with variables held on a bound (by the sign of the gradient) removed from the st
 from typing import Any
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array
 
-from .trf import RUNNING, cost_of, evaluate, jac_scale_inv, with_loss
-from .trf_steps import _minimize_1d, _quadratic_1d, _step_to_bound, check_termination
-from .trust_region import reduction_ratio, update_radius
+from .lsq import RUNNING, evaluate_point, keep_or_evaluate, next_status, status_terminate, trial_status
+from .trf_steps import _minimize_1d, _quadratic_1d, _step_to_bound
+from .trust_region import update_radius
 
 __all__ = ["Dogbox"]
 
@@ -68,11 +67,7 @@ class Dogbox(optx.AbstractLeastSquaresSolver):
         return jnp.max(jnp.abs(jnp.where(on_bound * g < 0, 0.0, g)))
 
     def init(self, fn, y, args, options, f_struct, aux_struct, tags):
-        f_true, jac = evaluate(fn, y, args)
-        cost, f, jac = with_loss(self.loss, self.f_scale, f_true, jac)
-        g = jac.T @ f
-        x_scale = options["x_scale"]
-        scale_inv = jac_scale_inv(jac) if x_scale is None else 1.0 / x_scale
+        f_true, f, jac, g, cost, scale_inv = evaluate_point(self, fn, y, args, options["x_scale"])
         delta = jnp.max(jnp.abs(y * scale_inv))
         delta = jnp.where(delta == 0, 1.0, delta)
         lb, ub = options["lower"], options["upper"]
@@ -97,40 +92,23 @@ class Dogbox(optx.AbstractLeastSquaresSolver):
         x_new = jnp.clip(x + step, lb, ub)
         f_new, _ = fn(x_new, args)
         step_h_norm = jnp.max(jnp.abs(step * s.scale_inv))
-        finite = jnp.all(jnp.isfinite(f_new))
-        actual = jnp.where(finite, s.cost - cost_of(self.loss, self.f_scale, f_new), -1.0)
-        ratio = reduction_ratio(actual, predicted)
+        finite, actual, ratio, status = trial_status(self, f_new, s.cost, predicted, step, x)
         delta_new = update_radius(s.delta, ratio, tr_hit, step_norm=step_h_norm)
-        status = check_termination(actual, s.cost, jnp.linalg.norm(step), jnp.linalg.norm(x), ratio,
-                                   self.ftol, self.xtol)
-        status = jnp.where(finite, status, 0)
-        stop = status != 0
         delta = jnp.where(finite, delta_new, 0.25 * step_h_norm)
         accept = actual > 0
         on_bound = jnp.where(accept, jnp.where(free, hits, s.on_bound), s.on_bound)
         x_acc = jnp.where(on_bound == -1, lb, jnp.where(on_bound == 1, ub, x_new))
-
-        def accepted(_):
-            f_true, jac = evaluate(fn, x_acc, args)
-            cost, f, jac = with_loss(self.loss, self.f_scale, f_true, jac)
-            scale_inv = jac_scale_inv(jac, s.scale_inv) if options["x_scale"] is None else s.scale_inv
-            return f_true, f, jac, jac.T @ f, cost, scale_inv
-
-        def rejected(_):
-            return s.f_true, s.f, s.jac, s.g, s.cost, s.scale_inv
-
-        f_true, f, jac, g, cost, scale_inv = jax.lax.cond(accept, accepted, rejected, None)
+        f_true, f, jac, g, cost, scale_inv = keep_or_evaluate(accept, self, fn, x_acc, args,
+                                                              options["x_scale"], s)
         x_out = jnp.where(accept, x_acc, x)
         nfev = s.nfev + 1
-        gtol_ok = accept & jnp.invert(stop) & (self._g_norm(g, on_bound) < self.gtol)
-        status = jnp.where(stop, status, jnp.where(gtol_ok, 1, RUNNING))
-        status = jnp.where((status == RUNNING) & (nfev >= self.max_nfev), 0, status)
+        status = next_status(status, accept, self._g_norm(g, on_bound) < self.gtol, nfev, self.max_nfev)
         new = _DogboxState(f_true, f, jac, g, cost, delta, scale_inv, on_bound, nfev,
                            s.njev + accept, s.nit + accept, status)
         return x_out, new, None
 
     def terminate(self, fn, y, args, options, state, tags):
-        return state.status != RUNNING, optx.RESULTS.successful
+        return status_terminate(state)
 
     def postprocess(self, fn, y, aux, args, options, state, tags, result):
         status = jnp.where(state.status == RUNNING, 0, state.status)
