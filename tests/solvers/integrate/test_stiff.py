@@ -170,3 +170,46 @@ def test_radau_other_adjoints(adjoint):
     gy0, gk = diff(y_end, argnums=(0, 1))(1.5, 0.7)
     np.testing.assert_allclose(gy0, np.exp(-1.4), rtol=1e-7)
     np.testing.assert_allclose(gk, -2.0 * 1.5 * np.exp(-1.4), rtol=1e-7)
+
+
+def _heat(t, y):
+    """1-D heat equation with Dirichlet ends, 2nd-order differences: a tridiagonal Jacobian."""
+    n = y.shape[0]
+    lap = jnp.concatenate([y[1:], jnp.zeros(1)]) - 2 * y + jnp.concatenate([jnp.zeros(1), y[:-1]])
+    return (n + 1) ** 2 * lap + jnp.sin(y)
+
+
+def test_jac_sparsity_colours_and_jvp_count():
+    from scijax.solvers.integrate._sparsity import SparseJacobian, colour_columns
+
+    n = 12
+    pattern = np.eye(n) + np.eye(n, k=1) + np.eye(n, k=-1)
+    colours = colour_columns(pattern)
+    assert colours.max() + 1 == 3  # a tridiagonal pattern needs 3 colours
+    for j in range(n):  # columns sharing a row never share a colour
+        for k in range(n):
+            if j != k and np.any(pattern[:, j] * pattern[:, k]):
+                assert colours[j] != colours[k]
+    calls = []
+
+    def counted(t, y):
+        calls.append(isinstance(y, jax.core.Tracer))
+        return _heat(t, y)
+
+    sj = SparseJacobian.from_pattern(counted, pattern, n)
+    y = jnp.linspace(0.1, 1.0, n)
+    jmat = sj(0.0, y)
+    assert len(calls) == sj.n_colours == 3  # one JVP per colour, not per column
+    np.testing.assert_allclose(jmat, jax.jacfwd(lambda y_: _heat(0.0, y_))(y), rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["Radau", "Rodas5"])
+def test_jac_sparsity_in_solve_ivp(method):
+    n = 12
+    pattern = np.eye(n) + np.eye(n, k=1) + np.eye(n, k=-1)
+    y0 = jnp.sin(jnp.pi * jnp.linspace(0, 1, n + 2)[1:-1])
+    kw = dict(method=method, rtol=1e-6, atol=1e-9, t_eval=jnp.array([0.1]))
+    with_pattern = solve_ivp(_heat, (0.0, 0.1), y0, jac_sparsity=pattern, **kw)
+    dense = solve_ivp(_heat, (0.0, 0.1), y0, **kw)
+    assert bool(with_pattern.success)
+    np.testing.assert_allclose(with_pattern.y, dense.y, rtol=1e-10, atol=1e-12)
