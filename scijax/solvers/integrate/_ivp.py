@@ -23,6 +23,7 @@ from ._ivp_core import IvpConfig, solve_core
 from ._ivp_events import parse_events
 from ._ivp_methods import METHODS, make_adjoint
 from ._ivp_result import ConstantSolution, OdeResult
+from ._sparsity import SparseJacobian
 
 __all__ = ["solve_ivp"]
 
@@ -37,6 +38,8 @@ def _check_options(method: str, options: dict[str, Any]) -> None:
         raise TypeError(f"solve_ivp() got unexpected option(s) {sorted(unknown)}; "
                         f"valid options are {sorted(_OURS | _SCIPY_NO_EFFECT)}.")
     no_effect = set(options) & _SCIPY_NO_EFFECT
+    if METHODS[method].implicit and options.get("jac_sparsity") is not None and options.get("jac") is None:
+        no_effect.discard("jac_sparsity")  # colours the autodiff Jacobian (see _sparsity.py)
     if "jac" in options and not METHODS[method].implicit:
         no_effect.add("jac")
     if no_effect:
@@ -147,10 +150,13 @@ def solve_ivp(
     - The Rosenbrock methods build a dense ``n x n`` Jacobian (autodiff, or ``jac``)
       and LU factorisation each step; 'Radau' keeps its Jacobian across steps and
       factorises one real and one complex ``n x n`` matrix per step (SciPy skips the
-      factorisation when the step size is unchanged). ``jac_sparsity``, ``lband``
-      and ``uband`` are accepted and ignored. The minimum step is SciPy's, ten
-      spacings of the current ``t``. Very large systems (method-of-lines PDEs with 1e4+ states) are
-      better served by an explicit method or a matrix-free solver.
+      factorisation when the step size is unchanged). ``jac_sparsity`` (without
+      ``jac``) builds that Jacobian from one JVP per colour of the pattern (greedy
+      column colouring, once at trace time), but it is still stored and factorised
+      densely; ``lband`` and ``uband`` are accepted and ignored. The minimum step is
+      SciPy's, ten spacings of the current ``t``. Very large systems (method-of-lines
+      PDEs with 1e4+ states) are better served by an explicit method or a
+      matrix-free solver.
     - ``terminal=k`` with ``k > 1`` is honoured by truncating after the k-th
       occurrence (the solve itself runs on to ``tf``, so it needs a finite ``tf``);
       ``terminal=True`` stops the solve itself, so ``tf`` may then be ``inf``.
@@ -223,6 +229,8 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
     if t_eval is not None:
         t_eval = check_t_eval(t_eval, t0, tf, real, strict_t_eval)
     jac = options.get("jac") if METHODS[method].implicit else None
+    if jac is None and METHODS[method].implicit and options.get("jac_sparsity") is not None:
+        jac = SparseJacobian.from_pattern(fun, options["jac_sparsity"], y0.shape[0])
     jac_value = None if (jac is None or callable(jac)) else jnp.asarray(jac, dtype=y0.dtype)
     if jac_value is not None and jac_value.shape != (y0.shape[0],) * 2:
         raise ValueError(f"`jac` must have shape {(y0.shape[0],) * 2}, got {jac_value.shape}.")

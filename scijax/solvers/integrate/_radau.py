@@ -40,13 +40,14 @@ estimate is ``O(h^4)``), not RADAU5's predictive controller with its
 Newton-iteration-dependent safety factor.
 """
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import diffrax
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
 __all__ = ["Radau", "RadauInterpolation", "radau_coefficients"]
 
@@ -89,15 +90,15 @@ class RadauInterpolation(diffrax.AbstractLocalInterpolation):
 
     t0: jax.Array
     t1: jax.Array
-    y0: jax.Array
-    q: jax.Array  # (3, n)
+    y0: Any  # a pytree of arrays, like y
+    q: Any  # the same pytree, each leaf stacked (3, ...)
 
     def evaluate(self, t0, t1=None, left: bool = True):
         del left
         if t1 is not None:
             return self.evaluate(t1) - self.evaluate(t0)
         s = (t0 - self.t0) / (self.t1 - self.t0)
-        return self.y0 + s * (self.q[0] + s * (self.q[1] + s * self.q[2]))
+        return jax.tree.map(lambda y, q: y + s * (q[0] + s * (q[1] + s * q[2])), self.y0, self.q)
 
 
 def _rms(x):
@@ -126,8 +127,9 @@ class Radau(diffrax.AbstractAdaptiveSolver):
         return 4
 
     def init(self, terms, t0, t1, y0, args):
-        m = y0.shape[0] * (2 if jnp.iscomplexobj(y0) else 1)
-        real = jnp.finfo(y0.dtype).dtype
+        flat = ravel_pytree(y0)[0]
+        m = flat.shape[0] * (2 if jnp.iscomplexobj(flat) else 1)
+        real = jnp.finfo(flat.dtype).dtype
         # (J, recompute J, previous collocation coefficients, previous step, first step, work counts)
         return (jnp.zeros((m, m), real), jnp.asarray(True), jnp.zeros((3, m), real), jnp.asarray(1.0, real),
                 jnp.asarray(True), jnp.zeros((3,), int))
@@ -147,13 +149,16 @@ class Radau(diffrax.AbstractAdaptiveSolver):
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         jac_old, recompute, q_prev, h_prev, first, counts = solver_state
+        # Work on one flat vector (a pytree state, as in diffrax's backsolve adjoint, is raveled).
+        y_tree = y0
+        y0, unravel = ravel_pytree(y_tree)
         n = y0.shape[0]
         cplx = jnp.iscomplexobj(y0)
         to_r = (lambda y: jnp.concatenate([y.real, y.imag])) if cplx else (lambda y: y)
         from_r = (lambda r: r[:n] + 1j * r[n:]) if cplx else (lambda r: r)
         h = t1 - t0  # diffrax's internal time runs forward; `sgn` maps its vector field back
         sgn = jnp.where(h != 0, terms.contr(t0, t1) / jnp.where(h != 0, h, 1), 1)
-        g = lambda t, yr: to_r(sgn * terms.vf(t, from_r(yr), args))
+        g = lambda t, yr: to_r(ravel_pytree(jax.tree.map(lambda v: sgn * v, terms.vf(t, unravel(from_r(yr)), args)))[0])
         yr0 = to_r(y0)
         real = yr0.dtype
         c = jnp.asarray(_C["c"], real)
@@ -161,7 +166,9 @@ class Radau(diffrax.AbstractAdaptiveSolver):
         gamma, alpha, beta = (float(_C[k]) for k in ("gamma", "alpha", "beta"))
         m_mat = jnp.asarray([[gamma, 0, 0], [0, alpha, beta], [0, -beta, alpha]], real)
         rtol = jnp.asarray(self.rtol, real)
-        atol = jnp.broadcast_to(jnp.asarray(self.atol, real), (n,))
+        atol = jnp.asarray(self.atol, real)
+        atol = jnp.max(atol) if atol.size not in (1, n) else atol  # a per-component atol sized for another state
+        atol = jnp.broadcast_to(atol, (n,))
         atol = jnp.concatenate([atol, atol]) if cplx else atol
         scale = atol + jnp.abs(jnp.concatenate([y0, y0]) if cplx else y0) * rtol
         eps = jnp.finfo(real).eps
@@ -239,13 +246,13 @@ class Radau(diffrax.AbstractAdaptiveSolver):
 
         ok = ok & jnp.all(jnp.isfinite(yr1))
         q = jnp.asarray(_C["dense"], real) @ z
-        y1 = from_r(jnp.where(ok, yr1, yr0))
-        y_error = from_r(jnp.where(ok, err, jnp.inf))
+        y1 = unravel(from_r(jnp.where(ok, yr1, yr0)))
+        y_error = unravel(from_r(jnp.where(ok, err, jnp.inf)))
         work = work.astype(int) + jnp.stack([1 + refine.astype(int), 0, 0])  # f(t0, y0) and the refinement
         # SciPy's rule for a fresh J at the next step (RADAU5's theta > 0.001, after more than 2 iterations).
         new_state = (jac, ok & (n_iter > 2) & (rate > 1e-3), jax.lax.stop_gradient(q), h, jnp.asarray(False),
                      counts + work)
         new_state = jax.tree.map(lambda new, old: jnp.where(ok, new, old), new_state, solver_state)
-        dense_info = dict(y0=y0, q=jnp.stack([from_r(qi) for qi in q]))
+        dense_info = dict(y0=y_tree, q=jax.tree.map(lambda *qs: jnp.stack(qs), *[unravel(from_r(qi)) for qi in q]))
         result = diffrax.RESULTS.where(ok, diffrax.RESULTS.successful, diffrax.RESULTS.nonlinear_divergence)
         return y1, y_error, dense_info, new_state, result

@@ -98,8 +98,13 @@ def test_integration_counts(method):
         if method in ["RK23", "RK45", "DOP853"]:
             assert_equal(res.njev, 0)
             assert_equal(res.nlu, 0)
+        elif method == "Radau":
+            # SciPy's njev bound; its nlu < 10 is not met: we factorise (one real, one complex LU) every
+            # step, where SciPy reuses the LU while the step size is unchanged (documented).
+            assert 0 < res.njev < 3
+            assert res.nlu >= 2 * res.n_steps > 0
         else:
-            # Documented deviation: 'Radau', 'BDF' and 'LSODA' run Rosenbrock Rodas5, which evaluates one
+            # Documented deviation: 'BDF' and 'LSODA' run Rosenbrock Rodas5, which evaluates one
             # Jacobian and one LU per step (SciPy's Radau reuses its Jacobian: njev < 3; SciPy's LSODA runs
             # Adams here: njev == 0). Check our own bookkeeping instead.
             assert res.njev == res.nlu == res.n_steps > 0
@@ -162,6 +167,10 @@ def test_integration_const_jac(method):
     assert_allclose(res.sol(res.t), res.y, rtol=1e-14, atol=1e-14)
     # SciPy: a constant Jacobian is never re-evaluated.
     assert_equal(res.njev, 0)
+    if method == "Radau":
+        # SciPy's nfev < 100; nlu is 2 per step (see test_integration_counts).
+        assert res.nfev < 100 and res.nlu >= 2 * res.n_steps > 0
+        return
     # Documented deviation: Rodas5 refactorises every step and takes 8 evaluations per step
     # (SciPy's Radau/BDF: nfev < 100, nlu < 15).
     assert res.nfev == 8 * res.n_steps + 2 and res.nlu == res.n_steps > 0
