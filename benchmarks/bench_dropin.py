@@ -19,8 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.integrate as si
 import scipy.optimize as so
-
 from _timing import median_time, print_table
+
 from scijax import NotTraceableWarning
 from scijax.solvers import integrate as sji
 from scijax.solvers import optimize as sjo
