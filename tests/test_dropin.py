@@ -251,3 +251,12 @@ def test_print_result_like_scipy():
     ivp = str(sji.solve_ivp(lambda t, y: -y, (0.0, 1.0), [1.0]))
     ivp_ref = str(si.solve_ivp(lambda t, y: -y, (0.0, 1.0), [1.0]))
     assert _printed_names(ivp) == _printed_names(ivp_ref)
+
+
+def test_disp_option_prints_scipy_summary(capsys):
+    res = sjo.minimize(lambda x: np.sum((x - 3.0) ** 2), np.zeros(2), options={"disp": True})
+    out = capsys.readouterr().out
+    assert out.startswith("Optimization terminated successfully.\n         Current function value: ")
+    assert f"Iterations: {int(res.nit)}" in out and f"Function evaluations: {int(res.nfev)}" in out
+    sjo.minimize(lambda x: np.sum((x - 3.0) ** 2), np.zeros(2))
+    assert capsys.readouterr().out == ""

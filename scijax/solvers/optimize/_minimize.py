@@ -14,6 +14,7 @@ from jaxtyping import ArrayLike, PyTree
 from .._userfn import prepare_bound
 from ._bounds import bounds_are_none, clip_x0, parse_bounds
 from ._constraints import parse_constraints
+from ._disp import print_summary
 from ._implicit import attach_implicit_gradient, implicit_bounded_solution
 from ._lbfgsb import LBFGSB
 from ._nelder_mead import NelderMead
@@ -197,7 +198,8 @@ def minimize(
       Cauchy point; it stops on the same tests (``pgtol``, ``ftol``).
     - ``nfev``/``njev`` count evaluations of ``fun`` and of its gradient as the JAX engines
       make them; they are not comparable one-for-one with SciPy's.
-    - ``disp`` and ``return_all`` are accepted and ignored; ``callback`` is not supported.
+    - ``disp=True`` prints SciPy's summary after an eager solve (from the result, not from
+      inside the loop); ``return_all`` is accepted and ignored; ``callback`` is not supported.
 
     Examples
     --------
@@ -247,9 +249,13 @@ def minimize(
         lower = jnp.full((n,), -jnp.inf, x_flat.dtype)
         upper = jnp.full((n,), jnp.inf, x_flat.dtype)
     if spec.constraints:
-        return _run_constrained(objective, solver, x_flat, params, lower, upper, constraints, unravel)
-    return _run(objective, solver, x_flat, params, lower, upper, has_bounds, method, unravel,
-                options.get("initial_simplex"))
+        res = _run_constrained(objective, solver, x_flat, params, lower, upper, constraints, unravel)
+    else:
+        res = _run(objective, solver, x_flat, params, lower, upper, has_bounds, method, unravel,
+                   options.get("initial_simplex"))
+    if options.get("disp"):
+        print_summary(res)
+    return res
 
 
 def _max_steps(solver) -> int:
