@@ -231,3 +231,32 @@ def test_closure_over_function_stays_static():
     b = sjo.minimize(make(lambda x: x - 3.0), jnp.zeros(2))  # same code, different closed-over function
     np.testing.assert_allclose(np.asarray(a.x), 1.0, atol=1e-6)
     np.testing.assert_allclose(np.asarray(b.x), 3.0, atol=1e-6)
+
+
+# --- printing -------------------------------------------------------------------------------------
+
+
+def _printed_names(text: str) -> list[str]:
+    return [line.split(":")[0].strip() for line in text.splitlines() if not line.startswith("   " * 4)
+            and ":" in line and not line.lstrip().startswith("[")]
+
+
+def test_print_result_like_scipy():
+    ref = so.minimize(so.rosen, X0 := np.array([1.3, 0.7]), method="BFGS")
+    res = sjo.minimize(sjo.rosen, X0, method="BFGS")
+    text = str(res)
+    assert text.splitlines()[0] == "  message: Optimization terminated successfully."
+    assert set(_printed_names(str(ref))) <= set(_printed_names(text))
+    assert len(text.splitlines()) <= len(str(ref).splitlines()) + 2  # no internal buffers
+    ivp = str(sji.solve_ivp(lambda t, y: -y, (0.0, 1.0), [1.0]))
+    ivp_ref = str(si.solve_ivp(lambda t, y: -y, (0.0, 1.0), [1.0]))
+    assert _printed_names(ivp) == _printed_names(ivp_ref)
+
+
+def test_disp_option_prints_scipy_summary(capsys):
+    res = sjo.minimize(lambda x: np.sum((x - 3.0) ** 2), np.zeros(2), options={"disp": True})
+    out = capsys.readouterr().out
+    assert out.startswith("Optimization terminated successfully.\n         Current function value: ")
+    assert f"Iterations: {int(res.nit)}" in out and f"Function evaluations: {int(res.nfev)}" in out
+    sjo.minimize(lambda x: np.sum((x - 3.0) ** 2), np.zeros(2))
+    assert capsys.readouterr().out == ""

@@ -32,6 +32,7 @@ import dataclasses
 import dis
 import inspect
 import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -82,15 +83,33 @@ def _is_dynamic(v: Any) -> bool:
     return isinstance(v, np.ndarray | np.generic) and np.issubdtype(np.asarray(v).dtype, np.number)
 
 
+_CODE_INFO: "weakref.WeakKeyDictionary[types.CodeType, tuple[bool, tuple[str, ...]]]" = (
+    weakref.WeakKeyDictionary())
+
+
+def _code_info(code: types.CodeType, namespace: dict) -> tuple[bool, tuple[str, ...]]:
+    """(code can be rebuilt safely, global names it may read); memoised per code object."""
+    info = _CODE_INFO.get(code)
+    if info is None:
+        flags = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+        ok = not (code.co_flags & flags) and not any(
+            ins.opname in ("STORE_DEREF", "DELETE_DEREF") for ins in dis.get_instructions(code))
+        names, stack = [], [code]
+        while stack:
+            c = stack.pop()
+            names += [n for n in c.co_names if n not in names]
+            stack += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+        info = (ok, tuple(names))
+        _CODE_INFO[code] = info
+    return info[0], tuple(n for n in info[1] if n in namespace)
+
+
 def _rebuildable(fun: Any) -> bool:
     if not isinstance(fun, types.FunctionType):
         return False
-    code = fun.__code__
-    if code.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
-        return False
     if fun.__dict__:  # attributes set on the function (events' `terminal`, ...) must survive
         return False
-    return not any(ins.opname in ("STORE_DEREF", "DELETE_DEREF") for ins in dis.get_instructions(code))
+    return _code_info(fun.__code__, fun.__globals__)[0]
 
 
 class ClosureFn(eqx.Module):
@@ -148,12 +167,7 @@ def _cell_value(cell: types.CellType) -> Any:
 
 def _global_names(code: types.CodeType, namespace: dict) -> list[str]:
     """Module globals that ``code`` (or a lambda/comprehension nested in it) may read."""
-    names, stack = [], [code]
-    while stack:
-        c = stack.pop()
-        names += [n for n in c.co_names if n in namespace and n not in names]
-        stack += [k for k in c.co_consts if isinstance(k, types.CodeType)]
-    return names
+    return list(_code_info(code, namespace)[1])
 
 
 def canonical(fun: Any) -> Any:

@@ -184,9 +184,11 @@ def _trace_failure(fun: Any, example: tuple, kwargs: dict) -> str | None:
     try:
         jax.eval_shape(call, dyn)
         verdict = None
-    except Exception as err:  # noqa: BLE001 - only tracer errors are ours; the rest propagate
+    except Exception as err:  # noqa: BLE001 - only tracer errors are ours
         if not _is_trace_error(err):
-            raise
+            # The user's bug (or a wrong output type): leave it to the facade's own checks, which
+            # raise SciPy's error for it.
+            return None
         verdict = _offending_line(err, fun)
     if key is not None:
         _VERDICTS.setdefault(code, {})[key] = verdict

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..._typing import Array, ArrayLike
+from .._display import format_fields
 
 __all__ = ["OdeResult", "OdeSolution", "ConstantSolution", "FAILURE_MESSAGES", "status_message"]
 
@@ -210,7 +211,5 @@ class OdeResult(eqx.Module):
     def __repr__(self) -> str:
         if _is_traced(self.flag):
             return "OdeResult(<traced>)"
-        lines = [f"  message: {self.message}", f"  success: {bool(np.all(self.success))}"]
-        for name in ("status", "t", "y", "sol", "t_events", "y_events", "nfev", "njev", "nlu"):
-            lines.append(f"  {name}: {getattr(self, name)!r}")
-        return "OdeResult(\n" + "\n".join(lines) + "\n)"
+        names = ("success", "status", "t", "y", "sol", "t_events", "y_events", "nfev", "njev", "nlu")
+        return format_fields([("message", self.message)] + [(k, getattr(self, k)) for k in names])

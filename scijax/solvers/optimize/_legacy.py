@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._userfn import prepare
+from ._disp import print_summary
 from ._minimize import minimize
 from ._minimize_scalar import minimize_scalar
 from ._solvers.scalar_min import find_bracket
@@ -54,18 +55,8 @@ def _no_callback(callback: Any) -> None:
 
 def _report(res: Any, disp: Any, gradients: bool = True, hessians: Any = None) -> None:
     """SciPy's convergence summary, printed when ``disp`` is true and the result is concrete."""
-    if not disp or not _concrete(res.status):
-        return
-    status = int(res.status)
-    print("Optimization terminated successfully." if status == 0 else f"Warning: {res.message}")
-    print(f"         Current function value: {float(res.fun):f}")
-    if res.nit is not None:
-        print(f"         Iterations: {int(res.nit)}")
-    print(f"         Function evaluations: {int(res.nfev)}")
-    if gradients:
-        print(f"         Gradient evaluations: {int(res.njev if res.njev is not None else res.nfev)}")
-    if hessians is not None:
-        print(f"         Hessian evaluations: {int(hessians)}")
+    if disp:
+        print_summary(res, gradients=gradients, hessians=hessians)
 
 
 def _pack(res: Any, x0: Any, full: tuple, full_output: Any, retall: Any) -> Any:

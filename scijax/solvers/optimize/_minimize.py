@@ -15,6 +15,7 @@ from jaxtyping import ArrayLike, PyTree
 
 from .._userfn import prepare_bound
 from ._bounds import bounds_are_none, clip_x0, parse_bounds
+from ._disp import print_summary
 from ._minimize_methods import MINIMIZE_METHODS, MinimizeMethod
 from ._objective import Objective, check_options, prepare_args, prepare_x0
 from ._result import OptimizeResult
@@ -97,7 +98,8 @@ def minimize(
       Cauchy point; it stops on the same tests (``pgtol``, ``ftol``).
     - ``nfev``/``njev`` count evaluations of ``fun`` and of its gradient as the JAX engines
       make them; they are not comparable one-for-one with SciPy's.
-    - ``disp`` and ``return_all`` are accepted and ignored; ``callback`` is not supported.
+    - ``disp=True`` prints SciPy's summary after an eager solve (from the result, not from
+      inside the loop); ``return_all`` is accepted and ignored; ``callback`` is not supported.
 
     Examples
     --------
@@ -147,5 +149,8 @@ def minimize(
         lower = jnp.full((n,), -jnp.inf, x_flat.dtype)
         upper = jnp.full((n,), jnp.inf, x_flat.dtype)
     engine_options = spec.engine_options(lower, upper, options)
-    return spec.run(spec, objective, solver, x_flat, params, lower, upper, has_bounds, constraints,
-                    engine_options, unravel)
+    res = spec.run(spec, objective, solver, x_flat, params, lower, upper, has_bounds, constraints,
+                   engine_options, unravel)
+    if options.get("disp"):
+        print_summary(res)
+    return res

@@ -8,6 +8,8 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, PyTree
 
+from .._display import format_fields
+
 __all__ = ["OptimizeResult", "status_from_optx", "MINIMIZE_MESSAGES"]
 
 MINIMIZE_MESSAGES: tuple[str, ...] = (
@@ -85,8 +87,10 @@ class OptimizeResult(eqx.Module):
 
     def __repr__(self) -> str:
         try:
-            msg = repr(self.message)
+            msg = self.message
         except Exception:  # traced status: no message yet
-            msg = "<traced>"
-        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.keys() if k != "message")
-        return f"OptimizeResult(message={msg}, {fields})"
+            fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.keys() if k != "message")
+            return f"OptimizeResult(message=<traced>, {fields})"
+        first = ["success", "status"]
+        rest = [k for k in self.keys() if k not in first and k != "message"]
+        return format_fields([("message", msg)] + [(k, getattr(self, k)) for k in first + rest])

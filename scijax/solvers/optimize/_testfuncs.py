@@ -176,7 +176,8 @@ def check_grad(func: Callable[..., Any], grad: Callable[..., Any], x0: ArrayLike
         Forward-difference step.
     direction : {'all', 'random'}
         ``'all'`` compares full gradients; ``'random'`` compares the directional derivatives
-        along one random unit vector (drawn with NumPy's ``default_rng(seed)``).
+        along one random unit vector (drawn with NumPy's ``default_rng(seed)``; SciPy draws its
+        direction differently, so the value differs from SciPy's for the same seed).
     seed : int or numpy Generator, optional
         For ``direction='random'``.
 

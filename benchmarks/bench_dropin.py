@@ -1,0 +1,118 @@
+"""Drop-in costs: NumPy-written user functions on the host path, and lambdas re-created in a loop.
+
+1. Host path: the same NumPy-written function solved by SciPy and by scijax (which runs it through
+   ``jax.pure_callback`` inside its compiled loop). Prints total time, function evaluations, and
+   the time per evaluation of each, so the per-call overhead of the callback is visible.
+2. Loop closures: ``for k in ks: solver(lambda ...: ... k ...)``; the median time of iterations
+   2.. against a repeat call with one fixed function (target: within 3x).
+
+Run: ``PYTHONPATH=$PWD python benchmarks/bench_dropin.py``.
+"""
+
+import math
+import statistics
+import time
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.integrate as si
+import scipy.optimize as so
+from _timing import median_time, print_table
+
+from scijax import NotTraceableWarning
+from scijax.solvers import integrate as sji
+from scijax.solvers import optimize as sjo
+
+jax.config.update("jax_enable_x64", True)
+warnings.simplefilter("ignore", NotTraceableWarning)
+
+
+def oscillator(t, y, k):
+    return np.array([y[1], -k * y[0]])
+
+
+def objective(x):
+    return sum(100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(len(x) - 1))
+
+
+def residuals(p, t, y):
+    return p[0] * np.exp(-p[1] * t) - y
+
+
+def host_path() -> None:
+    t = np.linspace(0.0, 3.0, 30)
+    y = 2.0 * np.exp(-1.3 * t)
+    cases = [
+        ("solve_ivp RK45, NumPy rhs",
+         lambda m: m.solve_ivp(oscillator, (0.0, 10.0), np.array([1.0, 0.0]), args=(2.0,), rtol=1e-8,
+                               atol=1e-10), lambda r: r.nfev, (si, sji)),
+        ("minimize Nelder-Mead, Python objective",
+         lambda m: m.minimize(objective, np.array([1.3, 0.7, 0.8]), method="Nelder-Mead"),
+         lambda r: r.nfev, (so, sjo)),
+        ("quad, math.exp", lambda m: m.quad(lambda x: math.exp(-x * x), 0.0, 3.0, full_output=1),
+         lambda r: r[2]["neval"], (si, sji)),
+        ("least_squares, NumPy residuals",
+         lambda m: m.least_squares(residuals, [1.0, 1.0], args=(t, y)), lambda r: r.nfev, (so, sjo)),
+    ]
+    rows = []
+    for name, run, nfev, (peer, ours) in cases:
+        run(ours)  # compile
+        t_peer, t_ours = median_time(lambda: run(peer)), median_time(lambda: run(ours))
+        n_peer, n_ours = int(nfev(run(peer))), int(nfev(run(ours)))
+        note = (f"nfev {n_peer} vs {n_ours}; per eval {t_peer / n_peer * 1e6:.1f} us vs "
+                f"{t_ours / n_ours * 1e6:.1f} us")
+        rows.append((name, t_peer, t_ours, note))
+    print("## Host path (NumPy-written functions), SciPy vs scijax\n")
+    print_table(rows, peer="SciPy")
+
+
+def _loop(make_call, ks) -> list[float]:
+    times = []
+    for k in ks:
+        start = time.perf_counter()
+        jax.block_until_ready(make_call(k))
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def loop_closures() -> None:
+    ks = [0.5 + 0.25 * i for i in range(8)]
+    y0 = jnp.array([1.0, 2.0])
+    cases = {
+        "solve_ivp": lambda k: sji.solve_ivp(lambda t, y: -k * y, (0.0, 1.0), y0).y,
+        "minimize": lambda k: sjo.minimize(lambda x: jnp.sum((x - k) ** 2), jnp.zeros(2)).x,
+        "least_squares": lambda k: sjo.least_squares(lambda p: p - k, jnp.zeros(2)).x,
+        "root": lambda k: sjo.root(lambda x: x ** 3 - k, jnp.ones(2)).x,
+        "quad": lambda k: sji.quad(lambda x: jnp.exp(-k * x * x), 0.0, 2.0)[0],
+    }
+    print("\n## Lambdas re-created in a loop (median of iterations 2..8) vs a repeat call with a fixed function\n")
+    print("| solver | first iteration (s) | later iterations (ms) | fixed function (ms) | ratio |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, call in cases.items():
+        times = _loop(call, ks)
+        fixed_k = 0.7
+        fixed = {
+            "solve_ivp": lambda t, y: -fixed_k * y,
+            "minimize": lambda x: jnp.sum((x - fixed_k) ** 2),
+            "least_squares": lambda p: p - fixed_k,
+            "root": lambda x: x ** 3 - fixed_k,
+            "quad": lambda x: jnp.exp(-fixed_k * x * x),
+        }[name]
+        fixed_call = {
+            "solve_ivp": lambda: sji.solve_ivp(fixed, (0.0, 1.0), y0).y,
+            "minimize": lambda: sjo.minimize(fixed, jnp.zeros(2)).x,
+            "least_squares": lambda: sjo.least_squares(fixed, jnp.zeros(2)).x,
+            "root": lambda: sjo.root(fixed, jnp.ones(2)).x,
+            "quad": lambda: sji.quad(fixed, 0.0, 2.0)[0],
+        }[name]
+        jax.block_until_ready(fixed_call())
+        t_fixed = median_time(fixed_call, repeat=7)
+        later = statistics.median(times[1:])
+        print(f"| {name} | {times[0]:.2f} | {later * 1e3:.2f} | {t_fixed * 1e3:.2f} | {later / t_fixed:.2f}x |")
+
+
+if __name__ == "__main__":
+    host_path()
+    loop_closures()
