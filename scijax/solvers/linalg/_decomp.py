@@ -286,8 +286,8 @@ def eigvalsh(a: ArrayLike, b: ArrayLike | None = None, *, lower: bool = True, ov
     --------
     >>> import jax.numpy as jnp
     >>> from scijax.solvers.linalg import eigvalsh
-    >>> eigvalsh(jnp.array([[2.0, 0.0], [0.0, 1.0]]), jnp.array([[2.0, 0.0], [0.0, 1.0]])).tolist()
-    [1.0, 1.0]
+    >>> eigvalsh(jnp.array([[2.0, 0.0], [0.0, 3.0]]), jnp.array([[1.0, 0.0], [0.0, 2.0]])).round(6).tolist()
+    [1.5, 2.0]
     """
     return eigh(a, b, lower=lower, eigvals_only=True, type=type, check_finite=check_finite,
                 subset_by_index=subset_by_index, subset_by_value=subset_by_value, driver=driver)

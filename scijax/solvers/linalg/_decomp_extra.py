@@ -61,6 +61,9 @@ def _pinv_jvp(hermitian, primals, tangents):
     return (p, rank), (dp, jnp.zeros(rank.shape, jax.dtypes.float0))
 
 
+_pinv_jit = jax.jit(_pinv_core, static_argnums=1)
+
+
 def pinv(a: ArrayLike, *, atol: float | None = None, rtol: float | None = None, return_rank: bool = False,
          check_finite: bool = True) -> Array | tuple[Array, Array]:
     """Moore-Penrose pseudo-inverse through the SVD; mirrors :func:`scipy.linalg.pinv`.
@@ -108,7 +111,7 @@ def pinv(a: ArrayLike, *, atol: float | None = None, rtol: float | None = None, 
     _cutoff(jnp.zeros((), real), atol, rtol, a.shape, real)  # validates atol/rtol
     atol_ = jnp.asarray(0.0 if atol is None else atol, real)
     rtol_ = jnp.asarray(max(a.shape[-2:]) * jnp.finfo(real).eps if rtol is None else rtol, real)
-    out, rank = _pinv_core(a, False, atol_, rtol_)
+    out, rank = _pinv_jit(a, False, atol_, rtol_)
     return (out, rank) if return_rank else out
 
 
@@ -159,7 +162,7 @@ def pinvh(a: ArrayLike, atol: float | None = None, rtol: float | None = None, lo
     _cutoff(jnp.zeros((), real), atol, rtol, a.shape, real)
     atol_ = jnp.asarray(0.0 if atol is None else atol, real)
     rtol_ = jnp.asarray(a.shape[-1] * jnp.finfo(real).eps if rtol is None else rtol, real)
-    out, rank = _pinv_core(a, True, atol_, rtol_)
+    out, rank = _pinv_jit(a, True, atol_, rtol_)
     return (out, rank) if return_rank else out
 
 
@@ -368,11 +371,10 @@ def eig(a: ArrayLike, b: ArrayLike | None = None, left: bool = False, right: boo
     [-1.0, 1.0]
     """
     ab, b_arr = _pencil(a, b, check_finite)
-    need_left = left
-    w, vl, vr = jax.lax.linalg.eig(ab, compute_left_eigenvectors=need_left,
-                                   compute_right_eigenvectors=right) if (left or right) else (
-        jnp.linalg.eigvals(ab), None, None)
-    w = _homogeneous(w, homogeneous_eigvals)
+    parts = list(jax.lax.linalg.eig(ab, compute_left_eigenvectors=left, compute_right_eigenvectors=right))
+    w = _homogeneous(parts.pop(0), homogeneous_eigvals)
+    vl = parts.pop(0) if left else None
+    vr = parts.pop(0) if right else None
     out: list[Array] = [w]
     if left:
         if b_arr is not None:  # u^H b^{-1} a = w u^H  ->  (b^{-H} u)^H a = w (b^{-H} u)^H b

@@ -17,6 +17,7 @@ Riccati solution), run on every backend with matrix inverses and products only:
 """
 
 from collections.abc import Callable
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -92,12 +93,13 @@ def _sylvester_direct(a: Array, b: Array, q: Array) -> Array:
     return jax.scipy.linalg.solve_sylvester(a, b, q, method="schur", tol=0.0)
 
 
-def _implicit_sylvester(a: Array, b: Array, q: Array, direct: Callable = _sylvester_direct) -> Array:
+@jax.jit
+def _implicit_sylvester(a: Array, b: Array, q: Array) -> Array:
     """``a x + x b = q`` with implicit derivatives in ``a``, ``b`` and ``q``."""
     return jax.lax.custom_linear_solve(
         lambda x: a @ x + x @ b, q,
-        solve=lambda _, rhs: direct(a, b, rhs),
-        transpose_solve=lambda _, rhs: direct(a.T, b.T, rhs))
+        solve=lambda _, rhs: _sylvester_direct(a, b, rhs),
+        transpose_solve=lambda _, rhs: _sylvester_direct(a.T, b.T, rhs))
 
 
 def _operands(*named: tuple[str, ArrayLike]) -> list[Array]:
@@ -249,4 +251,9 @@ def solve_discrete_lyapunov(a: ArrayLike, q: ArrayLike, method: str | None = Non
         raise ValueError(f"`q`: expected shape {a.shape} from `a`, got {q.shape}")
     if method is None:
         method = "direct" if a.shape[0] < 10 else "bilinear"
+    return _discrete_jit(method, a, q)
+
+
+@partial(jax.jit, static_argnums=0)
+def _discrete_jit(method: str, a: Array, q: Array) -> Array:
     return _DISCRETE_METHODS[method](a, q)

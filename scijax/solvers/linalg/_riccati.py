@@ -215,6 +215,11 @@ def _solve(kind: _Kind, a, b, q, r, e, s, balanced) -> Array:
     if not isinstance(balanced, bool | np.bool_):
         raise TypeError(f"`balanced` must be a bool, got {type(balanced).__name__}")
     (a, b, q, r, e, s), has_e, has_s = _validate(a, b, q, r, e, s)
+    return _solve_arrays(kind, a, b, q, r, e, s, has_e, has_s)
+
+
+@partial(jax.jit, static_argnums=(0, 7, 8))
+def _solve_arrays(kind: _Kind, a, b, q, r, e, s, has_e: bool, has_s: bool) -> Array:
     if has_s:
         # Cross term: A <- A - B R^{-1} S^H, Q <- Q - S R^{-1} S^H gives the same solution.
         ris = jnp.linalg.solve(r, _h(s))
@@ -316,13 +321,12 @@ def solve_discrete_are(a: ArrayLike, b: ArrayLike, q: ArrayLike, r: ArrayLike, e
     --------
     >>> import jax.numpy as jnp
     >>> from scijax.solvers.linalg import solve_discrete_are
-    >>> a = jnp.array([[0.0, 1.0], [0.0, -1.0]])
-    >>> b = jnp.array([[1.0, 0.0], [2.0, 1.0]])
-    >>> q = jnp.array([[-4.0, -4.0], [-4.0, 7.0]])
-    >>> r = jnp.array([[9.0, 3.0], [3.0, 1.0]])
-    >>> x = solve_discrete_are(a, b, q, r)
-    >>> x.round(4).tolist()
-    [[-4.0, -4.0], [-4.0, 7.0]]
+    >>> a = jnp.array([[0.9, 0.2], [0.0, 1.1]])
+    >>> b = jnp.array([[0.0], [1.0]])
+    >>> x = solve_discrete_are(a, b, jnp.eye(2), jnp.array([[1.0]]))
+    >>> k = jnp.linalg.solve(1.0 + b.T @ x @ b, b.T @ x @ a)   # the optimal LQR gain
+    >>> bool(jnp.abs(jnp.linalg.eigvals(a - b @ k)).max() < 1)   # closes a stable loop
+    True
     """
     return _solve(_DISCRETE, a, b, q, r, e, s, balanced)
 
