@@ -26,7 +26,7 @@ from ..._typing import Array, ArrayLike
 from ._checks import check_finite_arg, inexact, square
 
 __all__ = ["solve_sylvester", "solve_continuous_lyapunov", "solve_discrete_lyapunov",
-           "stable_sylvester", "stable_stein"]
+           "stable_sylvester", "stable_stein", "keep_iterating"]
 
 _MAX_ITER = 100
 
@@ -37,6 +37,17 @@ def _h(x: Array) -> Array:
 
 def _norm1(x: Array) -> Array:
     return jnp.max(jnp.sum(jnp.abs(x), axis=0))
+
+
+def keep_iterating(change: Array, k: Array, tol: Array | float) -> Array:
+    """Loop condition for the quadratically convergent iterations here and in the Riccati solvers.
+
+    ``change`` is the relative size of the last update. Once it is below ``sqrt(tol)`` the new
+    iterate is already within about ``change**2 < tol`` of the limit, so the loop stops there
+    instead of waiting for a rounding-level update that may never come (stagnation). A
+    non-finite update stops the loop too (and leaves a non-finite result).
+    """
+    return (change > jnp.sqrt(tol)) & (k < _MAX_ITER) & jnp.isfinite(change)
 
 
 def stable_sylvester(m1: Array, m2: Array, c: Array) -> Array:
@@ -64,7 +75,7 @@ def stable_sylvester(m1: Array, m2: Array, c: Array) -> Array:
 
     def cond(state):
         change, k = state[3], state[4]
-        return (change > tol) & (k < _MAX_ITER) & jnp.isfinite(change)
+        return keep_iterating(change, k, tol)
 
     init = (-m1, -m2, -c, jnp.array(1.0, c.real.dtype), 0)
     _, _, g, change, _ = jax.lax.while_loop(cond, body, init)
@@ -82,7 +93,7 @@ def stable_stein(m1: Array, m2: Array, c: Array) -> Array:
 
     def cond(state):
         change, k = state[3], state[4]
-        return (change > eps) & (k < _MAX_ITER) & jnp.isfinite(change)
+        return keep_iterating(change, k, eps)
 
     init = (-c, m1, m2, jnp.array(1.0, c.real.dtype), 0)
     return jax.lax.while_loop(cond, body, init)[0]

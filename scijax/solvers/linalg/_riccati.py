@@ -32,12 +32,9 @@ import numpy as np
 
 from ..._typing import Array, ArrayLike
 from ._checks import check_finite_arg, inexact, is_concrete
-from ._matrix_eq import stable_stein, stable_sylvester
+from ._matrix_eq import keep_iterating, stable_stein, stable_sylvester
 
 __all__ = ["solve_continuous_are", "solve_discrete_are"]
-
-_MAX_ITER = 100
-
 
 def _h(x: Array) -> Array:
     return jnp.conj(x).T
@@ -88,7 +85,7 @@ def _care_sign(a, b, q, r):
         return z_new, _norm1(z_new - z) / _norm1(z_new), k + 1
 
     def cond(state):
-        return (state[1] > tol) & (state[2] < _MAX_ITER) & jnp.isfinite(state[1])
+        return keep_iterating(state[1], state[2], tol)
 
     w = jax.lax.while_loop(cond, body, (ham, jnp.array(1.0, a.real.dtype), 0))[0]
     eye = jnp.eye(n, dtype=a.dtype)
@@ -135,7 +132,7 @@ def _dare_doubling(a, b, q, r):
         return a_new, g_new, h_new, _norm1(h_new - hk) / _norm1(h_new), k + 1
 
     def cond(state):
-        return (state[3] > eps) & (state[4] < _MAX_ITER) & jnp.isfinite(state[3])
+        return keep_iterating(state[3], state[4], 10 * n * eps)
 
     g = b @ jnp.linalg.solve(r, _h(b))
     init = (a, g, q, jnp.array(1.0, a.real.dtype), 0)
