@@ -24,6 +24,7 @@ from ._dense import lstsq as lstsq
 from ._dense import solve as solve
 from ._dense import solve_banded as solve_banded
 from ._gmres import gmres as gmres
+from ._ldl import ldl as ldl
 from ._lsqr import lsqr as lsqr
 from ._matrix_eq import solve_continuous_lyapunov as solve_continuous_lyapunov
 from ._matrix_eq import solve_discrete_lyapunov as solve_discrete_lyapunov
@@ -76,6 +77,7 @@ __all__ = [
     "hessenberg",
     "inv",
     "jacobi_preconditioner",
+    "ldl",
     "lsqr",
     "lstsq",
     "lu",

@@ -15,7 +15,7 @@ import scipy.linalg as sl
 from scipy.linalg import LinAlgError
 
 import scijax.solvers.linalg as L
-from scijax.solvers.linalg import _decomp, _decomp_extra, _matrix_eq, _reexport, _riccati, _structured
+from scijax.solvers.linalg import _decomp, _decomp_extra, _ldl, _matrix_eq, _reexport, _riccati, _structured
 
 RNG = np.random.default_rng(12)
 N, M = 5, 2
@@ -186,6 +186,24 @@ def test_eig_and_eigvals():
     close(np.sort_complex(np.asarray(L.eigvals(A))), np.sort_complex(sl.eigvals(A)))
     hw = L.eigvals(A, homogeneous_eigvals=True)
     assert hw.shape == (2, N)
+
+
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("kind", ["real", "hermitian", "complex symmetric", "zero diagonal"])
+def test_ldl_matches_scipy(kind, lower):
+    rng = np.random.default_rng(len(kind))
+    a = rng.standard_normal((6, 6)) + (1j * rng.standard_normal((6, 6)) if "complex" in kind or kind == "hermitian"
+                                       else 0)
+    a = a + (a.T if kind == "complex symmetric" else a.conj().T)
+    if kind == "zero diagonal":
+        np.fill_diagonal(a, 0.0)  # forces 2x2 pivots
+    herm = kind != "complex symmetric"
+    lu, d, perm = L.ldl(a, lower=lower, hermitian=herm)
+    lu_s, d_s, perm_s = sl.ldl(a, lower=lower, hermitian=herm)
+    close(lu, lu_s)
+    close(d, d_s)
+    np.testing.assert_array_equal(perm, perm_s)
+    close(lu @ d @ (lu.conj().T if herm else lu.T), a)
 
 
 # ---------------------------------------------------------------- structured
@@ -395,6 +413,7 @@ def test_float32():
     (lambda: L.eig(A_RECT), "a"),
     (lambda: L.eigvals(A, A_RECT), "b"),
     (lambda: L.pinvh(A_RECT), "a"),
+    (lambda: L.ldl(A_RECT), "A"),
     (lambda: L.solve_sylvester(A_RECT, A, A), "a"),
     (lambda: L.solve_sylvester(A, A, A_RECT), "q"),
     (lambda: L.solve_continuous_lyapunov(A_RECT, Q), "a"),
@@ -429,7 +448,7 @@ def test_docstring_examples_run():
     finder = doctest.DocTestFinder()
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     count = 0
-    for mod in (_decomp, _decomp_extra, _matrix_eq, _reexport, _riccati, _structured):
+    for mod in (_decomp, _decomp_extra, _ldl, _matrix_eq, _reexport, _riccati, _structured):
         for name in mod.__all__:
             obj = getattr(mod, name)
             if getattr(obj, "__module__", "") != mod.__name__:
