@@ -273,12 +273,16 @@ def _levinson(c: Array, r: Array, y: Array) -> Array:
     idx = jnp.arange(n)
     e0 = (idx == 0).astype(c.dtype)
     t0 = c[0]
+    zeros = jnp.zeros(n, c.dtype)
+    # row k of T left of the diagonal, reversed: T[k, i] = c[k - i] = c_rev_padded[n - 1 - k + i]
+    c_rev = jnp.concatenate([c[::-1], zeros])
+    r_next = jnp.concatenate([r[1:], zeros[:1]])  # T[0, i + 1] = r[i + 1]
 
     def step(k, state):
         f, bw, x = state
         active = idx < k
-        row = jnp.where(active, c[jnp.clip(k - idx, 0, n - 1)], 0)  # T[k, :k]
-        top = jnp.where(active, r[jnp.clip(idx + 1, 0, n - 1)], 0)  # T[0, 1:k+1]
+        row = jnp.where(active, jax.lax.dynamic_slice(c_rev, (n - 1 - k,), (n,)), 0)  # T[k, :k]
+        top = jnp.where(active, r_next, 0)  # T[0, 1:k+1]
         ef, eb = row @ f, top @ bw
         den = 1 - ef * eb
         shifted = jnp.roll(bw, 1)
