@@ -2,6 +2,12 @@
 
     python benchmarks/bench_linalg_dense.py
 
+On a shared or busy machine, pin both sides to one thread so neither spins on an oversubscribed
+thread pool:
+
+    OPENBLAS_NUM_THREADS=1 XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \
+        python benchmarks/bench_linalg_dense.py
+
 Cases: ``solve_continuous_are`` (n=20 and n=100, m=n/4 inputs), ``solve_discrete_are`` (n=100),
 ``solve_toeplitz`` (n=500, one right-hand side) and ``pinv`` (200 x 100). scijax runs jitted, timed
 after one warm-up call (compilation excluded); each time is the median of several runs. The
@@ -32,7 +38,7 @@ def riccati_problem(n: int, seed: int = 0):
     return a, b, np.eye(n), np.eye(m)
 
 
-def case(name, peer, ours, args, note="", repeat=5):
+def case(name, peer, ours, args, note="", repeat=9):
     fast = jax.jit(ours)
     jax.block_until_ready(fast(*args))  # compile
     err = np.abs(np.asarray(fast(*args)) - peer(*args)).max() / max(1.0, np.abs(peer(*args)).max())

@@ -26,7 +26,7 @@ from ..._typing import Array, ArrayLike
 from ._checks import check_finite_arg, inexact, square
 
 __all__ = ["solve_sylvester", "solve_continuous_lyapunov", "solve_discrete_lyapunov",
-           "stable_sylvester", "stable_stein", "keep_iterating"]
+           "stable_sylvester", "stable_stein", "keep_iterating", "inv_logabsdet"]
 
 _MAX_ITER = 100
 
@@ -37,6 +37,13 @@ def _h(x: Array) -> Array:
 
 def _norm1(x: Array) -> Array:
     return jnp.max(jnp.sum(jnp.abs(x), axis=0))
+
+
+def inv_logabsdet(z: Array) -> tuple[Array, Array]:
+    """``z^{-1}`` and ``log|det z|`` from one LU factorisation."""
+    lu, piv = jax.scipy.linalg.lu_factor(z)
+    inv = jax.scipy.linalg.lu_solve((lu, piv), jnp.eye(z.shape[0], dtype=z.dtype))
+    return inv, jnp.sum(jnp.log(jnp.abs(jnp.diagonal(lu))))
 
 
 def keep_iterating(change: Array, k: Array, tol: Array | float) -> Array:
@@ -62,9 +69,8 @@ def stable_sylvester(m1: Array, m2: Array, c: Array) -> Array:
 
     def body(state):
         f, h, g, _, k = state
-        fi, hi = jnp.linalg.inv(f), jnp.linalg.inv(h)
-        _, ldf = jnp.linalg.slogdet(f)
-        _, ldh = jnp.linalg.slogdet(h)
+        fi, ldf = inv_logabsdet(f)
+        hi, ldh = inv_logabsdet(h)
         scale = jnp.exp(-(ldf + ldh) / (n + m)).astype(f.real.dtype)
         scale = jnp.where(jnp.isfinite(scale), scale, 1.0)
         f_new = (scale * f + fi / scale) / 2

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..._typing import Array, ArrayLike
 from ._checks import check_finite_arg, inexact, is_concrete
-from ._matrix_eq import keep_iterating, stable_stein, stable_sylvester
+from ._matrix_eq import inv_logabsdet, keep_iterating, stable_stein, stable_sylvester
 
 __all__ = ["solve_continuous_are", "solve_discrete_are"]
 
@@ -77,8 +77,7 @@ def _care_sign(a, b, q, r):
 
     def body(state):
         z, _, k = state
-        zi = jnp.linalg.inv(z)
-        _, logdet = jnp.linalg.slogdet(z)
+        zi, logdet = inv_logabsdet(z)
         scale = jnp.exp(-logdet / (2 * n)).astype(z.real.dtype)
         scale = jnp.where(jnp.isfinite(scale), scale, 1.0)
         z_new = (scale * z + zi / scale) / 2
