@@ -6,12 +6,29 @@ Dense structured solves (``solve``, ``lstsq``, ``cho_factor``, ...), Krylov meth
 
 from ._bicgstab import bicgstab as bicgstab
 from ._cg import cg as cg
+from ._decomp import eigh as eigh
+from ._decomp import eigh_tridiagonal as eigh_tridiagonal
+from ._decomp import eigvalsh as eigvalsh
+from ._decomp import hessenberg as hessenberg
+from ._decomp import lu as lu
+from ._decomp import schur as schur
+from ._decomp_extra import eig as eig
+from ._decomp_extra import eigvals as eigvals
+from ._decomp_extra import null_space as null_space
+from ._decomp_extra import orth as orth
+from ._decomp_extra import pinv as pinv
+from ._decomp_extra import pinvh as pinvh
+from ._decomp_extra import svdvals as svdvals
 from ._dense import inv as inv
 from ._dense import lstsq as lstsq
 from ._dense import solve as solve
 from ._dense import solve_banded as solve_banded
 from ._gmres import gmres as gmres
+from ._ldl import ldl as ldl
 from ._lsqr import lsqr as lsqr
+from ._matrix_eq import solve_continuous_lyapunov as solve_continuous_lyapunov
+from ._matrix_eq import solve_discrete_lyapunov as solve_discrete_lyapunov
+from ._matrix_eq import solve_sylvester as solve_sylvester
 from ._minres import minres as minres
 from ._operator import LinearOperator as LinearOperator
 from ._operator import aslinearoperator as aslinearoperator
@@ -19,9 +36,24 @@ from ._precond import chebyshev_preconditioner as chebyshev_preconditioner
 from ._precond import jacobi_preconditioner as jacobi_preconditioner
 from ._reexport import cho_factor as cho_factor
 from ._reexport import cho_solve as cho_solve
+from ._reexport import cholesky as cholesky
+from ._reexport import det as det
+from ._reexport import expm as expm
 from ._reexport import lu_factor as lu_factor
 from ._reexport import lu_solve as lu_solve
+from ._reexport import polar as polar
+from ._reexport import qr as qr
+from ._reexport import qr_multiply as qr_multiply
+from ._reexport import rsf2csf as rsf2csf
 from ._reexport import solve_triangular as solve_triangular
+from ._reexport import svd as svd
+from ._riccati import solve_continuous_are as solve_continuous_are
+from ._riccati import solve_discrete_are as solve_discrete_are
+from ._structured import cho_solve_banded as cho_solve_banded
+from ._structured import cholesky_banded as cholesky_banded
+from ._structured import solve_circulant as solve_circulant
+from ._structured import solve_toeplitz as solve_toeplitz
+from ._structured import solveh_banded as solveh_banded
 
 __all__ = [
     "LinearOperator",
@@ -31,15 +63,47 @@ __all__ = [
     "chebyshev_preconditioner",
     "cho_factor",
     "cho_solve",
+    "cho_solve_banded",
+    "cholesky",
+    "cholesky_banded",
+    "det",
+    "eig",
+    "eigh",
+    "eigh_tridiagonal",
+    "eigvals",
+    "eigvalsh",
+    "expm",
     "gmres",
+    "hessenberg",
     "inv",
     "jacobi_preconditioner",
+    "ldl",
     "lsqr",
     "lstsq",
+    "lu",
     "lu_factor",
     "lu_solve",
     "minres",
+    "null_space",
+    "orth",
+    "pinv",
+    "pinvh",
+    "polar",
+    "qr",
+    "qr_multiply",
+    "rsf2csf",
+    "schur",
     "solve",
     "solve_banded",
+    "solve_circulant",
+    "solve_continuous_are",
+    "solve_continuous_lyapunov",
+    "solve_discrete_are",
+    "solve_discrete_lyapunov",
+    "solve_sylvester",
+    "solve_toeplitz",
     "solve_triangular",
+    "solveh_banded",
+    "svd",
+    "svdvals",
 ]
