@@ -3,6 +3,7 @@
 from typing import Any
 
 import jax
+from jax.core import Tracer
 
 __all__ = ["is_concrete"]
 
@@ -21,4 +22,4 @@ def is_concrete(*xs: Any) -> bool:
     >>> jax.jit(lambda x: jnp.asarray(is_concrete(x)))(1.0).item()
     False
     """
-    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(xs))
+    return not any(isinstance(leaf, Tracer) for leaf in jax.tree_util.tree_leaves(xs))

@@ -89,7 +89,7 @@ def run_demo(steps: int = 400, lbfgs_steps: int = 100, seed: int = 0, out: pathl
 
     start = time.perf_counter()
     key_data, key_net, key_test = jax.random.split(jax.random.key(seed), 3)
-    truth = LotkaVolterra(**TRUTH, y0=Y0)
+    truth = LotkaVolterra(**TRUTH, y0=np.asarray(Y0))
     t = np.linspace(0.0, 6.0, 31)
     data = noisy_trajectories(truth, t, key=key_data, n_trajectories=4, noise=0.02, y0_spread=0.2)
     test = noisy_trajectories(truth, np.linspace(0.0, 9.0, 46), key=key_test, n_trajectories=1, noise=0.0,

@@ -6,6 +6,8 @@ respect to ``args`` uses the implicit function theorem rather than unrolled iter
 
 from .._userfn import NotTraceableError as NotTraceableError
 from .._userfn import NotTraceableWarning as NotTraceableWarning
+from ._basinhopping import basinhopping as basinhopping
+from ._brute import brute as brute
 from ._constraints import (
     Bounds as Bounds,
 )
@@ -18,8 +20,6 @@ from ._constraints import (
 from ._constraints import (
     OptimizeWarning as OptimizeWarning,
 )
-from ._basinhopping import basinhopping as basinhopping
-from ._brute import brute as brute
 from ._curve_fit import curve_fit as curve_fit
 from ._differential_evolution import differential_evolution as differential_evolution
 from ._fixed_point import fixed_point as fixed_point

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
+from ..._concrete import is_concrete
 from ._differential_evolution import _key_from
 from ._minimize import minimize
 from ._objective import prepare_x0
@@ -172,6 +173,6 @@ def basinhopping(
     result = OptimizeResult(x=unravel(lowest.x), success=lowest.success, status=status, fun=lowest.fun,
                             jac=lowest.jac, nit=end.nit, nfev=end.nfev, minimization_failures=end.failures,
                             lowest_optimization_result=lowest, messages=BH_MESSAGES)
-    if disp and not isinstance(end.best_f, jax.core.Tracer):
+    if disp and is_concrete(end.best_f):
         print(f"basinhopping: lowest function value {float(end.best_f):g} after {int(end.nit)} hops")
     return result

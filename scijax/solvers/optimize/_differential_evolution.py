@@ -11,6 +11,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
+from ..._concrete import is_concrete
 from .._userfn import prepare_bound
 from ._bounds import parse_bounds
 from ._minimize import minimize
@@ -284,9 +285,9 @@ def differential_evolution(
         init_pop = init_pop.at[0].set(jnp.clip((x0a - lower) / (upper - lower), 0.0, 1.0))
     args = prepare_args(args)
     start = lower + 0.5 * (upper - lower)
+    objective_fn: Callable[..., Any]
     if vectorized:
-        user = func
-        objective_fn = lambda x, *a: user(x[:, None], *a)[0]  # noqa: E731
+        objective_fn = lambda x, *a: jnp.asarray(func(x[:, None], *a))[0]  # noqa: E731
     else:
         user, args = prepare_bound({"fun": func}, (start,), args, solver="differential_evolution")
         objective_fn = user["fun"]
@@ -299,6 +300,6 @@ def differential_evolution(
                                    recombination=float(recombination), rtol=float(tol), atol=float(atol),
                                    maxiter=int(maxiter), updating=updating)
     res = _run(objective, solver, init_pop, k_run, start, params, bool(polish), lower, upper, int(maxiter))
-    if disp and not isinstance(res.fun, jax.core.Tracer):
+    if disp and is_concrete(res.fun):
         print(f"differential_evolution: f(x)= {float(res.fun):g}")
     return res
