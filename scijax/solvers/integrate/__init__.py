@@ -19,6 +19,9 @@ from ._quad_fixed import fixed_quad as fixed_quad
 from ._quad_fixed import romb as romb
 from ._quad_fixed import simpson as simpson
 from ._quad_fixed import trapezoid as trapezoid
+from ._quad_multi import dblquad as dblquad
+from ._quad_multi import nquad as nquad
+from ._quad_multi import tplquad as tplquad
 
 __all__ = [
     "NotTraceableError",
@@ -29,6 +32,9 @@ __all__ = [
     "OdeSolution",
     "quad",
     "quad_vec",
+    "dblquad",
+    "tplquad",
+    "nquad",
     "fixed_quad",
     "trapezoid",
     "simpson",
