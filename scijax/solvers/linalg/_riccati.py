@@ -24,7 +24,7 @@ by the sign-function and squared-Smith engines of :mod:`._matrix_eq` inside
 
 from collections.abc import Callable
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -178,7 +178,7 @@ def _riccati_jvp(kind, primals, tangents):
     return x, _tangent_solve(kind, ac, -dres)
 
 
-def _validate(a, b, q, r, e, s) -> tuple[list[Array], bool, bool]:
+def _validate(a, b, q, r, e, s) -> tuple[list[Any], bool, bool]:
     named = [("a", a), ("b", b), ("q", q), ("r", r)]
     if e is not None:
         named.append(("e", e))
