@@ -155,7 +155,7 @@ def hessenberg(a: ArrayLike, calc_q: bool = False, overwrite_a: bool = False,
     return jsl.hessenberg(a, calc_q=calc_q)
 
 
-def _subset(w: Array, v: Array | None, subset_by_index: Any, subset_by_value: Any):
+def _subset(w: Array, v: Any, subset_by_index: Any, subset_by_value: Any) -> tuple[Array, Any]:
     if subset_by_index is not None and subset_by_value is not None:
         raise ValueError("Either index or value subset can be requested.")
     if subset_by_index is not None:
@@ -289,8 +289,10 @@ def eigvalsh(a: ArrayLike, b: ArrayLike | None = None, *, lower: bool = True, ov
     >>> eigvalsh(jnp.array([[2.0, 0.0], [0.0, 3.0]]), jnp.array([[1.0, 0.0], [0.0, 2.0]])).round(6).tolist()
     [1.5, 2.0]
     """
-    return eigh(a, b, lower=lower, eigvals_only=True, type=type, check_finite=check_finite,
-                subset_by_index=subset_by_index, subset_by_value=subset_by_value, driver=driver)
+    w = eigh(a, b, lower=lower, eigvals_only=True, type=type, check_finite=check_finite,
+             subset_by_index=subset_by_index, subset_by_value=subset_by_value, driver=driver)
+    assert not isinstance(w, tuple)
+    return w
 
 
 def eigh_tridiagonal(d: ArrayLike, e: ArrayLike, eigvals_only: bool = False, select: str = "a",

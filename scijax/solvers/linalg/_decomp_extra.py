@@ -250,9 +250,8 @@ def null_space(A: ArrayLike, rcond: float | None = None, *, overwrite_a: bool = 
     check_finite_arg("A", A, check_finite)
     m, n = A.shape[-2:]
     _, s, vh = jnp.linalg.svd(A, full_matrices=True)
-    if rcond is None:
-        rcond = jnp.finfo(s.dtype).eps * max(m, n)
-    tol = jnp.max(s, axis=-1, keepdims=True, initial=0.0) * rcond
+    rel = jnp.finfo(s.dtype).eps * max(m, n) if rcond is None else rcond
+    tol = jnp.max(s, axis=-1, keepdims=True, initial=0.0) * rel
     rank = jnp.sum(s > tol, axis=-1)
     basis = _h(vh)
     # columns rank..N-1 of V span the null space; move them to the front
@@ -293,13 +292,12 @@ def orth(A: ArrayLike, rcond: float | None = None) -> Array:
     A = A.astype(inexact(A))
     m, n = A.shape[-2:]
     u, s, _ = jnp.linalg.svd(A, full_matrices=False)
-    if rcond is None:
-        rcond = jnp.finfo(s.dtype).eps * max(m, n)
-    tol = jnp.max(s, axis=-1, keepdims=True, initial=0.0) * rcond
+    rel = jnp.finfo(s.dtype).eps * max(m, n) if rcond is None else rcond
+    tol = jnp.max(s, axis=-1, keepdims=True, initial=0.0) * rel
     return _rank_columns(u, jnp.sum(s > tol, axis=-1))
 
 
-def _pencil(a: Array, b: ArrayLike | None, check_finite: bool) -> tuple[Array, Array | None]:
+def _pencil(a: ArrayLike, b: ArrayLike | None, check_finite: bool) -> tuple[Array, Array | None]:
     a = square("a", a)
     if b is None:
         a = a.astype(inexact(a))
@@ -373,8 +371,8 @@ def eig(a: ArrayLike, b: ArrayLike | None = None, left: bool = False, right: boo
     ab, b_arr = _pencil(a, b, check_finite)
     parts = list(jax.lax.linalg.eig(ab, compute_left_eigenvectors=left, compute_right_eigenvectors=right))
     w = _homogeneous(parts.pop(0), homogeneous_eigvals)
-    vl = parts.pop(0) if left else None
-    vr = parts.pop(0) if right else None
+    vl = parts.pop(0) if left else w
+    vr = parts.pop(0) if right else w
     out: list[Array] = [w]
     if left:
         if b_arr is not None:  # u^H b^{-1} a = w u^H  ->  (b^{-H} u)^H a = w (b^{-H} u)^H b

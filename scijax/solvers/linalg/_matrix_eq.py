@@ -18,6 +18,7 @@ Riccati solution), run on every backend with matrix inverses and products only:
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -46,7 +47,7 @@ def inv_logabsdet(z: Array) -> tuple[Array, Array]:
     return inv, jnp.sum(jnp.log(jnp.abs(jnp.diagonal(lu))))
 
 
-def keep_iterating(change: Array, k: Array, tol: Array | float) -> Array:
+def keep_iterating(change: Array, k: Array, tol: Any) -> Array:
     """Loop condition for the quadratically convergent iterations here and in the Riccati solvers.
 
     ``change`` is the relative size of the last update. Once it is below ``sqrt(tol)`` the new

@@ -24,7 +24,7 @@ by the sign-function and squared-Smith engines of :mod:`._matrix_eq` inside
 
 from collections.abc import Callable
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -163,8 +163,11 @@ def _riccati(kind: _Kind, a: Array, b: Array, q: Array, r: Array) -> Array:
     x = _hermitian_part(kind.start(a, b, q, r))
     # One Newton step on the residual: X <- X - (dF/dX)^{-1} F(X).
     ac = kind.closed_loop(x, a, b, r)
-    x = x - kind.tangent_solve(ac, kind.residual(x, a, b, q, r))
-    return _hermitian_part(x)
+    x = _hermitian_part(x - kind.tangent_solve(ac, kind.residual(x, a, b, q, r)))
+    # No stabilising solution (e.g. an uncontrollable unstable mode) leaves a large residual.
+    scale = _norm1(q) + _norm1(x) * (1 + _norm1(a)) ** 2 + jnp.finfo(x.dtype).tiny
+    ok = _norm1(kind.residual(x, a, b, q, r)) <= jnp.sqrt(jnp.finfo(x.dtype).eps) * scale
+    return jnp.where(ok, x, jnp.nan)
 
 
 @_riccati.defjvp
@@ -175,7 +178,7 @@ def _riccati_jvp(kind, primals, tangents):
     return x, _tangent_solve(kind, ac, -dres)
 
 
-def _validate(a, b, q, r, e, s) -> tuple[list[Array], bool, bool]:
+def _validate(a, b, q, r, e, s) -> tuple[list[Any], bool, bool]:
     named = [("a", a), ("b", b), ("q", q), ("r", r)]
     if e is not None:
         named.append(("e", e))

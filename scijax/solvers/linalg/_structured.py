@@ -245,9 +245,8 @@ def solve_circulant(c: ArrayLike, b: ArrayLike, singular: str = "raise", tol: fl
         raise ValueError(f"`b`: shapes of c {c.shape} and b {b.shape} are incompatible along the vector axis")
     fc = jnp.fft.fft(c, axis=-1)
     abs_eigs = jnp.abs(fc)
-    if tol is None:
-        tol = abs_eigs.max() * abs_eigs.size * jnp.finfo(dtype).eps
-    near = abs_eigs <= tol
+    cut = abs_eigs.max() * abs_eigs.size * jnp.finfo(dtype).eps if tol is None else tol
+    near = abs_eigs <= cut
     fb = jnp.fft.fft(b, axis=-1)
     if singular == "lstsq":
         fc = jnp.where(near, 1, fc)

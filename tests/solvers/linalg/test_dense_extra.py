@@ -316,6 +316,16 @@ def test_riccati_matches_scipy(ours, theirs, kw):
     close(ours(A, B, Q, R, **kw), theirs(A, B, Q, R, **kw), 1e-11)
 
 
+@pytest.mark.parametrize("ours,theirs", [(L.solve_continuous_are, sl.solve_continuous_are),
+                                         (L.solve_discrete_are, sl.solve_discrete_are)], ids=["care", "dare"])
+def test_riccati_without_stabilising_solution_is_nan(ours, theirs):
+    a = np.diag([2.0, -0.5])  # the unstable first mode is not controllable from b
+    b = np.array([[0.0], [1.0]])
+    with pytest.raises(LinAlgError):
+        theirs(a, b, np.eye(2), np.eye(1))
+    assert np.isnan(ours(a, b, np.eye(2), np.eye(1))).all()
+
+
 def test_riccati_complex():
     a = A + 0.3j * W
     b = B + 0.2j * S
