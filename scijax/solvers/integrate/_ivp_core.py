@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from ..._typing import Array
+from .._user_jacobian import with_user_jacobian
 from ._ivp_checks import check_fun_shape
 from ._ivp_events import EventSpec, diffrax_event, locate_events
 from ._ivp_methods import METHODS
@@ -59,18 +60,14 @@ def _vector_field(fun, jac, jac_value):
     if jac is None:
         return plain
 
-    @jax.custom_jvp
-    def with_jac(t, y, args):
-        return plain(t, y, args)
+    def value(y, p):
+        return plain(p[0], y, p[1])
 
-    @with_jac.defjvp
-    def _jvp(primals, tangents):
-        t, y, args = primals
-        t_dot, y_dot, args_dot = tangents
-        jmat = jac(t, y, *args) if callable(jac) else jac_value
-        jmat = jnp.asarray(jmat, dtype=y.dtype)
-        out, rest = jax.jvp(lambda t_, a_: plain(t_, y, a_), (t, args), (t_dot, args_dot))
-        return out, jmat @ y_dot + rest
+    def jacobian(y, p):
+        return jac(p[0], y, *p[1]) if callable(jac) else p[2]
+
+    def with_jac(t, y, args):
+        return with_user_jacobian(value, jacobian, y, (t, args, jac_value))
 
     return with_jac
 

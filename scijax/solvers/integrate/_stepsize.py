@@ -12,6 +12,7 @@ natural first steps are ``1e-6``. :class:`SpacingController` wraps a
 from collections.abc import Callable
 
 import diffrax
+import jax
 import jax.numpy as jnp
 
 __all__ = ["SpacingController", "min_step"]
@@ -19,7 +20,7 @@ __all__ = ["SpacingController", "min_step"]
 
 def min_step(t):
     """SciPy's smallest allowed step at time ``t``: ten spacings of ``t`` (direction-free)."""
-    t = jnp.asarray(t)
+    t = jax.lax.stop_gradient(jnp.asarray(t))  # a threshold: no derivative (and nextafter has none)
     return 10 * jnp.abs(jnp.nextafter(t, jnp.asarray(jnp.inf, t.dtype)) - t)
 
 

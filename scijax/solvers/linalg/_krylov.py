@@ -53,7 +53,8 @@ conv-diff       4096   bicgstab  22.1     16.6    104 / 106
 ==============  =====  ========  =======  ======  ================
 
 Ours is 1.3-2.8x faster on CG and on the large BiCGStab; lineax's GMRES is 1-4x faster below n = 16384
-(not profiled here; worth a look in ``_gmres.py``), which is not a reason to give up SciPy's semantics. All true residuals met the tolerance on both sides.
+(not profiled here; worth a look in ``_gmres.py``), which is not a reason to give up SciPy's
+semantics. All true residuals met the tolerance on both sides.
 """
 
 from collections.abc import Callable

@@ -11,6 +11,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import ArrayLike
 
+from .._user_jacobian import with_user_jacobian
 from .._userfn import prepare_bound
 from ._bounds import parse_bounds
 from ._implicit import implicit_bounded_solution
@@ -66,19 +67,12 @@ class Residuals(eqx.Module):
         return _with_jac(self, x, params), None
 
 
-@jax.custom_jvp
-def _with_jac(res, x, params):
-    return res.raw(x, params)
+def _with_jac(res: Residuals, x, params):
+    def jacobian(x, params):
+        args, kwargs = eqx.combine(params, res.static_args)
+        return res.jac(x, *args, **kwargs)
 
-
-@_with_jac.defjvp
-def _with_jac_jvp(primals, tangents):
-    res, x, params = primals
-    _, dx, dparams = tangents
-    args, kwargs = eqx.combine(params, res.static_args)
-    jac = jnp.asarray(res.jac(x, *args, **kwargs), x.dtype)
-    f, df_params = jax.jvp(lambda p: res.raw(x, p), (params,), (dparams,))
-    return f, jnp.atleast_2d(jac) @ dx + df_params
+    return with_user_jacobian(res.raw, jacobian, x, params)
 
 
 def least_squares(

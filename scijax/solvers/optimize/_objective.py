@@ -11,6 +11,8 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, PyTree
 
+from .._user_jacobian import with_user_jacobian
+
 __all__ = ["prepare_args", "prepare_x0", "Objective", "check_options", "ToShape"]
 
 
@@ -128,22 +130,9 @@ def _user_grad(obj: Objective, x, params):
     return jnp.asarray(g, dtype=x.dtype).reshape(x.shape)
 
 
-@jax.custom_jvp
-def _with_jac_impl(obj, x, params):
-    out = obj.raw(x, params)
-    return _scalar(out[0] if obj.jac is True else out)
+def _with_jac(obj: Objective, x, params):
+    def value(x, params):
+        out = obj.raw(x, params)
+        return _scalar(out[0] if obj.jac is True else out)
 
-
-def _with_jac(obj, x, params):
-    return _with_jac_impl(obj, x, params)
-
-
-@_with_jac_impl.defjvp
-def _with_jac_jvp(primals, tangents):
-    obj, x, params = primals
-    _, dx, dparams = tangents
-    f = _with_jac_impl(obj, x, params)
-    df = jnp.dot(_user_grad(obj, x, params), dx)
-    only_f = lambda p: _scalar(obj.raw(x, p)[0] if obj.jac is True else obj.raw(x, p))
-    _, df_params = jax.jvp(only_f, (params,), (dparams,))
-    return f, df + df_params
+    return with_user_jacobian(value, lambda x, params: _user_grad(obj, x, params), x, params)

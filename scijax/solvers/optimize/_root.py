@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import ArrayLike
 
+from .._user_jacobian import with_user_jacobian
 from .._userfn import prepare_bound
 from ._implicit import attach_implicit_gradient
 from ._objective import check_options, prepare_args, prepare_x0
@@ -124,19 +125,12 @@ class _System(eqx.Module):
         return _with_jac(self, x, params), None
 
 
-@jax.custom_jvp
-def _with_jac(system, x, params):
-    return system.raw(x, params)
+def _with_jac(system: "_System", x, params):
+    def jacobian(x, params):
+        args = eqx.combine(params, system.static_args)
+        return system.fun(x, *args)[1] if system.jac is True else system.jac(x, *args)
 
-
-@_with_jac.defjvp
-def _with_jac_jvp(primals, tangents):
-    system, x, params = primals
-    _, dx, dparams = tangents
-    args = eqx.combine(params, system.static_args)
-    jac = system.fun(x, *args)[1] if system.jac is True else system.jac(x, *args)
-    f, df_params = jax.jvp(lambda p: system.raw(x, p), (params,), (dparams,))
-    return f, jnp.asarray(jac, x.dtype) @ dx + df_params
+    return with_user_jacobian(system.raw, jacobian, x, params)
 
 
 def root(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), method: str = "hybr",
