@@ -79,25 +79,23 @@ class MinimizeMethod(NamedTuple):
     pack: Callable[[optx.Solution], dict] = _no_fields
 
 
-def _maxiter(options: dict, n: int, default_per_var: int | None, default: int | None = None) -> int:
+def _maxiter(options: dict, default: int) -> int:
     value = options.get("maxiter")
-    if value is None:
-        return default if default is not None else default_per_var * n
-    return int(value)
+    return default if value is None else int(value)
 
 
 def _bfgs(options, tol, n):
     gtol = options.get("gtol", 1e-5 if tol is None else tol)
     inner = optx.BFGS(rtol=0.0, atol=0.0, use_inverse=True)
     return SciPyStopping(inner, gradient_converged(gtol, options.get("norm", np.inf)),
-                         _maxiter(options, n, 200))
+                         _maxiter(options, 200 * n))
 
 
 def _cg(options, tol, n):
     gtol = options.get("gtol", 1e-5 if tol is None else tol)
     inner = optx.NonlinearCG(rtol=0.0, atol=0.0, method=optx.polak_ribiere)
     return SciPyStopping(inner, gradient_converged(gtol, options.get("norm", np.inf)),
-                         _maxiter(options, n, 200))
+                         _maxiter(options, 200 * n))
 
 
 def _wrapped_loop_bound(solver: SciPyStopping) -> int:
@@ -134,7 +132,7 @@ def _lbfgsb(options, tol, n):
     ftol = options.get("ftol", 2.220446049250313e-09 if tol is None else tol)
     gtol = options.get("gtol", 1e-5 if tol is None else tol)
     return LBFGSB(maxcor=int(options.get("maxcor", 10)), ftol=ftol, gtol=gtol,
-                  maxiter=_maxiter(options, n, None, 15000), maxls=int(options.get("maxls", 20)))
+                  maxiter=_maxiter(options, 15000), maxls=int(options.get("maxls", 20)))
 
 
 def _bounds_option(lower, upper, options):
@@ -143,12 +141,12 @@ def _bounds_option(lower, upper, options):
 
 def _newton_cg(options, tol, n):
     xtol = options.get("xtol", 1e-5 if tol is None else tol)
-    return NewtonCG(xtol=xtol, maxiter=_maxiter(options, n, 200))
+    return NewtonCG(xtol=xtol, maxiter=_maxiter(options, 200 * n))
 
 
 def _slsqp(options, tol, n):
     ftol = options.get("ftol", 1e-6 if tol is None else tol)
-    return SLSQP(ftol=ftol, maxiter=_maxiter(options, n, None, 100))
+    return SLSQP(ftol=ftol, maxiter=_maxiter(options, 100))
 
 
 def _trust(subproblem):
@@ -157,7 +155,7 @@ def _trust(subproblem):
             subproblem, gtol=options.get("gtol", 1e-4 if tol is None else tol),
             initial_trust_radius=options.get("initial_trust_radius", 1.0),
             max_trust_radius=options.get("max_trust_radius", 1000.0), eta=options.get("eta", 0.15),
-            maxiter=_maxiter(options, n, 200))
+            maxiter=_maxiter(options, 200 * n))
 
     return build
 

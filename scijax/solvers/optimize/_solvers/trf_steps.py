@@ -82,7 +82,7 @@ def solve_tr_svd(m, uf, s, vt, delta, alpha, rtol=0.01, max_iter=10):
     restart = (alpha == 0) & jnp.invert(full_rank)
     default = jnp.maximum(0.001 * alpha_upper, jnp.sqrt(alpha_lower * alpha_upper))
     a = jnp.where(restart, default, alpha)
-    a = solve_secular(suf, s2, delta, a, alpha_lower, alpha_upper, max_iter=max_iter, rtol=rtol)
+    a, _, _ = solve_secular(suf, s2, delta, a, alpha_lower, alpha_upper, max_iter=max_iter, rtol=rtol)
     p = -vt.T @ (suf / (s2 + a))
     p = p * delta / jnp.linalg.norm(p)
     return jnp.where(inside, p_gn, p), jnp.where(inside, 0.0, a)

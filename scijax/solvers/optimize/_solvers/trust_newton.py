@@ -89,7 +89,8 @@ def exact_subproblem(grad_fn: Callable, x: Array, g: Array, radius: Array) -> tu
     # the root lies below lo + |g| / radius.
     lo = jnp.maximum(0.0, -lam_min) + tiny
     hi = lo + jnp.linalg.norm(g) / radius
-    s = solve_secular(gq, lam, radius, hi, lo, hi, max_iter=60, rtol=0.0)
+    s, lower, upper = solve_secular(gq, lam, radius, hi, lo, hi, max_iter=60, rtol=0.0)
+    s = jnp.clip(s, lower, upper)
     p_boundary = step(s)
     # Hard case: g has (almost) no component along the lowest eigenvector, so |p| < radius even
     # as s -> -lam_min; move along that eigenvector to the boundary.

@@ -78,13 +78,21 @@ def _safeguard_default(lower, upper):
 
 
 def solve_secular(c: Array, d: Array, radius: Array, a: Array, lower: Array, upper: Array, *,
-                  max_iter: int, rtol: float) -> Array:
-    """Solve ``|c / (d + a)| = radius`` for ``a`` in ``[lower, upper]``.
+                  max_iter: int, rtol: float) -> tuple[Array, Array, Array]:
+    """Solve ``|c / (d + a)| = radius`` for ``a`` in ``[lower, upper]``, with ``d + lower > 0``.
 
-    Newton's method on ``1/|p(a)| - 1/radius`` (it converges from either side of the root). Each
-    iterate outside the current bracket is reset to ``max(upper/1000, sqrt(lower upper))``;
-    the bracket tightens with every iterate, and the iteration stops once
-    ``||p| - radius| < rtol * radius`` (``rtol = 0``: after ``max_iter`` iterations).
+    Newton's method on ``1/|p(a)| - 1/radius``. Each iterate outside the current bracket is reset
+    to ``max(upper/1000, sqrt(lower upper))``; the bracket tightens with every iterate, and the
+    iteration stops once ``||p| - radius| < rtol * radius`` (``rtol = 0``: after ``max_iter``
+    iterations).
+
+    Returns
+    -------
+    a, lower, upper
+        The last Newton iterate (as SciPy's ``solve_lsq_trust_region`` returns it; it may lie
+        outside the bracket) and the final bracket. A caller that needs a root right of the
+        pole ``-min(d)`` (the trust-region step in an eigenbasis with negative eigenvalues)
+        clips ``a`` to the bracket.
     """
 
     def body(_, carry):
@@ -99,8 +107,8 @@ def solve_secular(c: Array, d: Array, radius: Array, a: Array, lower: Array, upp
                                                                        strict=True))
         return a, lower, upper, done | (jnp.abs(phi) < rtol * radius)
 
-    a, _, _, _ = jax.lax.fori_loop(0, max_iter, body, (a, lower, upper, jnp.array(False)))
-    return a
+    a, lower, upper, _ = jax.lax.fori_loop(0, max_iter, body, (a, lower, upper, jnp.array(False)))
+    return a, lower, upper
 
 
 def truncated_cg(
