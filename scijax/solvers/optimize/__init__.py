@@ -19,6 +19,8 @@ from ._constraints import (
 from ._curve_fit import curve_fit as curve_fit
 from ._fixed_point import fixed_point as fixed_point
 from ._least_squares import least_squares as least_squares
+from ._linprog import linprog as linprog
+from ._lp_result import LinprogResult as LinprogResult
 from ._minimize import minimize as minimize
 from ._minimize_scalar import minimize_scalar as minimize_scalar
 from ._result import OptimizeResult as OptimizeResult
@@ -51,6 +53,7 @@ __all__ = [
     "NonlinearConstraint",
     "OptimizeWarning",
     "OptimizeResult",
+    "LinprogResult",
     "RootResults",
     "bisect",
     "brenth",
@@ -58,6 +61,7 @@ __all__ = [
     "curve_fit",
     "fixed_point",
     "least_squares",
+    "linprog",
     "minimize",
     "minimize_scalar",
     "newton",

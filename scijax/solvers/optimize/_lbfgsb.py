@@ -79,8 +79,14 @@ class LBFGSB(optx.AbstractMinimiser):
         m, n = self.maxcor, y.shape[0]
         zero = jnp.array(0)
         return _LBFGSBState(
-            f=f, g=g, s_hist=jnp.zeros((m, n), y.dtype), y_hist=jnp.zeros((m, n), y.dtype),
-            n_pairs=zero, nit=zero, nfev=jnp.array(1), converged=self._pg_small(y, g, options),
+            f=f,
+            g=g,
+            s_hist=jnp.zeros((m, n), y.dtype),
+            y_hist=jnp.zeros((m, n), y.dtype),
+            n_pairs=zero,
+            nit=zero,
+            nfev=jnp.array(1),
+            converged=self._pg_small(y, g, options),
             stalled=jnp.array(False),
         )
 
@@ -126,18 +132,25 @@ class LBFGSB(optx.AbstractMinimiser):
         rel_decrease = (state.f - f_new) / jnp.maximum(jnp.maximum(jnp.abs(state.f), jnp.abs(f_new)), 1.0)
         converged = self._pg_small(x_new, g_new, options) | (ok & (rel_decrease <= self.ftol))
         new_state = _LBFGSBState(
-            f=f_new, g=g_new, s_hist=s_hist, y_hist=y_hist, n_pairs=n_pairs, nit=state.nit + 1,
-            nfev=state.nfev + k + 2, converged=converged, stalled=jnp.invert(ok),
+            f=f_new,
+            g=g_new,
+            s_hist=s_hist,
+            y_hist=y_hist,
+            n_pairs=n_pairs,
+            nit=state.nit + 1,
+            nfev=state.nfev + k + 2,
+            converged=converged,
+            stalled=jnp.invert(ok),
         )
         return x_new, new_state, None
 
     def terminate(self, fn, y, args, options, state, tags):
         out_of_iters = (state.nit >= self.maxiter) & jnp.invert(state.converged)
         nonfinite = jnp.invert(jnp.isfinite(state.f))
-        result = optx.RESULTS.where(out_of_iters, optx.RESULTS.nonlinear_max_steps_reached,
-                                    optx.RESULTS.successful)
-        result = optx.RESULTS.where(state.stalled & jnp.invert(state.converged),
-                                    optx.RESULTS.nonlinear_divergence, result)
+        result = optx.RESULTS.where(out_of_iters, optx.RESULTS.nonlinear_max_steps_reached, optx.RESULTS.successful)
+        result = optx.RESULTS.where(
+            state.stalled & jnp.invert(state.converged), optx.RESULTS.nonlinear_divergence, result
+        )
         result = optx.RESULTS.where(nonfinite, optx.RESULTS.nonfinite, result)
         return state.converged | out_of_iters | state.stalled | nonfinite, result
 

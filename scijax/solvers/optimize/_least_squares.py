@@ -41,8 +41,11 @@ class _Method(NamedTuple):
     strictly_feasible: bool
 
 
-LSQ_METHODS = {"trf": _Method(TRF, True, 1.0, True), "dogbox": _Method(Dogbox, True, 1.0, False),
-               "lm": _Method(TRF, False, "jac", True)}
+LSQ_METHODS = {
+    "trf": _Method(TRF, True, 1.0, True),
+    "dogbox": _Method(Dogbox, True, 1.0, False),
+    "lm": _Method(TRF, False, "jac", True),
+}
 """Method -> engine and capabilities. 'lm' is the TRF engine's unbounded case with
 ``x_scale='jac'``, MINPACK's trust-region Levenberg-Marquardt."""
 
@@ -191,15 +194,15 @@ def least_squares(
         raise ValueError(f"`fun` must return at most 1-d array_like. f0.shape: {f0.shape}")
     m = f0.shape[0]
     if method == "lm" and m < n:
-        raise ValueError("Method 'lm' doesn't work when the number of residuals is less than the "
-                         "number of variables.")
+        raise ValueError("Method 'lm' doesn't work when the number of residuals is less than the number of variables.")
     if _concrete(f0) and not np.all(np.isfinite(np.asarray(f0))):
         raise ValueError("Residuals are not finite in the initial point.")
     loss_fn = loss if callable(loss) else LOSSES[loss]
     if spec.strictly_feasible:
         x = strictly_feasible(x, lb, ub)
-    solver = spec.engine(ftol=ftol, xtol=xtol, gtol=gtol, max_nfev=int(max_nfev or 100 * n), loss=loss_fn,
-                 f_scale=f_scale)
+    solver = spec.engine(
+        ftol=ftol, xtol=xtol, gtol=gtol, max_nfev=int(max_nfev or 100 * n), loss=loss_fn, f_scale=f_scale
+    )
     return _solve(residuals, solver, x, params, lb, ub, scale_arr, has_bounds, loss_fn, f_scale, xtol)
 
 
@@ -218,17 +221,18 @@ def _check_tolerances(ftol, xtol, gtol, method):
         if tol is None:
             return 0.0
         if tol < _EPS:
-            warnings.warn(f"Setting `{name}` below the machine epsilon ({_EPS:.2e}) effectively "
-                          "disables the corresponding termination condition.", stacklevel=4)
+            warnings.warn(
+                f"Setting `{name}` below the machine epsilon ({_EPS:.2e}) effectively "
+                "disables the corresponding termination condition.",
+                stacklevel=4,
+            )
         return float(tol)
 
     ftol, xtol, gtol = check(ftol, "ftol"), check(xtol, "xtol"), check(gtol, "gtol")
     if method == "lm" and min(ftol, xtol, gtol) < _EPS:
-        raise ValueError(f"All tolerances must be higher than machine epsilon ({_EPS:.2e}) for "
-                         "method 'lm'.")
+        raise ValueError(f"All tolerances must be higher than machine epsilon ({_EPS:.2e}) for method 'lm'.")
     if max(ftol, xtol, gtol) < _EPS:
-        raise ValueError(f"At least one of the tolerances must be higher than machine epsilon "
-                         f"({_EPS:.2e}).")
+        raise ValueError(f"At least one of the tolerances must be higher than machine epsilon ({_EPS:.2e}).")
     return ftol, xtol, gtol
 
 
@@ -246,16 +250,23 @@ def _check_x_scale(x_scale, n, dtype):
 
 
 def _no_grad(tree):
-    return jax.tree_util.tree_map(
-        lambda a: jax.lax.stop_gradient(a) if eqx.is_inexact_array(a) else a, tree)
+    return jax.tree_util.tree_map(lambda a: jax.lax.stop_gradient(a) if eqx.is_inexact_array(a) else a, tree)
 
 
 @eqx.filter_jit
 def _solve(residuals, solver, x0, params, lb, ub, x_scale, has_bounds, loss_fn, f_scale, xtol):
     fn = eqx.filter_closure_convert(residuals, x0, params)
     options = {"lower": lb, "upper": ub, "x_scale": x_scale}
-    sol = optx.least_squares(_no_grad(fn), solver, x0, _no_grad(params), options=_no_grad(options),
-                             has_aux=True, max_steps=solver.max_nfev + 1, throw=False)
+    sol = optx.least_squares(
+        _no_grad(fn),
+        solver,
+        x0,
+        _no_grad(params),
+        options=_no_grad(options),
+        has_aux=True,
+        max_steps=solver.max_nfev + 1,
+        throw=False,
+    )
     state = sol.stats["state"]
     status = sol.stats["status"]
     x_star = sol.value
@@ -272,8 +283,16 @@ def _solve(residuals, solver, x0, params, lb, ub, x_scale, has_bounds, loss_fn, 
     nonfinite = jnp.invert(jnp.all(jnp.isfinite(f_true)))
     status = jnp.where(nonfinite, 5, status).astype(jnp.int32)
     return OptimizeResult(
-        x=x, cost=cost(x, params), fun=f_true, jac=state.jac, grad=state.g,
-        optimality=sol.stats["optimality"], active_mask=active, nfev=state.nfev,
-        njev=state.njev, status=status, success=(status > 0) & (status < 5), messages=LSQ_MESSAGES,
+        x=x,
+        cost=cost(x, params),
+        fun=f_true,
+        jac=state.jac,
+        grad=state.g,
+        optimality=sol.stats["optimality"],
+        active_mask=active,
+        nfev=state.nfev,
+        njev=state.njev,
+        status=status,
+        success=(status > 0) & (status < 5),
+        messages=LSQ_MESSAGES,
     )
-

@@ -1,0 +1,1 @@
+"""Engines behind the optimize facades: one module per algorithm family, no SciPy surface."""
