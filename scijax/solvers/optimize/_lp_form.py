@@ -147,6 +147,55 @@ def _standard_form(c, A_ub, b_ub, A_eq, b_eq, lb, ub):
     return A_s, b, c_s, umask, u_s, (o, sg, free, lfin, flip, boxed)
 
 
+def _active_system(c, A_ub, b_ub, A_eq, b_eq, lb, ub, x, m_ub, m_eq, m_l, m_u):
+    """Stacked rows ``H = [A_ub; -I; I; A_eq]``, right-hand sides ``r`` (zero where inactive),
+    marginals ``lam`` (``c = H^T lam`` at the optimum), the 0/1 active mask ``w`` (equalities,
+    and inequalities whose marginal exceeds their slack) and ``K = H^T W H``."""
+    n, dt = c.shape[0], c.dtype
+    eye = jnp.eye(n, dtype=dt)
+    H = jnp.concatenate([A_ub, -eye, eye, A_eq], axis=0)
+    beta = jnp.concatenate([b_ub, -lb, ub])
+    lam = jnp.concatenate([m_ub, -m_l, m_u, m_eq])
+    slack = beta - H[: beta.shape[0]] @ x
+    act = jnp.abs(lam[: beta.shape[0]]) > slack
+    w = jnp.concatenate([act, jnp.ones(A_eq.shape[0], bool)]).astype(dt)
+    r = jnp.where(w > 0, jnp.concatenate([beta, b_eq]), 0.0)
+    K = H.T @ (w[:, None] * H)
+    return H, r, lam, w, K
+
+
+def _split(lam, m_ub, n):
+    """Marginal blocks ``(ub, eq, lower, upper)`` of a stacked multiplier vector."""
+    return lam[:m_ub], lam[m_ub + 2 * n :], -lam[m_ub : m_ub + n], lam[m_ub + n : m_ub + 2 * n]
+
+
+POLISH_MAX_N = 2000
+"""Largest ``n`` for which the interior-point solution is polished on its active set."""
+
+
+def _polish(c, A_ub, b_ub, A_eq, b_eq, lb, ub, tol, sol):
+    """Re-solve the active-set equations for an exact vertex and its multipliers; keep the
+    polished point only where it is finite, feasible, close to the interior-point one and
+    (for the multipliers) of the right signs, else keep the interior-point solution."""
+    x, m_ub, m_eq, m_l, m_u = sol
+    n = c.shape[0]
+    H, r, lam, w, K = _active_system(c, A_ub, b_ub, A_eq, b_eq, lb, ub, *sol)
+    cf = jax.scipy.linalg.cho_factor(K + jnp.finfo(c.dtype).eps * jnp.trace(K) * jnp.eye(n))
+    xp = jax.scipy.linalg.cho_solve(cf, H.T @ r)
+    lp = w * (H @ jax.scipy.linalg.cho_solve(cf, c))
+    scale = 1.0 + jnp.max(jnp.abs(x), initial=0.0)
+    feas = jnp.all(A_ub @ xp <= b_ub + tol * (1 + jnp.abs(b_ub)))
+    feas &= jnp.all(jnp.abs(A_eq @ xp - b_eq) <= tol * (1 + jnp.abs(b_eq)))
+    feas &= jnp.all((xp >= lb - tol * (1 + jnp.abs(xp))) & (xp <= ub + tol * (1 + jnp.abs(xp))))
+    good_x = feas & jnp.all(jnp.isfinite(xp)) & (jnp.max(jnp.abs(xp - x)) < 1e3 * tol * scale)
+    lscale = 1.0 + jnp.max(jnp.abs(lam), initial=0.0)
+    signs = jnp.all(lp[: lam.shape[0] - A_eq.shape[0]] <= tol * lscale)
+    close = jnp.max(jnp.abs(lp - lam), initial=0.0) < 1e3 * tol * lscale
+    good_l = signs & close & jnp.all(jnp.isfinite(lp))
+    lam = jnp.where(good_l, lp, lam)
+    return (jnp.where(good_x, xp, x), *_split(lam, A_ub.shape[0], n))
+
+
 @partial(jax.custom_jvp, nondiff_argnums=(7, 8))
 def lp_core(c, A_ub, b_ub, A_eq, b_eq, lb, ub, tol: float, maxiter: int):
     """Solve the LP; return ``(x, m_ub, m_eq, m_lower, m_upper, status, nit)`` where the
@@ -162,13 +211,14 @@ def lp_core(c, A_ub, b_ub, A_eq, b_eq, lb, ub, tol: float, maxiter: int):
     s = sol.s / (q * tau)
     v = sol.v / (q * tau)
     x = o + sg * z[:n] - free * z[n : 2 * n]
-    m_ub_ = y[:m_ub]
-    m_eq_ = y[m_ub : m_ub + m_eq]
     m_l = jnp.where(lfin, s[:n], 0.0)
     m_u = -(jnp.where(boxed, v[:n], 0.0) + jnp.where(flip, s[:n], 0.0))
+    out = (x, y[:m_ub], y[m_ub : m_ub + m_eq], m_l, m_u)
+    if n <= POLISH_MAX_N:
+        out = _polish(c, A_ub, b_ub, A_eq, b_eq, lb, ub, tol, out)
     bad = sol.status >= 2
-    nanify = lambda a: jnp.where(bad, jnp.nan, a)  # noqa: E731
-    return (nanify(x), nanify(m_ub_), nanify(m_eq_), nanify(m_l), nanify(m_u), sol.status, sol.nit)
+    out = tuple(jnp.where(bad, jnp.nan, a) for a in out)
+    return (*out, sol.status, sol.nit)
 
 
 @lp_core.defjvp
@@ -188,29 +238,12 @@ def _lp_core_jvp(tol, maxiter, primals, tangents):
     out = lp_core(c, A_ub, b_ub, A_eq, b_eq, lb, ub, tol, maxiter)
     x, m_ub, m_eq, m_l, m_u, status, nit = out
     n, dt = c.shape[0], c.dtype
-    eye = jnp.eye(n, dtype=dt)
-    H = jnp.concatenate([A_ub, -eye, eye, A_eq], axis=0)
-    beta = jnp.concatenate([b_ub, -lb, ub])
-    lam = jnp.concatenate([m_ub, -m_l, m_u, m_eq])
-    slack = beta - H[: beta.shape[0]] @ x
-    act_ineq = jnp.abs(lam[: beta.shape[0]]) > slack
-    w = jnp.concatenate([act_ineq, jnp.ones(A_eq.shape[0], bool)]).astype(dt)
-    zero_n = jnp.zeros((2 * n, n), dt)
-    dH = jnp.concatenate([_zero_if_none(dA_ub, A_ub), zero_n, _zero_if_none(dA_eq, A_eq)], axis=0)
-    dr = jnp.concatenate([db_ub, -dlb, dub, db_eq])
-    dr = jnp.where(w > 0, dr, 0.0)  # inactive infinite bounds carry no tangent
-    K = H.T @ (w[:, None] * H)
+    H, _, lam, w, K = _active_system(c, A_ub, b_ub, A_eq, b_eq, lb, ub, *out[:5])
+    dH = jnp.concatenate([dA_ub, jnp.zeros((2 * n, n), dt), dA_eq], axis=0)
+    dr = jnp.where(w > 0, jnp.concatenate([db_ub, -dlb, dub, db_eq]), 0.0)
     dx = jnp.linalg.solve(K, H.T @ (w * (dr - dH @ x)))
     dlam = w * (H @ jnp.linalg.solve(K, dc - dH.T @ (w * lam)))
-    m_ub_n = A_ub.shape[0]
-    d_ub, d_l, d_u = dlam[:m_ub_n], -dlam[m_ub_n : m_ub_n + n], dlam[m_ub_n + n : m_ub_n + 2 * n]
-    d_eq = dlam[m_ub_n + 2 * n :]
     ok = status == 0
-    fix = lambda t: jnp.where(ok, t, jnp.nan)  # noqa: E731
-    int_zero = lambda a: np.zeros(a.shape, jax.dtypes.float0)  # noqa: E731
-    tans = (fix(dx), fix(d_ub), fix(d_eq), fix(d_l), fix(d_u), int_zero(status), int_zero(nit))
-    return out, tans
-
-
-def _zero_if_none(t, like):
-    return jnp.zeros_like(like) if t is None else t
+    tans = tuple(jnp.where(ok, t, jnp.nan) for t in (dx, *_split(dlam, A_ub.shape[0], n)))
+    float0 = lambda a: np.zeros(a.shape, jax.dtypes.float0)  # noqa: E731
+    return out, (*tans, float0(status), float0(nit))
