@@ -6,7 +6,7 @@ from typing import Any
 import jax.numpy as jnp
 from jaxtyping import ArrayLike
 
-from ._lp_form import check_lp_inputs, lp_core, parse_lp_bounds
+from ._lp_form import check_lp_inputs, lp_solve, parse_lp_bounds
 from ._lp_result import LinprogResult, LPMarginals
 
 __all__ = ["linprog", "LINPROG_METHODS"]
@@ -147,7 +147,7 @@ def linprog(
 
         return milp_from_arrays(c, A_ub, b_ub, A_eq, b_eq, lb, ub, integrality, options)
     tol, maxiter = _options(options, c.dtype)
-    x, m_ub, m_eq, m_l, m_u, status, nit = lp_core(c, A_ub, b_ub, A_eq, b_eq, lb, ub, tol, maxiter)
+    x, m_ub, m_eq, m_l, m_u, status, nit = lp_solve(c, A_ub, b_ub, A_eq, b_eq, lb, ub, tol, maxiter)
     slack = b_ub - A_ub @ x
     con = b_eq - A_eq @ x
     return LinprogResult(

@@ -17,7 +17,7 @@ from jaxtyping import Array
 
 from ._solvers.lp_ipm import hsd_ipm, ruiz_scale
 
-__all__ = ["check_lp_inputs", "parse_lp_bounds", "lp_core"]
+__all__ = ["check_lp_inputs", "parse_lp_bounds", "lp_core", "lp_solve"]
 
 
 def _is_concrete(x: Any) -> bool:
@@ -37,7 +37,9 @@ def check_lp_inputs(c, A_ub, b_ub, A_eq, b_eq) -> tuple[Array, ...]:
     """Convert to arrays of one float dtype, check shapes and finiteness; ``None`` becomes an
     empty ``(0, n)``/``(0,)`` array. Raises ``ValueError`` naming the offending argument."""
     leaves = [_dense(a) for a in (c, A_ub, b_ub, A_eq, b_eq) if a is not None]
-    dtype = jnp.result_type(float, *[jnp.asarray(a).dtype for a in leaves])
+    dtype = jnp.result_type(*[jnp.asarray(a).dtype for a in leaves])
+    if not jnp.issubdtype(dtype, jnp.floating):
+        dtype = jnp.result_type(float)
     c = jnp.asarray(_dense(c), dtype)
     if c.ndim == 0:
         c = c[None]
@@ -180,7 +182,8 @@ def _polish(c, A_ub, b_ub, A_eq, b_eq, lb, ub, tol, sol):
     x, m_ub, m_eq, m_l, m_u = sol
     n = c.shape[0]
     H, r, lam, w, K = _active_system(c, A_ub, b_ub, A_eq, b_eq, lb, ub, *sol)
-    cf = jax.scipy.linalg.cho_factor(K + jnp.finfo(c.dtype).eps * jnp.trace(K) * jnp.eye(n))
+    eye = jnp.eye(n, dtype=c.dtype)
+    cf = jax.scipy.linalg.cho_factor(K + jnp.finfo(c.dtype).eps * jnp.trace(K) * eye)
     xp = jax.scipy.linalg.cho_solve(cf, H.T @ r)
     lp = w * (H @ jax.scipy.linalg.cho_solve(cf, c))
     scale = 1.0 + jnp.max(jnp.abs(x), initial=0.0)
@@ -234,16 +237,21 @@ def _lp_core_jvp(tol, maxiter, primals, tangents):
     are not finite. Tangents of an unsuccessful solve are ``nan``.
     """
     c, A_ub, b_ub, A_eq, b_eq, lb, ub = primals
-    dc, dA_ub, db_ub, dA_eq, db_eq, dlb, dub = tangents
     out = lp_core(c, A_ub, b_ub, A_eq, b_eq, lb, ub, tol, maxiter)
     x, m_ub, m_eq, m_l, m_u, status, nit = out
     n, dt = c.shape[0], c.dtype
+    # nan where the solve failed; a product (not a select) so reverse mode carries it too
+    poison = jnp.where(status == 0, 1.0, jnp.nan).astype(dt)
+    dc, dA_ub, db_ub, dA_eq, db_eq, dlb, dub = (poison * t for t in tangents)
     H, _, lam, w, K = _active_system(c, A_ub, b_ub, A_eq, b_eq, lb, ub, *out[:5])
     dH = jnp.concatenate([dA_ub, jnp.zeros((2 * n, n), dt), dA_eq], axis=0)
-    dr = jnp.where(w > 0, jnp.concatenate([db_ub, -dlb, dub, db_eq]), 0.0)
+    dr = jnp.concatenate([db_ub, -dlb, dub, db_eq])
     dx = jnp.linalg.solve(K, H.T @ (w * (dr - dH @ x)))
     dlam = w * (H @ jnp.linalg.solve(K, dc - dH.T @ (w * lam)))
-    ok = status == 0
-    tans = tuple(jnp.where(ok, t, jnp.nan) for t in (dx, *_split(dlam, A_ub.shape[0], n)))
+    tans = tuple(poison * t for t in (dx, *_split(dlam, A_ub.shape[0], n)))
     float0 = lambda a: np.zeros(a.shape, jax.dtypes.float0)  # noqa: E731
     return out, (*tans, float0(status), float0(nit))
+
+
+lp_solve = jax.jit(lp_core, static_argnums=(7, 8))
+"""``lp_core`` compiled once per shape, dtype, ``tol`` and ``maxiter`` (eager calls reuse it)."""

@@ -160,7 +160,9 @@ def hsd_ipm(A: Array, b: Array, c: Array, umask: Array, u: Array, tol: float, ma
         mu = mu_of(z)
         D = s / x + um * v / w + reg_p
         Dinv = 1.0 / D
-        M = (A * Dinv[None, :]) @ A.T + reg_d * jnp.eye(m, dtype=dt)
+        M = (A * Dinv[None, :]) @ A.T
+        # relative dual regularisation keeps the factorisation alive for dependent rows
+        M = M + (reg_d + eps * jnp.max(jnp.diag(M))) * jnp.eye(m, dtype=dt)
         chol = jnp.linalg.cholesky(M)
         # predictor (affine scaling)
         d_aff = direction(z, fs, chol, Dinv, 1.0, -x * s, -um * w * v, -tau * kap)
