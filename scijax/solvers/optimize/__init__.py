@@ -21,6 +21,8 @@ from ._fixed_point import fixed_point as fixed_point
 from ._least_squares import least_squares as least_squares
 from ._linprog import linprog as linprog
 from ._lp_result import LinprogResult as LinprogResult
+from ._lsq_linear import lsq_linear as lsq_linear
+from ._lsq_linear import nnls as nnls
 from ._minimize import minimize as minimize
 from ._minimize_scalar import minimize_scalar as minimize_scalar
 from ._result import OptimizeResult as OptimizeResult
@@ -62,9 +64,11 @@ __all__ = [
     "fixed_point",
     "least_squares",
     "linprog",
+    "lsq_linear",
     "minimize",
     "minimize_scalar",
     "newton",
+    "nnls",
     "ridder",
     "root",
     "root_scalar",
