@@ -23,6 +23,7 @@ from ._linprog import linprog as linprog
 from ._lp_result import LinprogResult as LinprogResult
 from ._lsq_linear import lsq_linear as lsq_linear
 from ._lsq_linear import nnls as nnls
+from ._milp import milp as milp
 from ._minimize import minimize as minimize
 from ._minimize_scalar import minimize_scalar as minimize_scalar
 from ._result import OptimizeResult as OptimizeResult
@@ -65,6 +66,7 @@ __all__ = [
     "least_squares",
     "linprog",
     "lsq_linear",
+    "milp",
     "minimize",
     "minimize_scalar",
     "newton",

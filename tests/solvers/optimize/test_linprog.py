@@ -210,3 +210,61 @@ def test_method_names(method):
 def test_bad_inputs(kwargs, match):
     with pytest.raises(ValueError, match=match):
         linprog(**kwargs)
+
+
+# ---- milp ----
+
+
+def _knapsack():
+    rng = np.random.default_rng(0)
+    values = rng.integers(5, 30, 12).astype(float)
+    weights = rng.integers(3, 20, 12).astype(float)
+    return dict(
+        c=-values,
+        integrality=np.ones(12),
+        bounds=sopt.Bounds(0, 1),
+        constraints=sopt.LinearConstraint(weights[None], -np.inf, 50),
+    )
+
+
+def _assignment(k=4):
+    cost = np.random.default_rng(1).uniform(1, 10, (k, k))
+    rows = [np.kron(np.eye(k)[i], np.ones(k)) for i in range(k)]
+    cols = [np.kron(np.ones(k), np.eye(k)[j]) for j in range(k)]
+    return dict(
+        c=cost.ravel(),
+        integrality=np.ones(k * k),
+        bounds=sopt.Bounds(0, 1),
+        constraints=sopt.LinearConstraint(np.array(rows + cols), 1, 1),
+    )
+
+
+@pytest.mark.parametrize("make", [_knapsack, _assignment])
+def test_milp_vs_scipy(make):
+    from scijax.solvers.optimize import milp
+
+    p = make()
+    ref = sopt.milp(**p)
+    res = milp(**p)
+    assert int(res.status) == ref.status == 0
+    assert res.message == "Optimization terminated successfully."
+    np.testing.assert_allclose(res.fun, ref.fun, rtol=1e-9)
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-9)
+    assert float(res.mip_gap) <= 1e-4 and int(res.mip_node_count) >= 1
+    np.testing.assert_allclose(res.mip_dual_bound, ref.fun, rtol=1e-4)
+
+
+def test_milp_infeasible_and_linprog_integrality():
+    from scijax.solvers.optimize import milp
+
+    p = dict(c=[1.0, 1.0], integrality=[1, 1], bounds=sopt.Bounds(0.2, 0.8))
+    res = milp(**p)
+    assert int(res.status) == sopt.milp(**p).status == 2
+    assert np.all(np.isnan(res.x))
+    kw = dict(c=[0, -1], A_ub=[[-1, 1], [3, 2], [2, 3]], b_ub=[1, 12, 12], integrality=[1, 1])
+    ref = sopt.linprog(**kw)
+    res = linprog(**kw)
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-9)
+    np.testing.assert_allclose(res.fun, ref.fun, atol=1e-9)
+    with pytest.raises(ValueError, match="integrality"):
+        milp(c=[1.0, 1.0], integrality=[2, 0])
