@@ -7,8 +7,8 @@ Random feasible, bounded LPs: ``A_ub`` (``m = 0.6 n`` rows, Gaussian, the large 
 density), ``b_ub = A_ub @ x0 + slack`` with a feasible ``x0``, one dense equality row, box
 bounds ``[-1, 1]``. Times are warm (compiled) medians; the table prints SciPy's time, ours,
 the ratio (SciPy / scijax, above 1 means scijax is faster), |fun - fun_scipy| and the
-interior-point iteration count. Also: 64 LPs of size n = 50 solved as one ``vmap`` call
-against a SciPy loop.
+interior-point iteration count. OpenBLAS runs single-threaded (see below). Also: 64 LPs of
+size n = 50 solved as one ``vmap`` call against a SciPy loop.
 """
 
 import argparse
@@ -17,6 +17,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+# LAPACK (OpenBLAS) threads oversubscribe a small, shared CPU: a 300x300 Cholesky then takes
+# seconds instead of a millisecond. One thread is the fair setting here; override to compare.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import jax  # noqa: E402
 

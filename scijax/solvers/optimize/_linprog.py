@@ -132,8 +132,8 @@ def linprog(
     ...               bounds=[(None, None), (-3, None)])
     >>> round(float(res.fun), 6), res.status.item()
     (-22.0, 0)
-    >>> [round(float(v), 6) for v in res.ineqlin.marginals]
-    [-0.0, -1.0]
+    >>> [round(float(v), 6) + 0.0 for v in res.ineqlin.marginals]
+    [0.0, -1.0]
     """
     if not isinstance(method, str) or method.lower() not in LINPROG_METHODS:
         raise ValueError(f"`method` must be one of {sorted(LINPROG_METHODS)}; got {method!r}.")
