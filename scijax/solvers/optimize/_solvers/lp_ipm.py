@@ -164,16 +164,25 @@ def hsd_ipm(A: Array, b: Array, c: Array, umask: Array, u: Array, tol: float, ma
         # relative dual regularisation keeps the factorisation alive for dependent rows
         M = M + (reg_d + eps * jnp.max(jnp.diag(M))) * jnp.eye(m, dtype=dt)
         chol = jnp.linalg.cholesky(M)
-        # predictor (affine scaling)
-        d_aff = direction(z, fs, chol, Dinv, 1.0, -x * s, -um * w * v, -tau * kap)
-        a_aff = jnp.minimum(1.0, step_length(z, d_aff))
-        mu_aff = mu_of(move(z, d_aff, a_aff))
-        sigma = jnp.clip((mu_aff / mu) ** 3, 0.0, 1.0)
-        dx, dw, _, ds, dv, dtau, dkap = d_aff
-        rxs = sigma * mu - x * s - dx * ds
-        rwv = um * (sigma * mu - w * v - dw * dv)
-        rtk = sigma * mu - tau * kap - dtau * dkap
-        d = direction(z, fs, chol, Dinv, 1.0 - sigma, rxs, rwv, rtk)
+
+        # Mehrotra: phase 0 is the affine (predictor) direction and picks sigma; phase 1 the
+        # centred corrector. One loop of two phases keeps a single traced copy of the solve.
+        def phase(i, carry):
+            d_prev, sigma = carry
+            corr = i == 1
+            dx, dw, _, ds, dv, dtau, dkap = d_prev
+            sm = jnp.where(corr, sigma * mu, 0.0)
+            rxs = sm - x * s - dx * ds
+            rwv = um * (sm - w * v - dw * dv)
+            rtk = sm - tau * kap - dtau * dkap
+            eta = jnp.where(corr, 1.0 - sigma, 1.0)
+            d = direction(z, fs, chol, Dinv, eta, rxs, rwv, rtk)
+            a_aff = jnp.minimum(1.0, step_length(z, d))
+            sigma_aff = jnp.clip((mu_of(move(z, d, a_aff)) / mu) ** 3, 0.0, 1.0)
+            return d, jnp.where(corr, sigma, sigma_aff)
+
+        zero_d = jax.tree_util.tree_map(jnp.zeros_like, z)
+        d, _ = jax.lax.fori_loop(0, 2, phase, (zero_d, jnp.asarray(0.0, dt)))
         a = jnp.minimum(1.0, 0.995 * step_length(z, d))
         z = move(z, d, a)
         # keep the unbounded-above components inert
