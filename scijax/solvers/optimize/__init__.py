@@ -20,7 +20,6 @@ from ._curve_fit import curve_fit as curve_fit
 from ._fixed_point import fixed_point as fixed_point
 from ._least_squares import least_squares as least_squares
 from ._linprog import linprog as linprog
-from ._lp_result import LinprogResult as LinprogResult
 from ._lsq_linear import lsq_linear as lsq_linear
 from ._lsq_linear import nnls as nnls
 from ._milp import milp as milp
@@ -56,7 +55,6 @@ __all__ = [
     "NonlinearConstraint",
     "OptimizeWarning",
     "OptimizeResult",
-    "LinprogResult",
     "RootResults",
     "bisect",
     "brenth",
