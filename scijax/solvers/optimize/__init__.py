@@ -36,6 +36,10 @@ from ._legacy import fminbound as fminbound
 from ._legacy import golden as golden
 from ._legacy_minpack import fsolve as fsolve
 from ._legacy_minpack import leastsq as leastsq
+from ._linprog import linprog as linprog
+from ._lsq_linear import lsq_linear as lsq_linear
+from ._lsq_linear import nnls as nnls
+from ._milp import milp as milp
 from ._minimize import minimize as minimize
 from ._minimize_scalar import minimize_scalar as minimize_scalar
 from ._result import OptimizeResult as OptimizeResult
@@ -100,9 +104,13 @@ __all__ = [
     "golden",
     "least_squares",
     "leastsq",
+    "linprog",
+    "lsq_linear",
+    "milp",
     "minimize",
     "minimize_scalar",
     "newton",
+    "nnls",
     "ridder",
     "root",
     "root_scalar",

@@ -1,0 +1,81 @@
+"""Result containers of ``linprog`` and ``milp`` (SciPy's field names, as pytrees)."""
+
+from typing import Any
+
+import equinox as eqx
+import numpy as np
+from jaxtyping import Array
+
+__all__ = ["LinprogResult", "LPMarginals", "LINPROG_MESSAGES", "MILP_MESSAGES"]
+
+LINPROG_MESSAGES: tuple[str, ...] = (
+    "Optimization terminated successfully.",
+    "Iteration limit reached.",
+    "The problem is infeasible.",
+    "The problem is unbounded.",
+    "Numerical difficulties encountered.",
+)
+"""``linprog`` messages indexed by ``status`` (SciPy's codes)."""
+
+MILP_MESSAGES: tuple[str, ...] = (
+    "Optimization terminated successfully.",
+    "Iteration or node limit reached.",
+    "The problem is infeasible.",
+    "The problem is unbounded.",
+    "Numerical difficulties encountered.",
+)
+"""``milp`` messages indexed by ``status`` (SciPy's codes)."""
+
+
+class _DictAccess(eqx.Module):
+    def keys(self) -> list[str]:
+        names = [f for f in self.__dataclass_fields__ if f != "messages"]
+        out = [n for n in names if getattr(self, n) is not None]
+        return out + (["message"] if "messages" in self.__dataclass_fields__ else [])
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.keys():
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.keys()
+
+
+class LPMarginals(_DictAccess):
+    """SciPy's ``ineqlin``/``eqlin``/``lower``/``upper`` entries: ``residual`` and
+    ``marginals`` (the sensitivity of ``fun`` to the right-hand side or bound)."""
+
+    residual: Array
+    marginals: Array
+
+
+class LinprogResult(_DictAccess):
+    """Result of ``linprog`` and ``milp`` with SciPy's field names; a pytree.
+
+    ``message`` is derived from ``status`` outside traced code (a list under ``vmap``).
+    Fields a routine does not produce are ``None``.
+    """
+
+    x: Array
+    fun: Array
+    status: Array
+    success: Array
+    nit: Any = None
+    slack: Any = None
+    con: Any = None
+    ineqlin: Any = None
+    eqlin: Any = None
+    lower: Any = None
+    upper: Any = None
+    mip_node_count: Any = None
+    mip_dual_bound: Any = None
+    mip_gap: Any = None
+    messages: tuple[str, ...] = eqx.field(static=True, default=LINPROG_MESSAGES)
+
+    @property
+    def message(self) -> str | list[str]:
+        status = np.asarray(self.status)  # raises under tracing, by design
+        if status.ndim == 0:
+            return self.messages[int(status)]
+        return [self.messages[int(s)] for s in status.ravel()]
