@@ -12,6 +12,7 @@ from typing import Any
 
 import equinox as eqx
 import jax
+from jax.core import Tracer
 
 from .._userfn import prepare_bound
 from ._quad_adaptive import AdaptiveOptions, adaptive_quad
@@ -22,7 +23,7 @@ __all__ = ["adaptive_quad_cached", "prepare_integrand"]
 
 def prepare_integrand(role: str, func: Callable, a: Any, b: Any, args: tuple, solver: str):
     """The integrand ready for the host path or for caching, and ``args`` with its closure values."""
-    finite = [x for x in (a, b) if not isinstance(x, jax.core.Tracer) and bool(jax.numpy.isfinite(x))]
+    finite = [x for x in (a, b) if not isinstance(x, Tracer) and bool(jax.numpy.isfinite(x))]
     x = (a + b) / 2 if len(finite) == 2 else (finite[0] if finite else a * 0)
     user, args = prepare_bound({role: func}, (x,), tuple(args), solver=solver, context=(a, b))
     return user[role], args

@@ -116,6 +116,8 @@ def error_scale(y, y_new, rtol, atol) -> PyTree:
 
 def scaled_error(tab: Tableau, h, ks, y, y_new, rtol, atol) -> PyTree:
     """The local error estimate ``h * sum(e_i K_i)`` divided by :func:`error_scale`; the caller takes its RMS."""
+    if tab.e is None:
+        raise ValueError("this tableau has no embedded error estimate")
     return jax.tree.map(lambda x, s: x / s, weighted(h, tab.e, ks), error_scale(y, y_new, rtol, atol))
 
 
@@ -128,6 +130,8 @@ def step_factors(err2, rejected, error_order: int, pcoeff: float = 0.0, icoeff: 
     k_exp = 1.0 / (error_order + 1)
     exponent = -(icoeff + pcoeff) * k_exp * 0.5 * jnp.log(err2)
     if pcoeff != 0.0:
+        if err_prev is None:
+            raise ValueError("`err_prev` is needed when pcoeff != 0")
         exponent = exponent + pcoeff * k_exp * jnp.log(err_prev)
     fac = SAFETY * jnp.exp(exponent)
     fac_acc = jnp.minimum(MAX_FACTOR, fac)  # err == 0 gives inf -> MAX_FACTOR

@@ -8,12 +8,13 @@ counts). Under ``jit``/``vmap`` (traced ``status``) nothing is printed.
 from typing import Any
 
 import jax
+from jax.core import Tracer
 
 __all__ = ["print_summary"]
 
 
 def _concrete(x: Any) -> bool:
-    return not any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(x))
+    return not any(isinstance(v, Tracer) for v in jax.tree_util.tree_leaves(x))
 
 
 def print_summary(res: Any, gradients: bool = True, hessians: Any = None) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jaxtyping import Array
 
 from ._solvers.lp_ipm import hsd_ipm, ruiz_scale
@@ -21,7 +22,7 @@ __all__ = ["check_lp_inputs", "parse_lp_bounds", "lp_core", "lp_solve"]
 
 
 def _is_concrete(x: Any) -> bool:
-    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
+    return not any(isinstance(leaf, Tracer) for leaf in jax.tree_util.tree_leaves(x))
 
 
 def _dense(a: Any) -> Any:
@@ -80,9 +81,9 @@ def parse_lp_bounds(bounds: Any, n: int, dtype) -> tuple[Array, Array]:
     if bounds is None or (isinstance(bounds, (list, tuple)) and len(bounds) == 0):
         bounds = (0, None)
     if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
-        lb = jnp.broadcast_to(jnp.asarray(bounds.lb, dtype), (n,))
-        ub = jnp.broadcast_to(jnp.asarray(bounds.ub, dtype), (n,))
-    elif isinstance(bounds, jax.Array) or (hasattr(bounds, "dtype") and bounds.dtype != object):
+        lb = jnp.broadcast_to(jnp.asarray(getattr(bounds, "lb"), dtype), (n,))  # noqa: B009 (pyright: Bounds)
+        ub = jnp.broadcast_to(jnp.asarray(getattr(bounds, "ub"), dtype), (n,))  # noqa: B009
+    elif isinstance(bounds, jax.Array) or getattr(bounds, "dtype", object) is not object:
         arr = jnp.asarray(bounds, dtype)
         if arr.shape == (2,) or arr.shape == (1, 2):
             arr = jnp.broadcast_to(arr.reshape(1, 2), (n, 2))

@@ -7,6 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jaxtyping import Array, ArrayLike
 
 from ._bounds import parse_bounds
@@ -30,7 +31,7 @@ LSQ_LINEAR_MESSAGES: tuple[str, ...] = (
 
 
 def _is_concrete(x: Any) -> bool:
-    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
+    return not any(isinstance(leaf, Tracer) for leaf in jax.tree_util.tree_leaves(x))
 
 
 def _check_Ab(A: Any, b: Any) -> tuple[Array, Array]:

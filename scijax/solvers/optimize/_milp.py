@@ -157,6 +157,7 @@ def milp_from_arrays(c, A_ub, b_ub, A_eq, b_eq, lb, ub, integrality, options) ->
     dual_bound = None  # None: the tree was exhausted, so the bound is the incumbent
     while heap and status == 0:
         f, _, lo, hi, x = heapq.heappop(heap)
+        x = np.asarray(x, float)
         if f >= best_f - rel_gap * max(1.0, abs(best_f)):
             dual_bound = min(f, best_f)  # best-first: no open node is better than f
             break

@@ -12,6 +12,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 
 from ..._typing import Array, ArrayLike
 
@@ -106,7 +107,7 @@ def rosen_hess_prod(x: ArrayLike, p: ArrayLike) -> Array:
 
 
 def _concrete(*xs: Any) -> bool:
-    return not any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(xs))
+    return not any(isinstance(v, Tracer) for v in jax.tree_util.tree_leaves(xs))
 
 
 def approx_fprime(xk: ArrayLike, f: Callable[..., Any], epsilon: ArrayLike = _EPS, *args: Any) -> Any:
