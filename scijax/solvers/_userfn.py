@@ -176,11 +176,13 @@ def _trace_failure(fun: Any, example: tuple, kwargs: dict) -> str | None:
                 return cached[key]
         except TypeError:
             key = None
-    dyn, static = eqx.partition((example, kwargs), _is_dynamic)
+    # The function's own arrays (a ClosureFn's closed-over numbers) are abstract too, as they will
+    # be under the facade's jit.
+    dyn, static = eqx.partition((fun, example, kwargs), _is_dynamic)
 
     def call(d):
-        ex, kw = eqx.combine(d, static)
-        return fun(*ex, **kw)
+        f, ex, kw = eqx.combine(d, static)
+        return f(*ex, **kw)
 
     try:
         jax.eval_shape(call, dyn)
@@ -236,6 +238,10 @@ def prepare(fun: Any, example: tuple, *, solver: str, role: str = "fun",
     line = _trace_failure(canon, example, kwargs)
     if line is None:
         return canon
+    if canon is not fun and _trace_failure(fun, example, kwargs) is None:
+        # Traced closed-over numbers broke it (``math.sqrt(g)`` of a closed-over float): keep the
+        # function as it is (compiled per function object, as before) rather than the host path.
+        return fun
     name = _fun_name(fun)
     if _has_tracer((example, kwargs, _closure_values(canon), context)):
         raise NotTraceableError(
@@ -265,7 +271,15 @@ def prepare_bound(funcs: dict[str, Any], head: tuple, args: tuple, *, solver: st
     functions and the new ``args``.
     """
     roles = list(funcs)
-    bound, args = bind_closures(tuple(funcs[r] for r in roles), tuple(args))
+    bound, new_args = bind_closures(tuple(funcs[r] for r in roles), tuple(args))
+    if new_args is not tuple(args) and any(
+            callable(f) and _trace_failure(f, tuple(head) + new_args, dict(kwargs or {})) is not None
+            for f in bound):
+        plain = tuple(head) + tuple(args)
+        if all(not callable(funcs[r]) or _trace_failure(funcs[r], plain, dict(kwargs or {})) is None
+               for r in roles):
+            return dict(funcs), tuple(args)  # see `prepare`: closed-over numbers must stay constants
+    args = new_args
     example = tuple(head) + tuple(args)
     out = {r: prepare(f, example, solver=solver, role=r, kwargs=kwargs, closures=False, context=context)
            for r, f in zip(roles, bound, strict=True)}
