@@ -260,3 +260,19 @@ def test_disp_option_prints_scipy_summary(capsys):
     assert f"Iterations: {int(res.nit)}" in out and f"Function evaluations: {int(res.nfev)}" in out
     sjo.minimize(lambda x: np.sum((x - 3.0) ** 2), np.zeros(2))
     assert capsys.readouterr().out == ""
+
+
+G = 9.81
+
+
+def test_closed_over_number_used_with_math_stays_compiled():
+    """`math.sqrt` of a module-level float works when the float is a constant, so no host path."""
+    def rhs(t, y):
+        return -math.sqrt(G) * y
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", scijax.NotTraceableWarning)
+        res = sji.solve_ivp(rhs, (0.0, 0.1), jnp.array([1.0]), rtol=1e-9, atol=1e-12)
+        r = sjo.root(lambda x: x - math.sqrt(G), jnp.array([1.0]))
+    assert abs(float(res.y[0, -1]) - math.exp(-math.sqrt(G) * 0.1)) < 1e-8
+    assert abs(float(r.x[0]) - math.sqrt(G)) < 1e-10

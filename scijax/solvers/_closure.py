@@ -33,7 +33,7 @@ import dis
 import inspect
 import types
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import equinox as eqx
@@ -126,25 +126,35 @@ class ClosureFn(eqx.Module):
     qualname: str = eqx.field(static=True)
     global_names: tuple = eqx.field(static=True)  # referenced module globals, after the kwdefaults
 
+    def builder(self) -> Callable[[Sequence[Any]], Callable[..., Any]]:
+        """A plain-Python ``build(values)`` (no module attribute access per call): the function
+        with ``values`` (full length, ``None`` at static entries) in its dynamic entries.
+        The host path calls it once per evaluation, so it is kept cheap."""
+        code, namespace, name, qualname = self.code, self.globals_.value, self.name, self.qualname
+        static = [None if k is None else k.value for k in self.statics]
+        dynamic = [i for i, k in enumerate(self.statics) if k is None]
+        n_cells, n_defaults, kw_names = self.n_cells, self.n_defaults, self.kw_names
+        n_kw = n_cells + n_defaults + len(kw_names)
+        dyn_globals = [(self.global_names[i - n_kw], i) for i in dynamic if i >= n_kw]
+
+        def build(values: Sequence[Any]) -> Callable[..., Any]:
+            entries = list(static)
+            for i in dynamic:
+                entries[i] = values[i]
+            cells = tuple(types.CellType() if e is _EMPTY else types.CellType(e) for e in entries[:n_cells])
+            glb = {**namespace, **{k: entries[i] for k, i in dyn_globals}} if dyn_globals else namespace
+            fn = types.FunctionType(code, glb, name, tuple(entries[n_cells:n_cells + n_defaults]) or None,
+                                    cells or None)
+            if kw_names:
+                fn.__kwdefaults__ = dict(zip(kw_names, entries[n_cells + n_defaults:n_kw], strict=True))
+            fn.__qualname__ = qualname
+            return fn
+
+        return build
+
     def rebuild(self, values: tuple | None = None) -> Callable[..., Any]:
         """The Python function, with ``values`` (default: this module's) in its dynamic entries."""
-        values = self.values if values is None else values
-        entries = [v if s is None else s.value for v, s in zip(values, self.statics, strict=True)]
-        cells = tuple(types.CellType() if e is _EMPTY else types.CellType(e)
-                      for e in entries[: self.n_cells])
-        defaults = entries[self.n_cells: self.n_cells + self.n_defaults]
-        n_kw = self.n_cells + self.n_defaults + len(self.kw_names)
-        kwdefaults = dict(zip(self.kw_names, entries[self.n_cells + self.n_defaults: n_kw], strict=True))
-        namespace = self.globals_.value
-        dynamic_globals = {k: v for k, v, s in zip(self.global_names, values[n_kw:], self.statics[n_kw:],
-                                                      strict=True) if s is None}
-        if dynamic_globals:  # a module-level `k` read by the function: a fresh namespace holds its value
-            namespace = {**namespace, **dynamic_globals}
-        fn = types.FunctionType(self.code, namespace, self.name,
-                                tuple(defaults) if self.n_defaults else None, cells or None)
-        fn.__kwdefaults__ = kwdefaults or None
-        fn.__qualname__ = self.qualname
-        return fn
+        return self.builder()(self.values if values is None else values)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.rebuild()(*args, **kwargs)

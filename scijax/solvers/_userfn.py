@@ -36,6 +36,7 @@ import sys
 import types
 import warnings
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
@@ -44,7 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.custom_derivatives import SymbolicZero
 
-from ._closure import ClosureFn, bind_closures, canonical
+from ._closure import ClosureFn, _Bound, bind_closures, canonical
 
 __all__ = ["NotTraceableError", "NotTraceableWarning", "HostFunction", "prepare", "prepare_bound"]
 
@@ -175,11 +176,13 @@ def _trace_failure(fun: Any, example: tuple, kwargs: dict) -> str | None:
                 return cached[key]
         except TypeError:
             key = None
-    dyn, static = eqx.partition((example, kwargs), _is_dynamic)
+    # The function's own arrays (a ClosureFn's closed-over numbers) are abstract too, as they will
+    # be under the facade's jit.
+    dyn, static = eqx.partition((fun, example, kwargs), _is_dynamic)
 
     def call(d):
-        ex, kw = eqx.combine(d, static)
-        return fun(*ex, **kw)
+        f, ex, kw = eqx.combine(d, static)
+        return f(*ex, **kw)
 
     try:
         jax.eval_shape(call, dyn)
@@ -235,6 +238,10 @@ def prepare(fun: Any, example: tuple, *, solver: str, role: str = "fun",
     line = _trace_failure(canon, example, kwargs)
     if line is None:
         return canon
+    if canon is not fun and _trace_failure(fun, example, kwargs) is None:
+        # Traced closed-over numbers broke it (``math.sqrt(g)`` of a closed-over float): keep the
+        # function as it is (compiled per function object, as before) rather than the host path.
+        return fun
     name = _fun_name(fun)
     if _has_tracer((example, kwargs, _closure_values(canon), context)):
         raise NotTraceableError(
@@ -264,7 +271,15 @@ def prepare_bound(funcs: dict[str, Any], head: tuple, args: tuple, *, solver: st
     functions and the new ``args``.
     """
     roles = list(funcs)
-    bound, args = bind_closures(tuple(funcs[r] for r in roles), tuple(args))
+    bound, new_args = bind_closures(tuple(funcs[r] for r in roles), tuple(args))
+    if new_args is not tuple(args) and any(
+            callable(f) and _trace_failure(f, tuple(head) + new_args, dict(kwargs or {})) is not None
+            for f in bound):
+        plain = tuple(head) + tuple(args)
+        if all(not callable(funcs[r]) or _trace_failure(funcs[r], plain, dict(kwargs or {})) is None
+               for r in roles):
+            return dict(funcs), tuple(args)  # see `prepare`: closed-over numbers must stay constants
+    args = new_args
     example = tuple(head) + tuple(args)
     out = {r: prepare(f, example, solver=solver, role=r, kwargs=kwargs, closures=False, context=context)
            for r, f in zip(roles, bound, strict=True)}
@@ -338,55 +353,78 @@ class HostFunction(eqx.Module):
     def __name__(self) -> str:
         return _fun_name(self.fun)
 
-    def _split(self, inputs: tuple, kwargs: dict):
-        dyn, static = eqx.partition((self.fun, inputs, kwargs), _is_dynamic)
-        leaves, treedef = jax.tree_util.tree_flatten(dyn)
-        return leaves, treedef, static
-
-    def _host_call(self, treedef, static, np_leaves):
-        dyn = jax.tree_util.tree_unflatten(treedef, [_host_value(x) for x in np_leaves])
-        fun, inputs, kwargs = eqx.combine(dyn, static)
+    def _plan(self, inputs: tuple, kwargs: dict) -> tuple[list, Callable[..., Any]]:
+        """``(operands, host)``: the callback's operands (array leaves of ``fun`` and of the inputs)
+        and a plain-Python ``host(*numpy_operands)`` that calls the user's code. Everything that
+        does not change between evaluations is worked out here, once per trace."""
+        fun = self.fun
+        fun_ops: list = []
+        build = bound_index = None
         if isinstance(fun, ClosureFn):
-            fun = fun.rebuild()
-        return fun(*inputs, **kwargs)
+            build, mask = fun.builder(), [v is not None for v in fun.values]
+            fun_ops = [v for v in fun.values if v is not None]
+        elif isinstance(fun, _Bound) and fun.static is not None:
+            build, bound_index = fun.static.builder(), fun.index
+        plain = fun.plain if isinstance(fun, _Bound) and fun.static is None else fun
+        leaves, treedef = jax.tree_util.tree_flatten((inputs, kwargs))
+        dyn_pos = [i for i, leaf in enumerate(leaves) if _is_dynamic(leaf)]
+        skeleton = [None if _is_dynamic(leaf) else leaf for leaf in leaves]
+        n_fun = len(fun_ops)
+
+        def host(*np_ops: Any) -> Any:
+            vals = [_host_value(x) for x in np_ops]
+            full = list(skeleton)
+            for pos, v in zip(dyn_pos, vals[n_fun:], strict=True):
+                full[pos] = v
+            ins, kw = jax.tree_util.tree_unflatten(treedef, full)
+            if bound_index is not None:
+                *ins, bundle = ins
+                f = build(bundle[bound_index])
+            elif build is not None:
+                it = iter(vals[:n_fun])
+                f = build([next(it) if m else None for m in mask])
+            else:
+                f = plain
+            return f(*ins, **kw)
+
+        host.treedef = treedef  # part of the output-template key
+        return fun_ops + [leaves[i] for i in dyn_pos], host
+
+    def _template(self, operands: list, host: Callable[..., Any], example: bool = False) -> Any:
+        key = (host.treedef, tuple((np.shape(x), jnp.result_type(x)) for x in operands))
+        if key not in self.templates.table:  # at trace time, a shape the facade did not show us: ones
+            probe = [np.asarray(x) for x in operands] if example else [
+                np.ones(np.shape(x), jnp.result_type(x)) for x in operands]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                self.templates.table[key] = _template_of(host(*probe))
+        return self.templates.table[key]
 
     def record(self, example: tuple, kwargs: dict) -> None:
         """Run once on the concrete example to learn the output shapes and dtypes."""
-        leaves, treedef, static = self._split(example, kwargs)
-        key = (treedef, tuple((np.shape(x), jnp.result_type(x)) for x in leaves))
-        if key not in self.templates.table:
-            np_leaves = [np.asarray(x) for x in leaves]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                out = self._host_call(treedef, static, np_leaves)
-            self.templates.table[key] = _template_of(out)
-
-    def _template(self, leaves, treedef, static):
-        key = (treedef, tuple((np.shape(x), jnp.result_type(x)) for x in leaves))
-        if key not in self.templates.table:  # a shape the facade did not show us: probe with ones
-            ones = [np.ones(np.shape(x), jnp.result_type(x)) for x in leaves]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                self.templates.table[key] = _template_of(self._host_call(treedef, static, ones))
-        return self.templates.table[key]
+        operands, host = self._plan(example, kwargs)
+        self._template(operands, host, example=True)
 
     def __call__(self, *inputs: Any, **kwargs: Any) -> Any:
-        leaves, treedef, static = self._split(inputs, kwargs)
-        leaves = [jnp.asarray(x) for x in leaves]
-        template = self._template(leaves, treedef, static)
-        host = functools.partial(self._host_call, treedef, static)
+        operands, host = self._plan(inputs, kwargs)
+        leaves = [jnp.asarray(x) for x in operands]
+        template = self._template(leaves, host)
         flat_t, out_def = jax.tree_util.tree_flatten(template)
         sizes = [math.prod(t.shape) for t in flat_t]
         out_dtype = jnp.result_type(*[t.dtype for t in flat_t]) if flat_t else jnp.float64
+        single = template if isinstance(template, jax.ShapeDtypeStruct) else None
 
         def host_packed(*np_leaves):
-            return _pack(host(list(np_leaves)), template)
+            out = host(*np_leaves)
+            if single is not None:
+                return np.asarray(out, dtype=single.dtype).reshape(single.shape)
+            return _pack(out, template)
 
         def primal(*ls):
             return jax.pure_callback(host_packed, template, *ls, vmap_method="sequential")
 
         def host_flat(np_leaves):
-            out = jax.tree_util.tree_leaves(_pack(host(list(np_leaves)), template))
+            out = jax.tree_util.tree_leaves(_pack(host(*np_leaves), template))
             return np.concatenate([np.ravel(o).astype(out_dtype) for o in out]) if out else np.zeros(0)
 
         def host_jacobian(i, *np_leaves):

@@ -1,0 +1,5 @@
+import numpy as np
+from scipy.optimize import minimize
+
+res = minimize(lambda x: np.sum((x - 3.0) ** 2), np.zeros(2), options={"disp": True})
+print("RESULT", *res.x)
