@@ -83,7 +83,8 @@ def parse_lp_bounds(bounds: Any, n: int, dtype) -> tuple[Array, Array]:
     if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
         lb = jnp.broadcast_to(jnp.asarray(getattr(bounds, "lb"), dtype), (n,))  # noqa: B009 (pyright: Bounds)
         ub = jnp.broadcast_to(jnp.asarray(getattr(bounds, "ub"), dtype), (n,))  # noqa: B009
-    elif isinstance(bounds, jax.Array) or getattr(bounds, "dtype", object) is not object:
+    elif isinstance(bounds, jax.Array) or (hasattr(bounds, "dtype")
+                                           and np.dtype(getattr(bounds, "dtype")) != np.dtype(object)):  # noqa: B009
         arr = jnp.asarray(bounds, dtype)
         if arr.shape == (2,) or arr.shape == (1, 2):
             arr = jnp.broadcast_to(arr.reshape(1, 2), (n, 2))
