@@ -45,6 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.custom_derivatives import SymbolicZero
 
+from .._concrete import is_concrete
 from ._closure import ClosureFn, _Bound, bind_closures, canonical
 
 __all__ = ["NotTraceableError", "NotTraceableWarning", "HostFunction", "prepare", "prepare_bound"]
@@ -78,8 +79,9 @@ def _library_dirs() -> tuple[str, ...]:
     dirs = []
     for mod in ("jax", "jaxlib", "numpy", "scipy", "equinox", "optimistix", "diffrax", "lineax"):
         m = sys.modules.get(mod)
-        if m is not None and getattr(m, "__file__", None):
-            dirs.append(os.path.dirname(m.__file__))
+        path = getattr(m, "__file__", None) if m is not None else None
+        if path:
+            dirs.append(os.path.dirname(path))
     dirs.append(os.path.dirname(os.path.dirname(__file__)))  # scijax itself
     return tuple(dirs)
 
@@ -128,7 +130,7 @@ def _is_dynamic(leaf: Any) -> bool:
 
 
 def _has_tracer(tree: Any) -> bool:
-    return any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(tree))
+    return not is_concrete(tree)
 
 
 def _closure_values(fun: Any) -> list:
@@ -193,7 +195,7 @@ def _trace_failure(fun: Any, example: tuple, kwargs: dict) -> str | None:
             # raise SciPy's error for it.
             return None
         verdict = _offending_line(err, fun)
-    if key is not None:
+    if key is not None and code is not None:
         _VERDICTS.setdefault(code, {})[key] = verdict
     return verdict
 

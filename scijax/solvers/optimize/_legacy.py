@@ -12,10 +12,10 @@ rejects it). Function and gradient counts are those of our engines.
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._concrete import is_concrete as _concrete
 from .._userfn import prepare
 from ._disp import print_summary
 from ._minimize import minimize
@@ -26,10 +26,6 @@ __all__ = ["fmin", "fmin_bfgs", "fmin_cg", "fmin_ncg", "fmin_l_bfgs_b", "fmin_sl
            "brent", "golden", "bracket"]
 
 _EPS = float(np.sqrt(np.finfo(float).eps))
-
-
-def _concrete(*xs: Any) -> bool:
-    return not any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(xs))
 
 
 def _np(x: Any) -> Any:

@@ -8,10 +8,10 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._concrete import is_concrete as _concrete
 from ._least_squares import least_squares
 from ._root import root
 
@@ -28,10 +28,6 @@ _LM_MESSAGES = {
        "absolute value",
     5: "Number of calls to function has reached maxfev.",
 }
-
-
-def _concrete(*xs: Any) -> bool:
-    return not any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(xs))
 
 
 def _np(x: Any) -> Any:
@@ -83,7 +79,7 @@ def fsolve(func: Callable, x0: Any, args: tuple = (), fprime: Callable | None = 
         ier, mesg = int(status), res.message
         if not full_output:
             if ier != 1:
-                warnings.warn(mesg, RuntimeWarning, stacklevel=2)
+                warnings.warn(str(mesg), RuntimeWarning, stacklevel=2)
             return _np(res.x)
         return _np(res.x), {"nfev": _np(res.nfev), "fvec": _np(res.fun)}, ier, mesg
     if not full_output:
@@ -136,7 +132,7 @@ def leastsq(func: Callable, x0: Any, args: tuple = (), Dfun: Callable | None = N
         ier, mesg = jnp.asarray([5, 4, 1, 2, 3])[jnp.clip(res.status, 0, 4)], None
     if not full_output:
         if _concrete(res.status) and ier not in (1, 2, 3, 4):
-            warnings.warn(mesg, RuntimeWarning, stacklevel=2)
+            warnings.warn(str(mesg), RuntimeWarning, stacklevel=2)
         return _np(res.x), ier
     jmat = jnp.asarray(res.jac)
     jtj = jmat.T @ jmat
