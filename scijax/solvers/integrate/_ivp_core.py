@@ -122,7 +122,7 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     # A single SubSaveAt is passed bare: BacksolveAdjoint rejects `subs`.
     solver = spec.solver()
     if hasattr(solver, "with_tolerances"):  # Radau's Newton iteration uses the user's tolerances
-        solver = solver.with_tolerances(rtol, atol)
+        solver = solver.with_tolerances(rtol, atol)  # pyright: ignore[reportAttributeAccessIssue] (hasattr above)
     counted = hasattr(solver, "work_counts")  # the solver counts its own nfev/njev/nlu in its state
     saveat = diffrax.SaveAt(subs=subs if len(subs) > 1 else subs[0], dense=dense, solver_state=counted)
     if not cfg.has_first_step:
@@ -198,7 +198,8 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     implicit = 1 if spec.implicit else 0
     nfev, njev, nlu = spec.fevals_per_step * n_steps + 2, implicit * n_steps, implicit * n_steps
     if counted:
-        nfev, njev, nlu = solver.work_counts(sol.solver_state, n_steps - n_acc)
+        nfev, njev, nlu = solver.work_counts(  # pyright: ignore[reportAttributeAccessIssue] (`counted`)
+            sol.solver_state, n_steps - n_acc)
     return OdeResult(
         t=t_out, y=y_out.T, sol=dense_sol, t_events=t_events, y_events=y_events,
         nfev=nfev, nlu=nlu,

@@ -63,8 +63,9 @@ def radau_coefficients() -> dict[str, np.ndarray | float]:
     a = (c[:, None] ** powers / powers) @ lagrange  # a_ij = int_0^{c_i} l_j(s) ds
     a_inv = np.linalg.inv(a)
     evals, evecs = np.linalg.eig(a_inv)
-    i_real = int(np.argmin(np.abs(evals.imag)))
-    i_cplx = int(np.argmax(evals.imag))
+    evals, evecs = np.asarray(evals, complex), np.asarray(evecs, complex)
+    i_real = int(np.argmin(np.abs(np.imag(evals))))
+    i_cplx = int(np.argmax(np.imag(evals)))
     # Any (complex) scaling of the eigenvectors works; this one gives the last row (1, 1, 0), as Hairer's T.
     v_real = (evecs[:, i_real] / evecs[2, i_real]).real
     v_cplx = evecs[:, i_cplx] / evecs[2, i_cplx]
@@ -254,5 +255,6 @@ class Radau(diffrax.AbstractAdaptiveSolver):
                      counts + work)
         new_state = jax.tree.map(lambda new, old: jnp.where(ok, new, old), new_state, solver_state)
         dense_info = dict(y0=y_tree, q=jax.tree.map(lambda *qs: jnp.stack(qs), *[unravel(from_r(qi)) for qi in q]))
-        result = diffrax.RESULTS.where(ok, diffrax.RESULTS.successful, diffrax.RESULTS.nonlinear_divergence)
+        result = diffrax.RESULTS.where(ok, diffrax.RESULTS.successful,
+                                       diffrax.RESULTS.nonlinear_divergence)  # pyright: ignore[reportArgumentType]
         return y1, y_error, dense_info, new_state, result

@@ -39,7 +39,8 @@ class SpacingController(diffrax.AbstractAdaptiveStepSizeController):
         if inner.dtmin is not None:
             raise ValueError("`inner` must have dtmin=None; SpacingController applies the minimum step.")
         self.inner = inner
-        self.rtol, self.atol, self.norm = inner.rtol, inner.atol, inner.norm
+        # Mirrors of the inner controller's fields (diffrax reads them); equinox allows assignment in __init__.
+        self.rtol, self.atol, self.norm = inner.rtol, inner.atol, inner.norm  # pyright: ignore[reportAttributeAccessIssue]
 
     def wrap(self, direction):
         return SpacingController(self.inner.wrap(direction))

@@ -315,7 +315,7 @@ def golden(func: Callable, args: tuple = (), brack: Any = None, tol: float = _EP
     return _num(res.x)
 
 
-def bracket(func: Callable, xa: float = 0.0, xb: float = 1.0, args: tuple = (), grow_limit: float = 110.0,
+def bracket(func: Callable, xa: Any = 0.0, xb: Any = 1.0, args: tuple = (), grow_limit: float = 110.0,
             maxiter: int = 1000) -> tuple:
     """Bracket a minimum (``scipy.optimize.bracket``): walk downhill from ``(xa, xb)``.
 
