@@ -12,7 +12,8 @@ from jaxtyping import Array, ArrayLike
 from scipy.optimize import OptimizeWarning
 
 from ._bounds import parse_bounds
-from ._least_squares import least_squares
+from ._implicit import nan_unless
+from ._least_squares import bounds_given, least_squares
 
 __all__ = ["curve_fit"]
 
@@ -76,6 +77,10 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
     Eagerly a failed fit raises ``RuntimeError`` as in SciPy; under a transformation it cannot,
     so ``popt`` of a failed fit is NaN. 'lm' is the unbounded TRF engine, not MINPACK.
 
+    Notes
+    -----
+    A gradient through a fit that did not succeed is NaN (the traced ``popt`` is NaN too).
+
     Examples
     --------
     >>> import jax.numpy as jnp
@@ -92,8 +97,7 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
     ydata = ydata.astype(jnp.result_type(ydata.dtype, 1.0))
     dtype = ydata.dtype if p0 is None else jnp.result_type(jnp.asarray(p0).dtype, ydata.dtype, 1.0)
     lb, ub = parse_bounds(bounds, n, dtype, pairs=False)
-    bounded = (not _concrete(lb, ub)) or bool(np.any(np.isfinite(np.asarray(lb)))
-                                              or np.any(np.isfinite(np.asarray(ub))))
+    bounded = bounds_given(bounds)
     p0 = _feasible_start(lb, ub) if p0 is None else jnp.atleast_1d(jnp.asarray(p0, dtype))
     method = ("trf" if bounded else "lm") if method is None else method
     if method == "lm" and bounded:
@@ -144,7 +148,7 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
             warnings.warn("Covariance of the parameters could not be estimated",
                           category=OptimizeWarning, stacklevel=2)
     else:
-        popt = jnp.where(res.success, popt, jnp.nan)
+        popt = nan_unless(popt, res.success)
     if full_output:
         infodict = {"nfev": res.nfev, "fvec": res.fun}
         return popt, pcov, infodict, res.message if _concrete(res.status) else None, res.status

@@ -197,6 +197,12 @@ def minimize(
       make them; they are not comparable one-for-one with SciPy's.
     - ``disp`` and ``return_all`` are accepted and ignored; ``callback`` is not supported.
 
+    Notes
+    -----
+    A gradient through a solve that did not succeed (``success`` False: an iteration cap,
+    precision loss, a NaN) is NaN in forward and reverse mode, never the implicit-function-theorem
+    derivative at a point that is not a solution; so is the gradient of ``fun`` and ``jac``.
+
     Examples
     --------
     >>> import jax.numpy as jnp
@@ -267,11 +273,18 @@ def _run(objective, solver, x0, params, lower, upper, has_bounds, method, unrave
     x_star = sol.value
     if method.lower() == "nelder-mead" and has_bounds:
         x_star = jnp.clip(x_star, lower, upper)
-    x = implicit_bounded_solution(lambda z, p: fn(z, p)[0], x_star, params, lower, upper, has_bounds)
-    f, g = jax.value_and_grad(lambda z: fn(z, params)[0])(x)
     stats = sol.stats
     status = status_from_optx(sol.result, stats["converged"])
-    status = jnp.where(jnp.isfinite(f), status, 3).astype(jnp.int32)
+    status = jnp.where(jnp.isfinite(fn(x_star, params)[0]), status, 3).astype(jnp.int32)
+    if method.lower() != "nelder-mead":  # (Nelder-Mead checks this itself, without gradients)
+        # Stopped against the edge of a region where `fun` is NaN: one (projected) step along
+        # minus the gradient, which vanishes at a minimum, lands on NaN.
+        g_star = jax.grad(lambda z: fn(z, params)[0])(x_star)
+        probe = jnp.clip(x_star - jnp.where(jnp.isfinite(g_star), g_star, 0), lower, upper)
+        status = jnp.where((status == 0) & ~jnp.isfinite(fn(probe, params)[0]), 3, status)
+    x = implicit_bounded_solution(lambda z, p: fn(z, p)[0], x_star, params, lower, upper, has_bounds,
+                                  success=status == 0)
+    f, g = jax.value_and_grad(lambda z: fn(z, params)[0])(x)
     hess_inv = None
     if isinstance(solver, SciPyStopping) and isinstance(solver.inner, optx.BFGS):
         hess_inv = sol.state.inner.f_info.hessian_inv.as_matrix()
@@ -307,11 +320,17 @@ def _run_constrained(objective, solver, x0, params, lower, upper, constraints, u
     lam_eq, lam_in = stats["lam_eq"], stats["lam_in"]
     scale = jnp.maximum(1.0, jnp.max(jnp.abs(lam_in), initial=0.0))
     active = (lam_in > 1e-6 * scale).astype(dtype)
-    x, _, _ = attach_implicit_gradient((sol.value, lam_eq, lam_in), kkt_residual(fn, active), inputs)
-    (f, (c_eq, c_in)), g = jax.value_and_grad(lambda z: fn(z, inputs), has_aux=True)(x)
     generic = status_from_optx(sol.result, stats["converged"])
-    generic = jnp.where(jnp.isfinite(f), generic, 3)
+    generic = jnp.where(jnp.isfinite(fn(sol.value, inputs)[0]), generic, 3)
+    # Stopped against the edge of a region where `fun` is NaN: one step along minus the gradient of
+    # the Lagrangian (zero at a KKT point) lands on NaN.
+    kkt = kkt_residual(fn, active)((sol.value, lam_eq, lam_in), inputs)[0]
+    probe = sol.value - jnp.where(jnp.isfinite(kkt), kkt, 0)
+    generic = jnp.where((generic == 0) & ~jnp.isfinite(fn(probe, inputs)[0]), 3, generic)
     status = SLSQP_STATUS[generic]
+    x, _, _ = attach_implicit_gradient((sol.value, lam_eq, lam_in), kkt_residual(fn, active), inputs,
+                                       success=status == 0)
+    (f, (c_eq, c_in)), g = jax.value_and_grad(lambda z: fn(z, inputs), has_aux=True)(x)
     return OptimizeResult(
         x=unravel(x), success=status == 0, status=status, fun=f, jac=unravel(g), nit=stats["nit"],
         nfev=stats["nfev"], njev=stats["nit"] + 1, multipliers=(lam_eq, lam_in),

@@ -13,6 +13,7 @@ import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
 from ._bracket import CONVERGED, CONVERR, SIGNERR, VALUEERR, Bisect, BrentH, BrentQ, Ridder
+from ._implicit import attach_implicit_gradient, nan_unless
 from ._newton_scalar import NewtonFamily
 from ._objective import prepare_args
 
@@ -44,6 +45,11 @@ class RootResults(eqx.Module):
 
 def _is_concrete(x) -> bool:
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
+
+
+def _no_grad(tree):
+    return jax.tree_util.tree_map(
+        lambda a: jax.lax.stop_gradient(a) if eqx.is_inexact_array(a) else a, tree)
 
 
 def _check_tols(xtol, rtol, maxiter):
@@ -97,11 +103,9 @@ def _bracket_solve(method, f, a, b, args, xtol, rtol, maxiter, disp) -> RootResu
     a, b = jnp.asarray(a, dtype), jnp.asarray(b, dtype)
     fn = _ScalarFn(f, dtype)
     solver = _BRACKETING[method](xtol=xtol, rtol=rtol, maxiter=int(maxiter))
-    sol = optx.root_find(fn, solver, b, args, options={"lower": a, "upper": b}, has_aux=True,
-                         max_steps=int(maxiter) + 2, throw=False)
-    flag = sol.stats["flag"]
-    root = jnp.where((flag == SIGNERR) | (flag == VALUEERR), jnp.nan, sol.value)
-    res = RootResults(root, sol.stats["nit"], sol.stats["nfev"], flag == CONVERGED, flag, method)
+    root, stats = _bracket_core(fn, solver, a, b, args)
+    flag = stats["flag"]
+    res = RootResults(root, stats["nit"], stats["nfev"], flag == CONVERGED, flag, method)
     if _is_concrete(flag):
         code = int(flag)
         if code == SIGNERR:
@@ -112,6 +116,15 @@ def _bracket_solve(method, f, a, b, args, xtol, rtol, maxiter, disp) -> RootResu
             raise RuntimeError(f"Failed to converge after {int(res.iterations)} iterations, "
                                f"value is {float(root)}.")
     return res
+
+
+@eqx.filter_jit
+def _bracket_core(fn, solver, a, b, args):
+    sol = optx.root_find(fn, solver, b, _no_grad(args), options=_no_grad({"lower": a, "upper": b}),
+                         has_aux=True, max_steps=solver.maxiter + 2, throw=False)
+    flag = sol.stats["flag"]
+    root = attach_implicit_gradient(sol.value, lambda x, p: fn(x, p)[0], args, success=flag == CONVERGED)
+    return nan_unless(root, (flag != SIGNERR) & (flag != VALUEERR)), sol.stats
 
 
 def _bracket_function(method: str) -> Callable:
@@ -144,6 +157,10 @@ def _bracket_function(method: str) -> Callable:
     error, a NaN value or (with ``disp``) non-convergence; under a transformation it cannot
     raise, so the root is NaN for a sign error or NaN value and ``RootResults.flag_code``
     records what happened.
+
+    Notes
+    -----
+    A gradient through a solve that did not succeed (not converged) is NaN.
 
     Examples
     --------
@@ -178,9 +195,16 @@ def _newton_solve(func, x0, fprime, fprime2, args, tol, rtol, maxiter, x1, metho
 
     fn = _NewtonFn(func, fprime, fprime2)
     solver = NewtonFamily(order=order, tol=tol, rtol=rtol, maxiter=int(maxiter))
-    sol = optx.root_find(fn, solver, x, args, options={"x1": x1}, has_aux=True,
-                         max_steps=int(maxiter) + 1, throw=False)
-    return sol.value, sol.stats
+    return _newton_core(fn, solver, x, args, x1)
+
+
+@eqx.filter_jit
+def _newton_core(fn, solver, x, args, x1):
+    sol = optx.root_find(fn, solver, _no_grad(x), _no_grad(args), options=_no_grad({"x1": x1}),
+                         has_aux=True, max_steps=solver.maxiter + 1, throw=False)
+    root = attach_implicit_gradient(sol.value, lambda z, p: fn(z, p)[0], args,
+                                    success=sol.stats["converged"])
+    return root, sol.stats
 
 
 def newton(func: Callable, x0: ArrayLike, fprime: Callable | None = None, args: Any = (),
@@ -205,6 +229,10 @@ def newton(func: Callable, x0: ArrayLike, fprime: Callable | None = None, args: 
     Every element stops on ``|x_new - x| <= tol + rtol |x_new|`` (SciPy's scalar test; its
     array path ignores ``rtol``). Under a transformation no error is raised: see
     ``converged``/``zero_der``. Derivatives of the root w.r.t. ``args`` are implicit.
+
+    Notes
+    -----
+    A gradient through a solve that did not succeed (not converged) is NaN.
 
     Examples
     --------
@@ -252,6 +280,10 @@ def root_scalar(f: Callable, args: Any = (), method: str | None = None, bracket:
     Never raises on run-time failure (``converged``/``flag`` say what happened); ``root`` is NaN
     after a sign error. 'toms748' is not provided. ``fprime``/``fprime2`` may be ``True`` when
     ``f`` returns ``(f, f')`` or ``(f, f', f'')``.
+
+    Notes
+    -----
+    A gradient through a solve that did not succeed (not converged) is NaN.
 
     Examples
     --------
