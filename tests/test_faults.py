@@ -244,11 +244,11 @@ def test_dense_solvers_jit_with_closed_over_operands():
     ab = jnp.array([[0.0, 1.0], [3.0, 2.0], [1.0, 0.0]])  # the same matrix, banded (1, 1)
     b = jnp.array([1.0, 2.0])
     expected = np.linalg.solve(np.asarray(a), np.asarray(b))
-    np.testing.assert_allclose(jax.jit(lambda b: linalg.solve(a, b))(b), expected, rtol=1e-12)
-    np.testing.assert_allclose(jax.jit(lambda a: linalg.solve(a, b))(a), expected, rtol=1e-12)
-    np.testing.assert_allclose(jax.jit(lambda b: linalg.lstsq(a, b)[0])(b), expected, rtol=1e-12)
+    np.testing.assert_allclose(jax.jit(lambda b: linalg.solve(a, b))(b), expected, atol=1e-12)
+    np.testing.assert_allclose(jax.jit(lambda a: linalg.solve(a, b))(a), expected, atol=1e-12)
+    np.testing.assert_allclose(jax.jit(lambda b: linalg.lstsq(a, b)[0])(b), expected, atol=1e-12)
     np.testing.assert_allclose(jax.jit(lambda b: linalg.solve_banded((1, 1), ab, b))(b), expected,
-                               rtol=1e-12)
+                               atol=1e-12)
     # a closed-over singular matrix under jit: NaN, no crash
     assert np.all(np.isnan(jax.jit(lambda b: linalg.solve(jnp.ones((2, 2)), b))(b)))
 
@@ -287,3 +287,28 @@ def test_minimize_scalar_one_element_bracket_or_bounds_give_shape_one():
         assert res.x.shape == (1,) and res.fun.shape == (1,)
         np.testing.assert_allclose(res.x, [0.3], atol=1e-5)
     assert optimize.minimize_scalar(f, bracket=(0.0, 1.0)).x.shape == ()
+
+
+def test_wrong_shapes_name_the_argument():
+    with pytest.raises(ValueError, match="`jac`"):
+        optimize.minimize(_banana, _X0, args=(1.0,), jac=lambda x, a: jnp.zeros(3), method="BFGS")
+    xdata = jnp.linspace(0.0, 1.0, 8)
+    with pytest.raises(ValueError, match="`f`.*`ydata`"):
+        optimize.curve_fit(lambda x, p: p * x[:-1], xdata, xdata, p0=[1.0])
+    with pytest.raises(ValueError, match="`y0`"):
+        integrate.solve_ivp(lambda t, y: -y[:2], (0.0, 1.0), jnp.ones(3))
+
+
+def test_solve_ivp_events_beyond_max_events_are_reported():
+    def crossing(t, y):
+        return y[0]
+
+    def run(max_events):
+        return integrate.solve_ivp(lambda t, y: jnp.array([y[1], -y[0]]), (0.0, 20.0),
+                                   jnp.array([1.0, 0.0]), events=crossing, max_events=max_events)
+
+    res = run(64)  # cos t crosses zero 6 times on (0, 20)
+    assert int(res.status) == 0 and res.t_events[0].shape == (6,)
+    res = run(2)
+    assert int(res.status) == -1 and not bool(res.success)
+    assert "max_events" in res.message

@@ -21,6 +21,7 @@ from ._ivp_methods import METHODS
 from ._ivp_result import (
     FLAG_DTMIN,
     FLAG_EVENT,
+    FLAG_EVENTS_LOST,
     FLAG_MAX_STEPS,
     FLAG_NONFINITE,
     FLAG_NONLINEAR,
@@ -198,7 +199,7 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     if cfg.events:
         located = locate_events(cfg.events, ts_steps, ys_steps, n_valid, evaluate, args,
                                 flag == FLAG_EVENT, direction, cfg.max_events)
-        t_events, y_events, n_events, t_stop, stopped = located
+        t_events, y_events, n_events, t_stop, stopped, lost = located
         # A counted terminal event ends the solution even if the solve went on (and maybe failed) later.
         flag = jnp.where(stopped, FLAG_EVENT, flag)
     stopped = flag == FLAG_EVENT
@@ -228,6 +229,8 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
         y_end = jnp.where(stopped, y_stop, y_last)
         dense_sol = OdeSolution(sol.interpolation, jnp.minimum(t0, t_end), jnp.maximum(t0, t_end),
                                 t_end, y_end)
+    if cfg.events:  # occurrences dropped for want of room: the event record is incomplete
+        flag = jnp.where(lost & ((flag == FLAG_SUCCESS) | (flag == FLAG_EVENT)), FLAG_EVENTS_LOST, flag)
     status = jnp.where(flag == FLAG_SUCCESS, 0, jnp.where(flag == FLAG_EVENT, 1, -1))
     implicit = 1 if spec.implicit else 0
     res = OdeResult(

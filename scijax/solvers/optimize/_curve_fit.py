@@ -111,7 +111,10 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
     transform = _transform(sigma, ydata.size)
 
     def residuals(p, xdata, ydata, transform):
-        r = jnp.ravel(jnp.asarray(f(xdata, *p))) - ydata
+        model = jnp.ravel(jnp.asarray(f(xdata, *p)))
+        if model.size not in (1, ydata.size):
+            raise ValueError(f"`f` (the model) returned {model.size} values; `ydata` has {ydata.size}.")
+        r = model - ydata
         if transform is None:
             return r
         if transform.ndim == 2:
@@ -137,7 +140,9 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
         if ydata.size != 1 and n > ydata.size:
             raise TypeError(f"The number of func parameters={n} must not exceed the number of data "
                             f"points={ydata.size}")
-    res = least_squares(residuals, p0, jac=fit_jac or "2-point", bounds=(lb, ub), method=method,
+    # Unbounded as the user gave it (not as traced infinite arrays), so that 'lm' runs under jit.
+    res = least_squares(residuals, p0, jac=fit_jac or "2-point",
+                        bounds=(lb, ub) if bounded else (-np.inf, np.inf), method=method,
                         args=(xdata, ydata, transform), **kwargs)
     popt, pcov = res.x, _covariance(res.jac, 2 * res.cost, ydata.size, n, absolute_sigma,
                                     singular_is_inf=method == "lm")
