@@ -168,6 +168,12 @@ def solve_ivp(
     - ``jax.jacfwd``/``jax.jvp`` need ``adjoint='forward'`` (or ``'direct'``); the
       default checkpointed adjoint is reverse-mode only.
 
+    Notes
+    -----
+    A gradient through a solve that did not succeed (``status == -1``: step budget exhausted,
+    step size underflow, a blow-up) is NaN for every output, in forward and reverse mode; it is
+    never the zero that the NaN padding of the outputs would otherwise give.
+
     Examples
     --------
     >>> import jax, jax.numpy as jnp

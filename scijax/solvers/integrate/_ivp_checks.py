@@ -111,4 +111,5 @@ def check_fun_shape(fun, t0: Array, y0: Array, args: tuple) -> None:
     """Trace ``fun`` once (abstractly) to check it returns shape ``(n,)``."""
     out = jax.eval_shape(lambda t, y, a: jnp.asarray(fun(t, y, *a)), t0, y0, args)
     if out.shape not in (y0.shape, ()) or (out.shape == () and y0.shape != (1,)):
-        raise ValueError(f"`fun` must return an array of shape {y0.shape}, got shape {out.shape}.")
+        raise ValueError(f"`fun` must return an array of the shape of `y0` {y0.shape}, got shape "
+                         f"{out.shape}: `fun` and `y0` disagree on the number of states.")

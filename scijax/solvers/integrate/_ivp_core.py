@@ -22,6 +22,7 @@ from ._ivp_methods import METHODS
 from ._ivp_result import (
     FLAG_DTMIN,
     FLAG_EVENT,
+    FLAG_EVENTS_LOST,
     FLAG_MAX_STEPS,
     FLAG_NONFINITE,
     FLAG_NONLINEAR,
@@ -89,6 +90,32 @@ def _flag(result, y_last: Array, f_last: Array) -> Array:
     for cond, value in reversed(table):
         flag = jnp.where(cond, value, flag)
     return flag
+
+
+@jax.custom_jvp
+def _failed_gradient(out, inputs, ok):
+    return out
+
+
+@_failed_gradient.defjvp
+def _failed_gradient_jvp(primals, tangents):
+    out, inputs, ok = primals
+    t_out, t_inputs, _ = tangents
+    real = jnp.finfo(jax.tree_util.tree_leaves(out)[0].dtype).dtype
+    leaves = [t for t in jax.tree_util.tree_leaves(t_inputs) if jnp.issubdtype(t.dtype, jnp.inexact)]
+    total = sum((jnp.sum(t.real).astype(real) for t in leaves), jnp.zeros((), real))
+    # Linear in the input tangents and NaN unless ``ok`` (``0 * nan`` is nan); the solver's own
+    # tangents are dropped on failure, so no NaN enters its reverse pass.
+    poison = jnp.where(ok, 0, jnp.nan).astype(real) * total
+    return out, jax.tree_util.tree_map(lambda t: jnp.where(ok, t, 0) + poison.astype(t.dtype), t_out)
+
+
+def nan_gradient_unless(res, ok, inputs):
+    """``res`` with every derivative of its float arrays NaN unless ``ok`` (a solve that did not
+    succeed has no meaningful derivative); ``inputs`` are the traced inputs of the solve."""
+    dynamic, static = eqx.partition(res, eqx.is_inexact_array)
+    inputs = eqx.filter(inputs, eqx.is_inexact_array)
+    return eqx.combine(_failed_gradient(dynamic, inputs, jax.lax.stop_gradient(ok)), static)
 
 
 def _rms(x: Array) -> Array:
@@ -164,7 +191,7 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     if cfg.events:
         located = locate_events(cfg.events, ts_steps, ys_steps, n_valid, evaluate, args,
                                 flag == FLAG_EVENT, direction, cfg.max_events)
-        t_events, y_events, n_events, t_stop, stopped = located
+        t_events, y_events, n_events, t_stop, stopped, lost = located
         # A counted terminal event ends the solution even if the solve went on (and maybe failed) later.
         flag = jnp.where(stopped, FLAG_EVENT, flag)
     stopped = flag == FLAG_EVENT
@@ -194,15 +221,21 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
         y_end = jnp.where(stopped, y_stop, y_last)
         dense_sol = OdeSolution(sol.interpolation, jnp.minimum(t0, t_end), jnp.maximum(t0, t_end),  # pyright: ignore[reportArgumentType] (dense=True)
                                 t_end, y_end)
+    if cfg.events:  # occurrences dropped for want of room: the event record is incomplete
+        flag = jnp.where(lost & ((flag == FLAG_SUCCESS) | (flag == FLAG_EVENT)), FLAG_EVENTS_LOST, flag)
     status = jnp.where(flag == FLAG_SUCCESS, 0, jnp.where(flag == FLAG_EVENT, 1, -1))
     implicit = 1 if spec.implicit else 0
     nfev, njev, nlu = spec.fevals_per_step * n_steps + 2, implicit * n_steps, implicit * n_steps
     if counted:
         nfev, njev, nlu = solver.work_counts(  # pyright: ignore[reportAttributeAccessIssue] (`counted`)
             sol.solver_state, n_steps - n_acc)
-    return OdeResult(
+    res = OdeResult(
         t=t_out, y=y_out.T, sol=dense_sol, t_events=t_events, y_events=y_events,
         nfev=nfev, nlu=nlu,
         njev=0 * n_steps if isinstance(cfg.jac, str) else njev,  # a constant `jac` is never evaluated
         status=status, success=status >= 0, n_points=n_points, n_steps=n_acc, n_events=n_events, flag=flag,
     )
+    # Arrays `fun` closes over are differentiated too, so they count as inputs.
+    closure = eqx.filter_closure_convert(lambda t, y, a: cfg.fun(t, y, *a), t0, y0, args)
+    inputs = (closure, t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step, jac_value)
+    return nan_gradient_unless(res, status >= 0, inputs)

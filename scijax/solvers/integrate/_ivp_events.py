@@ -117,6 +117,7 @@ class LocatedEvents(NamedTuple):
     counts: Array
     t_stop: Array  # time at which a terminal event ends the solution (nan if none)
     stopped: Array
+    lost: Array  # more occurrences of some event (before the stop) than `max_events` holds
 
 
 def locate_events(
@@ -144,7 +145,7 @@ def locate_events(
     step_ok = jnp.arange(m) < n_valid - 1
     cap = min(capacity, m)
 
-    raw_t, raw_found = [], []
+    raw_t, raw_found, masks = [], [], []
     for spec in specs:
         g = jax.vmap(lambda t, y, s=spec: _call(s, t, y, args))(ts_safe, ys_safe)
         mask = _crossings(g[:-1], g[1:], spec.direction) & step_ok
@@ -154,6 +155,7 @@ def locate_events(
         roots = jax.vmap(lambda a, b: _root(h, a, b, n_iter))(ts_safe[idx], ts_safe[idx + 1])
         raw_t.append(jnp.where(found, roots, jnp.nan))
         raw_found.append(found)
+        masks.append(mask)
 
     # Candidate stop times: the k-th located occurrence of each event with terminal = k.
     candidates = []
@@ -180,4 +182,6 @@ def locate_events(
         y_events.append(jnp.where(keep[:, None], y_k, jnp.nan))
         t_events.append(t_k)
         counts.append(jnp.sum(keep))
-    return LocatedEvents(t_events, y_events, jnp.stack(counts), t_stop, stopped)
+    before_stop = ~(stopped & (direction * ts_safe[:-1] > direction * t_stop))
+    lost = jnp.any(jnp.stack([jnp.sum(mask & before_stop) > cap for mask in masks]))
+    return LocatedEvents(t_events, y_events, jnp.stack(counts), t_stop, stopped, lost)

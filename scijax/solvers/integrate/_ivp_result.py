@@ -24,8 +24,11 @@ FAILURE_MESSAGES: tuple[str, ...] = (
     "The right-hand side returned non-finite values (nan or inf).",
     "The nonlinear solver of the implicit method failed to converge (singular Jacobian?).",
     "The solver failed for an unclassified reason.",
+    "An event occurred more often than `max_events` (an option, default 64) can record; later "
+    "occurrences were dropped. Raise `max_events`.",
 )
 FLAG_SUCCESS, FLAG_EVENT, FLAG_MAX_STEPS, FLAG_DTMIN, FLAG_NONFINITE, FLAG_NONLINEAR, FLAG_OTHER = range(7)
+FLAG_EVENTS_LOST = 7
 
 
 def status_message(flag: ArrayLike) -> str:

@@ -38,6 +38,35 @@ def _as_args(args: Any) -> tuple:
                  for v in args)
 
 
+def _integrate(func, opts, a, b, args, points, epsabs, epsrel):
+    """``adaptive_quad``, with two fixes around it.
+
+    Arrays that ``func`` closes over and that are being differentiated (tracers) become extra
+    arguments, so the derivative rule sees them (a custom derivative cannot see a closure); and
+    an empty interval (``a == b``) gives SciPy's ``(0.0, 0.0)`` whatever ``func`` is there, with
+    the derivative ``f(b) db - f(a) da`` kept (``f`` non-finite there contributes 0).
+    """
+    leaves = jax.tree_util.tree_leaves(args)
+    if all(isinstance(v, jax.Array | np.ndarray) for v in leaves):
+        conv, consts = jax.closure_convert(lambda x, *xs: func(x, *xs), jnp.zeros((), a.dtype), *args)
+        if consts:
+            func, args = conv, tuple(args) + tuple(consts)
+    res = adaptive_quad_cached(func, opts, a, b, args, points, epsabs, epsrel)
+    empty = a == b
+    dtype = res.value.dtype
+
+    def at(x):
+        fx = jnp.asarray(func(jnp.where(jnp.isfinite(x), x, 0), *args)).astype(dtype)
+        return jnp.where(jnp.isfinite(x) & jnp.isfinite(fx), fx, 0)
+
+    def moved(x):  # value 0, derivative that of x (0 for an infinite limit)
+        return jnp.where(jnp.isfinite(x), x - jax.lax.stop_gradient(x), 0).astype(dtype)
+
+    limits = at(b) * moved(b) - at(a) * moved(a)
+    return res._replace(value=jnp.where(empty, limits, res.value),
+                        abserr=jnp.where(empty, 0, res.abserr), ier=jnp.where(empty, 0, res.ier))
+
+
 def _check_limit(name: str, x: Any) -> Array:
     x = jnp.asarray(x)
     if x.ndim != 0:
@@ -170,8 +199,8 @@ def quad(
     if out.shape != ():
         raise ValueError(f"`func` must return a scalar, got shape {out.shape}; use quad_vec")
     opts = AdaptiveOptions(RULES["gk21"], int(limit), "max", int(points.shape[0]))
-    res = adaptive_quad_cached(func, opts, a, b, args, points.astype(dtype), jnp.asarray(epsabs, dtype),
-                               jnp.asarray(epsrel, dtype))
+    res = _integrate(func, opts, a, b, args, points.astype(dtype), jnp.asarray(epsabs, dtype),
+                        jnp.asarray(epsrel, dtype))
     concrete = _is_concrete(res.ier)
     message = MESSAGES.get(int(res.ier), "Unknown error.").format(limit=limit) if concrete else None
     if not full_output:
@@ -292,8 +321,8 @@ def quad_vec(
         infinite = _is_concrete(a, b) and bool(jnp.isinf(a) | jnp.isinf(b))
         quadrature = "gk15" if infinite else "gk21"
     opts = AdaptiveOptions(RULES[quadrature], int(limit), norm, int(points.shape[0]))
-    res = adaptive_quad_cached(f, opts, a, b, args, points.astype(dtype), jnp.asarray(epsabs, dtype),
-                               jnp.asarray(epsrel, dtype))
+    res = _integrate(f, opts, a, b, args, points.astype(dtype), jnp.asarray(epsabs, dtype),
+                        jnp.asarray(epsrel, dtype))
     if not full_output:
         return res.value, res.abserr
     lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)

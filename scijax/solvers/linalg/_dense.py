@@ -13,7 +13,7 @@ import jax.core
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.linalg import cho_factor, cho_solve, solve_triangular
-from scipy.linalg import LinAlgWarning
+from scipy.linalg import LinAlgError, LinAlgWarning
 
 from ..._concrete import is_concrete as _is_concrete
 from ..._typing import Array, ArrayLike
@@ -91,11 +91,20 @@ STRUCTURES: dict[str, Callable] = {
 """SciPy's ``assume_a`` names -> ``solver(a, b2d, lower, trans) -> x2d``."""
 
 
-def _honest(x: Array, what: str = "Matrix is singular") -> Array:
-    """A non-finite solution becomes all-NaN; an eager call also warns, as SciPy's solvers do."""
+def _honest(x: Array, *inputs: Array, what: str = "Matrix is singular") -> Array:
+    """A non-finite solution becomes all-NaN. Called eagerly on finite ``inputs``, a singular
+    matrix raises ``LinAlgError`` as SciPy does; on non-finite inputs (``check_finite=False``)
+    it warns. Under a transformation nothing can be raised: the NaN is the signal.
+
+    The tests are on computed values (never on whether the inputs are tracers): under ``jit``
+    an operand closed over is concrete while anything computed from it is traced.
+    """
     bad = ~jnp.all(jnp.isfinite(x))
     x = jnp.where(bad, jnp.nan, x)
-    if _is_concrete(x) and bool(bad):
+    if _is_concrete(bad) and bool(bad):
+        finite = all(bool(jnp.all(jnp.isfinite(v))) for v in inputs)
+        if finite:
+            raise LinAlgError(f"{what}.")
         warnings.warn(f"{what} (or not finite): the result is NaN.", LinAlgWarning, stacklevel=3)
     return x
 
@@ -106,7 +115,10 @@ def _inexact(*xs: Array) -> Any:
 
 
 def _check_finite(name: str, x: Array, check: bool) -> None:
-    if check and _is_concrete(x) and not bool(jnp.all(jnp.isfinite(x))):
+    if not check:
+        return
+    finite = jnp.all(jnp.isfinite(x))
+    if _is_concrete(finite) and not bool(finite):
         raise ValueError(f"`{name}` must not contain infs or NaNs")
 
 
@@ -150,8 +162,10 @@ def solve(
     ----------------------
     - ``assume_a=None`` does not detect the structure (it cannot for traced ``a``): it is 'gen'.
     - 'sym'/'her' use LU of the mirrored triangle (JAX has no ``?sysv``); 'banded' uses general LU.
-    - A singular matrix gives an all-NaN ``x`` (with a ``LinAlgWarning`` when called eagerly)
-      instead of raising ``LinAlgError``; there is no ill-conditioning warning.
+    - A singular matrix raises ``LinAlgError`` when called eagerly, as SciPy does. Under
+      ``jit``/``vmap``/``grad`` nothing can be raised: ``x`` is then all NaN, so check
+      ``jnp.isnan(x).any()``. Non-finite input with ``check_finite=False`` gives NaN with a
+      ``LinAlgWarning``. There is no ill-conditioning warning.
 
     Examples
     --------
@@ -192,7 +206,7 @@ def solve(
     trans = 1 if transposed else 0
     x = jax.vmap(lambda aa, bb: run(aa, bb, lower, trans))(a, b2)
     x = x.reshape(batch + x.shape[-2:])
-    x = _honest(x)
+    x = _honest(x, a, b2)
     return x[..., 0] if b_1d else x
 
 
@@ -228,7 +242,7 @@ def solve_banded(
     ----------------------
     Tridiagonal systems (``l = u = 1``) use ``gtsv``; other bandwidths are expanded to a dense matrix
     and solved by LU (``O(M^3)``, fine for the moderate sizes dense JAX code targets). A singular
-    matrix gives NaN (with a ``LinAlgWarning`` eagerly) instead of ``LinAlgError``.
+    matrix raises ``LinAlgError`` eagerly; under a transformation it gives an all-NaN result.
 
     Examples
     --------
@@ -266,7 +280,7 @@ def solve_banded(
         inside = (band >= 0) & (band <= nlower + nupper)
         a = jnp.where(inside, ab[np.clip(band, 0, nlower + nupper), cols], 0)
         x = _gen(a, b2, False, 0)
-    x = _honest(x)
+    x = _honest(x, ab, b2)
     return x[:, 0] if b.ndim == 1 else x
 
 
@@ -297,7 +311,7 @@ def inv(
 
     Differences from SciPy
     ----------------------
-    A singular matrix gives NaN (with a ``LinAlgWarning`` eagerly) instead of ``LinAlgError``.
+    A singular matrix raises ``LinAlgError`` eagerly; under a transformation it gives all NaN.
 
     Examples
     --------
@@ -377,6 +391,6 @@ def lstsq(
     r = b - a @ x
     residues = jnp.sum(jnp.abs(r) ** 2, axis=0)
     m, n = a.shape
-    if _is_concrete(a, b, x) and (int(rank) < n or m <= n):
+    if _is_concrete(rank) and (int(rank) < n or m <= n):
         residues = jnp.zeros((0,), jnp.finfo(dtype).dtype)
     return x, residues, rank, s

@@ -10,7 +10,8 @@ that iterates from ``x0`` until ``||b - A x|| <= tol`` (or it gives up) and retu
 ``jax.lax.custom_linear_solve`` so that derivatives with respect to ``b``, to the matrix and to the
 arrays an operator closes over come from one more solve with the same method (the implicit rule),
 never from unrolled iterations. It then recomputes the true residual: ``info == 0`` only when
-``||b - A x|| <= max(rtol * ||b||, atol)`` really holds.
+``||b - A x|| <= max(rtol * ||b||, atol)`` really holds, and a non-finite ``b``, ``A`` (seen
+through ``A x``) or ``x0`` gives ``x = nan`` with ``info = maxiter``.
 
 Why our own cores and not lineax's CG/GMRES/BiCGStab (issue 10, measured with
 ``benchmarks/bench_lineax_krylov.py``; lineax 0.1.1, jax 0.10.2, CPU, float64, a shared 2-core machine, so
@@ -237,8 +238,15 @@ def krylov_solve(
         else:  # never start worse than zero (tangent solves reuse this closure with other rhs)
             start = jnp.where(norm(rhs - matvec(x0)) <= bnorm, x0, jnp.zeros_like(x0))
         x, code = spec.core(matvec, psolve, rhs, start, tol, maxiter, callback, **options)
-        converged = norm(rhs - matvec(x)) <= tol
+        rnorm = norm(rhs - matvec(x))
+        converged = rnorm <= tol
         info = jnp.where(converged, 0, jnp.where(code < 0, code, maxiter))
+        # Non-finite b, A (seen through A x) or x0: NaN with info = maxiter, as SciPy ends up.
+        finite = jnp.isfinite(bnorm) & jnp.isfinite(rnorm) & jnp.all(jnp.isfinite(x))
+        if x0 is not None:
+            finite = finite & jnp.all(jnp.isfinite(x0))
+        x = jnp.where(finite, x, jnp.nan)
+        info = jnp.where(finite, info, maxiter)
         zero = bnorm == 0  # SciPy returns b itself (zeros) with info 0
         return jnp.where(zero, rhs, x), jnp.where(zero, 0, info).astype(jnp.int32)
 

@@ -13,7 +13,8 @@ from scipy.optimize import OptimizeWarning
 
 from .._userfn import prepare
 from ._bounds import parse_bounds
-from ._least_squares import least_squares
+from ._implicit import nan_unless
+from ._least_squares import bounds_given, least_squares
 
 __all__ = ["curve_fit"]
 
@@ -77,6 +78,10 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
     Eagerly a failed fit raises ``RuntimeError`` as in SciPy; under a transformation it cannot,
     so ``popt`` of a failed fit is NaN. 'lm' is the unbounded TRF engine, not MINPACK.
 
+    Notes
+    -----
+    A gradient through a fit that did not succeed is NaN (the traced ``popt`` is NaN too).
+
     Examples
     --------
     >>> import jax.numpy as jnp
@@ -93,8 +98,7 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
     ydata = ydata.astype(jnp.result_type(ydata.dtype, 1.0))
     dtype = ydata.dtype if p0 is None else jnp.result_type(jnp.asarray(p0).dtype, ydata.dtype, 1.0)
     lb, ub = parse_bounds(bounds, n, dtype, pairs=False)
-    bounded = (not _concrete(lb, ub)) or bool(np.any(np.isfinite(np.asarray(lb)))
-                                              or np.any(np.isfinite(np.asarray(ub))))
+    bounded = bounds_given(bounds)
     p0 = _feasible_start(lb, ub) if p0 is None else jnp.atleast_1d(jnp.asarray(p0, dtype))
     method = ("trf" if bounded else "lm") if method is None else method
     if method == "lm" and bounded:
@@ -111,7 +115,10 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
         jac = prepare(jac, (xdata, *p0), solver="curve_fit", role="jac", closures=False)
 
     def residuals(p, xdata, ydata, transform):
-        r = jnp.ravel(jnp.asarray(f(xdata, *p))) - ydata
+        model = jnp.ravel(jnp.asarray(f(xdata, *p)))
+        if model.size not in (1, ydata.size):
+            raise ValueError(f"`f` (the model) returned {model.size} values; `ydata` has {ydata.size}.")
+        r = model - ydata
         if transform is None:
             return r
         if transform.ndim == 2:
@@ -137,7 +144,9 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
         if ydata.size != 1 and n > ydata.size:
             raise TypeError(f"The number of func parameters={n} must not exceed the number of data "
                             f"points={ydata.size}")
-    res = least_squares(residuals, p0, jac=fit_jac or "2-point", bounds=(lb, ub), method=method,
+    # Unbounded as the user gave it (not as traced infinite arrays), so that 'lm' runs under jit.
+    res = least_squares(residuals, p0, jac=fit_jac or "2-point",
+                        bounds=(lb, ub) if bounded else (-np.inf, np.inf), method=method,
                         args=(xdata, ydata, transform), **kwargs)
     popt, pcov = res.x, _covariance(res.jac, 2 * res.cost, ydata.size, n, absolute_sigma,
                                     singular_is_inf=method == "lm")
@@ -148,7 +157,7 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
             warnings.warn("Covariance of the parameters could not be estimated",
                           category=OptimizeWarning, stacklevel=2)
     else:
-        popt = jnp.where(res.success, popt, jnp.nan)
+        popt = nan_unless(popt, res.success)
     if full_output:
         infodict = {"nfev": res.nfev, "fvec": res.fun}
         return popt, pcov, infodict, res.message if _concrete(res.status) else None, res.status

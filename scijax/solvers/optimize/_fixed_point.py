@@ -12,6 +12,7 @@ import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
 from .._userfn import prepare_bound
+from ._implicit import attach_implicit_gradient, nan_unless
 from ._objective import prepare_args
 
 __all__ = ["fixed_point"]
@@ -87,6 +88,10 @@ def fixed_point(func: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), x
     it cannot raise, so the result is NaN when it did not converge. ``jax.grad`` w.r.t. ``args``
     uses the implicit function theorem on ``func(x) - x = 0``.
 
+    Notes
+    -----
+    A gradient through a solve that did not succeed is NaN (the traced result is NaN too).
+
     Examples
     --------
     >>> import jax.numpy as jnp
@@ -108,10 +113,14 @@ def fixed_point(func: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), x
         if not bool(converged):
             raise RuntimeError(f"Failed to converge after {maxiter} iterations, value is {np.asarray(p)}")
         return p
-    return jnp.where(converged, p, jnp.nan)
+    return nan_unless(p, converged)
 
 
 @eqx.filter_jit
 def _solve(fn, solver, x, args):
-    sol = optx.fixed_point(fn, solver, x, args, has_aux=True, max_steps=solver.maxiter + 1, throw=False)
-    return sol.value, sol.stats["converged"]
+    stopped = jax.tree_util.tree_map(
+        lambda a: jax.lax.stop_gradient(a) if eqx.is_inexact_array(a) else a, (x, args))
+    sol = optx.fixed_point(fn, solver, *stopped, has_aux=True, max_steps=solver.maxiter + 1, throw=False)
+    converged = sol.stats["converged"]
+    p = attach_implicit_gradient(sol.value, lambda z, a: fn(z, a)[0] - z, args, success=converged)
+    return p, converged

@@ -20,7 +20,7 @@ from ._result import OptimizeResult
 from ._solvers.dogbox import Dogbox
 from ._solvers.lsq import cost_of
 from ._solvers.trf import TRF
-from ._solvers.trf_steps import LOSSES, strictly_feasible
+from ._solvers.trf_steps import LOSSES, loss_rho, scale_for_loss, strictly_feasible
 
 __all__ = ["least_squares", "LSQ_MESSAGES"]
 
@@ -30,7 +30,8 @@ LSQ_MESSAGES = (
     "`ftol` termination condition is satisfied.",
     "`xtol` termination condition is satisfied.",
     "Both `ftol` and `xtol` termination conditions are satisfied.",
-    "Residuals became non-finite; the solve cannot continue.",
+    "Residuals became non-finite (or are NaN just past where the solve stopped); the solve cannot "
+    "continue.",
 )
 """Indexed by ``status`` (SciPy's codes 0-4; 5 is ours for NaN residuals)."""
 
@@ -135,6 +136,11 @@ def least_squares(
     - ``jax.grad`` of ``x`` w.r.t. ``args`` uses the implicit function theorem on the gradient of
       the cost, with active bounds held fixed.
 
+    Notes
+    -----
+    A gradient through a solve that did not succeed (``status`` 0 or 5) is NaN, in forward
+    and reverse mode, never the implicit-function-theorem derivative at a non-solution.
+
     Examples
     --------
     >>> import jax.numpy as jnp
@@ -168,7 +174,7 @@ def least_squares(
         lb, ub = parse_bounds(bounds, n, x.dtype, pairs=False)
     else:
         raise ValueError("`bounds` must contain 2 elements.")
-    has_bounds = _bounds_given(lb, ub)
+    has_bounds = bounds_given(bounds)
     if has_bounds and not spec.bounds:
         raise ValueError(f"Method '{method}' doesn't support bounds.")
     if _concrete(lb, ub, x):
@@ -206,10 +212,16 @@ def _concrete(*xs) -> bool:
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(xs))
 
 
-def _bounds_given(lb, ub) -> bool:
-    if not _concrete(lb, ub):
+def bounds_given(bounds) -> bool:
+    """Whether ``bounds`` (as the user gave it) has a finite entry; a traced entry counts as one.
+
+    Decided on the user's values, not on the arrays made from them: under ``jit`` those are
+    traced even for the default ``(-inf, inf)``, which would make 'lm' refuse to run.
+    """
+    raw = (bounds.lb, bounds.ub) if hasattr(bounds, "lb") else tuple(bounds)
+    if not _concrete(raw):
         return True
-    return bool(np.any(np.isfinite(np.asarray(lb))) or np.any(np.isfinite(np.asarray(ub))))
+    return any(bool(np.any(np.isfinite(np.asarray(b, dtype=float)))) for b in raw if b is not None)
 
 
 def _check_tolerances(ftol, xtol, gtol, method):
@@ -263,10 +275,19 @@ def _solve(residuals, solver, x0, params, lb, ub, x_scale, has_bounds, loss_fn, 
     def cost(z, p):
         return cost_of(loss_fn, f_scale, fn(z, p)[0])
 
-    x = implicit_bounded_solution(cost, x_star, params, lb, ub, has_bounds, active=active)
-    f_true = fn(x, params)[0]
-    nonfinite = jnp.invert(jnp.all(jnp.isfinite(f_true)))
+    f_star = fn(x_star, params)[0]
+    nonfinite = jnp.invert(jnp.all(jnp.isfinite(f_star)))
+    # A stop against the edge of a region where the residuals are NaN is no solution: there the
+    # (loss-scaled) Gauss-Newton step, which vanishes at any stationary point, lands on NaN.
+    j_s, f_s = (state.jac, f_star) if loss_fn is None else scale_for_loss(
+        state.jac, f_star, loss_rho(loss_fn, f_star, f_scale))
+    step = jnp.linalg.lstsq(jnp.where(jnp.isfinite(j_s), j_s, 0), jnp.where(jnp.isfinite(f_s), f_s, 0))[0]
+    probe = jnp.clip(x_star - step, lb, ub)
+    nonfinite = nonfinite | ((status > 0) & jnp.invert(jnp.all(jnp.isfinite(fn(probe, params)[0]))))
     status = jnp.where(nonfinite, 5, status).astype(jnp.int32)
+    x = implicit_bounded_solution(cost, x_star, params, lb, ub, has_bounds, active=active,
+                                  success=(status > 0) & (status < 5))
+    f_true = fn(x, params)[0]
     return OptimizeResult(
         x=x, cost=cost(x, params), fun=f_true, jac=state.jac, grad=state.g,
         optimality=sol.stats["optimality"], active_mask=active, nfev=state.nfev,

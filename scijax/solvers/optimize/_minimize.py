@@ -101,6 +101,12 @@ def minimize(
     - ``disp=True`` prints SciPy's summary after an eager solve (from the result, not from
       inside the loop); ``return_all`` is accepted and ignored; ``callback`` is not supported.
 
+    Notes
+    -----
+    A gradient through a solve that did not succeed (``success`` False: an iteration cap,
+    precision loss, a NaN) is NaN in forward and reverse mode, never the implicit-function-theorem
+    derivative at a point that is not a solution; so is the gradient of ``fun`` and ``jac``.
+
     Examples
     --------
     >>> import jax.numpy as jnp

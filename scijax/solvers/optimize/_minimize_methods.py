@@ -58,6 +58,9 @@ class MinimizeMethod(NamedTuple):
     engine_options
         ``engine_options(lower, upper, options) -> dict`` passed to the engine as optimistix's
         ``options`` (bounds, an initial simplex).
+    gradient_free
+        The engine uses no gradients and detects a stop at the edge of a NaN region itself
+        (Nelder-Mead); other entries get a one-step probe along minus the gradient.
     clip_to_bounds
         Enforce bounds by clipping every point the engine evaluates (Nelder-Mead), instead of
         handing them to the engine.
@@ -75,6 +78,7 @@ class MinimizeMethod(NamedTuple):
     run: Callable[..., Any] = run_minimiser
     engine_options: Callable[[Array, Array, dict], dict] = _no_engine_options
     clip_to_bounds: bool = False
+    gradient_free: bool = False
     max_steps: Callable[[Any], int] = _loop_bound
     pack: Callable[[optx.Solution], dict] = _no_fields
 
@@ -168,7 +172,8 @@ MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
     "cg": MinimizeMethod(_cg, _COMMON | {"gtol", "norm", "eps", "c1", "c2"}, max_steps=_wrapped_loop_bound),
     "nelder-mead": MinimizeMethod(
         _nelder_mead, _COMMON | {"maxfev", "xatol", "fatol", "adaptive", "initial_simplex", "bounds"},
-        supports_bounds=True, clip_to_bounds=True, engine_options=_simplex_option, pack=_simplex_fields),
+        supports_bounds=True, clip_to_bounds=True, gradient_free=True, engine_options=_simplex_option,
+        pack=_simplex_fields),
     "l-bfgs-b": MinimizeMethod(
         _lbfgsb, _COMMON | {"maxcor", "ftol", "gtol", "maxfun", "maxls", "eps", "iprint", "finite_diff_rel_step"},
         supports_bounds=True, engine_options=_bounds_option),

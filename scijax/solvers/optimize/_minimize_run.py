@@ -40,11 +40,18 @@ def run_minimiser(spec: Any, objective, solver, x0, params, lower, upper, has_bo
     sol = optx.minimise(_no_grad(fn), solver, x0, _no_grad(params), options=_no_grad(engine_options),
                         has_aux=True, max_steps=spec.max_steps(solver), throw=False)
     x_star = jnp.clip(sol.value, lower, upper) if clip else sol.value
-    x = implicit_bounded_solution(lambda z, p: fn(z, p)[0], x_star, params, lower, upper, has_bounds)
-    f, g = jax.value_and_grad(lambda z: fn(z, params)[0])(x)
     stats = sol.stats
     status = status_from_optx(sol.result, stats["converged"])
-    status = jnp.where(jnp.isfinite(f), status, 3).astype(jnp.int32)
+    status = jnp.where(jnp.isfinite(fn(x_star, params)[0]), status, 3).astype(jnp.int32)
+    if not spec.gradient_free:  # (a gradient-free engine checks this itself, without gradients)
+        # Stopped against the edge of a region where `fun` is NaN: one (projected) step along
+        # minus the gradient, which vanishes at a minimum, lands on NaN.
+        g_star = jax.grad(lambda z: fn(z, params)[0])(x_star)
+        probe = jnp.clip(x_star - jnp.where(jnp.isfinite(g_star), g_star, 0), lower, upper)
+        status = jnp.where((status == 0) & ~jnp.isfinite(fn(probe, params)[0]), 3, status)
+    x = implicit_bounded_solution(lambda z, p: fn(z, p)[0], x_star, params, lower, upper, has_bounds,
+                                  success=status == 0)
+    f, g = jax.value_and_grad(lambda z: fn(z, params)[0])(x)
     fields = dict(x=unravel(x), success=status == 0, status=status, fun=f, jac=unravel(g),
                   nit=stats["nit"], nfev=stats["nfev"], njev=stats["nfev"])
     return OptimizeResult(**{**fields, **spec.pack(sol)})
@@ -73,11 +80,17 @@ def run_constrained(spec: Any, objective, solver, x0, params, lower, upper, has_
     lam_eq, lam_in = stats["lam_eq"], stats["lam_in"]
     scale = jnp.maximum(1.0, jnp.max(jnp.abs(lam_in), initial=0.0))
     active = (lam_in > 1e-6 * scale).astype(dtype)
-    x, _, _ = attach_implicit_gradient((sol.value, lam_eq, lam_in), kkt_residual(fn, active), inputs)
-    (f, (c_eq, c_in)), g = jax.value_and_grad(lambda z: fn(z, inputs), has_aux=True)(x)
     generic = status_from_optx(sol.result, stats["converged"])
-    generic = jnp.where(jnp.isfinite(f), generic, 3)
+    generic = jnp.where(jnp.isfinite(fn(sol.value, inputs)[0]), generic, 3)
+    # Stopped against the edge of a region where `fun` is NaN: one step along minus the gradient of
+    # the Lagrangian (zero at a KKT point) lands on NaN.
+    kkt = kkt_residual(fn, active)((sol.value, lam_eq, lam_in), inputs)[0]
+    probe = sol.value - jnp.where(jnp.isfinite(kkt), kkt, 0)
+    generic = jnp.where((generic == 0) & ~jnp.isfinite(fn(probe, inputs)[0]), 3, generic)
     status = SLSQP_STATUS[generic]
+    x, _, _ = attach_implicit_gradient((sol.value, lam_eq, lam_in), kkt_residual(fn, active), inputs,
+                                       success=status == 0)
+    (f, (c_eq, c_in)), g = jax.value_and_grad(lambda z: fn(z, inputs), has_aux=True)(x)
     fields = dict(x=unravel(x), success=status == 0, status=status, fun=f, jac=unravel(g), nit=stats["nit"],
                   nfev=stats["nfev"], njev=stats["nit"] + 1, multipliers=(lam_eq, lam_in),
                   messages=SLSQP_MESSAGES)

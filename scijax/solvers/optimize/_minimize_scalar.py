@@ -12,6 +12,7 @@ import optimistix as optx
 from jaxtyping import ArrayLike
 
 from .._userfn import prepare_bound
+from ._implicit import attach_implicit_gradient
 from ._objective import check_options, prepare_args
 from ._result import OptimizeResult
 from ._solvers.scalar_min import Bounded, Brent, Golden, find_bracket
@@ -77,6 +78,10 @@ def minimize_scalar(fun: Callable[..., ArrayLike], bracket: Any = None, bounds: 
     as three points is not checked eagerly for ``f(xb) < f(xa), f(xc)``; an invalid bracket is
     reported through ``status = 3``.
 
+    Notes
+    -----
+    A gradient through a solve that did not succeed is NaN, in forward and reverse mode.
+
     Examples
     --------
     >>> from scijax.solvers.optimize import minimize_scalar
@@ -108,25 +113,40 @@ def minimize_scalar(fun: Callable[..., ArrayLike], bracket: Any = None, bounds: 
             raise ValueError("`bracket`: bracketing interval must be length 2 or 3 sequence.")
         dtype = jnp.result_type(*bracket, 1.0)
         points = tuple(jnp.asarray(b, dtype) for b in bracket)
+        if any(p.size != 1 for p in points):
+            raise ValueError("`bracket`: each point must be a scalar (or an array of one element).")
+        one = any(p.ndim > 0 for p in points)  # SciPy then returns `x` and `fun` of shape (1,)
+        points = tuple(p.reshape(()) for p in points)
         if len(points) == 3 and not any(isinstance(p, jax.core.Tracer) for p in points):
             fa, fb, fc = (float(_Fun(fun, dtype)(p, args)[0]) for p in points)
             if not (fb < fa and fb < fc):
                 raise ValueError("`bracket`: bracketing values (xa, xb, xc) do not fulfill this "
                                  "requirement: (f(xb) < f(xa)) and (f(xb) < f(xc))")
-        return _solve(_Fun(fun, dtype), solver, args, points, None)
+        return _one_element(_solve(_Fun(fun, dtype), solver, args, points, None), one)
     else:
         if bounds is None or len(bounds) != 2:
             raise ValueError("`bounds` must be a pair (lb, ub) for method 'bounded'.")
         lb, ub = bounds
-        if np.ndim(lb) or np.ndim(ub):
+        if np.size(lb) != 1 or np.size(ub) != 1:
             raise ValueError("`bounds`: optimization bounds must be finite scalars.")
-        if not isinstance(lb, jnp.ndarray) and not isinstance(ub, jnp.ndarray):
+        one = bool(np.ndim(lb) or np.ndim(ub))
+        if one:
+            lb, ub = (b.reshape(()) if isinstance(b, jax.core.Tracer) else np.reshape(b, ()) for b in (lb, ub))
+        if not isinstance(lb, jax.core.Tracer) and not isinstance(ub, jax.core.Tracer):
             if not (np.isfinite(lb) and np.isfinite(ub)):
                 raise ValueError("`bounds`: optimization bounds must be finite scalars.")
             if lb > ub:
                 raise ValueError("`bounds`: the lower bound exceeds the upper bound.")
         dtype = jnp.result_type(lb, ub, 1.0)
-        return _solve(_Fun(fun, dtype), solver, args, None, (jnp.asarray(lb, dtype), jnp.asarray(ub, dtype)))
+        bounds = (jnp.asarray(lb, dtype), jnp.asarray(ub, dtype))
+        return _one_element(_solve(_Fun(fun, dtype), solver, args, None, bounds), one)
+
+
+def _one_element(res: OptimizeResult, one: bool) -> OptimizeResult:
+    """SciPy's shapes when the bracket or bounds were given as one-element arrays."""
+    if not one:
+        return res
+    return eqx.tree_at(lambda r: (r.x, r.fun), res, (jnp.reshape(res.x, (1,)), jnp.reshape(res.fun, (1,))))
 
 
 class _Fun(eqx.Module):
@@ -145,13 +165,19 @@ def _solve(fn, solver, args, bracket, bounds):
     else:
         engine_options = {"lower": bounds[0], "upper": bounds[1]}
         x0 = bounds[0]
-    sol = optx.minimise(fn, solver, x0, args, options=engine_options, has_aux=True,
+    stop = jax.lax.stop_gradient
+    no_grad = lambda t: jax.tree_util.tree_map(  # noqa: E731
+        lambda a: stop(a) if eqx.is_inexact_array(a) else a, t)
+    sol = optx.minimise(fn, solver, stop(x0), no_grad(args), options=no_grad(engine_options), has_aux=True,
                         max_steps=solver.maxiter + 1, throw=False)
     stats = sol.stats
-    x, f = sol.value, stats["fun"]
+    x, f = sol.value, stop(stats["fun"])
     status = jnp.where(stats["converged"], 0, 1)
     status = jnp.where(jnp.isnan(x) | jnp.isnan(f), 2, status)
     status = jnp.where(stats["valid"], status, 3).astype(jnp.int32)
+    x = attach_implicit_gradient(x, jax.grad(lambda z, a: fn(z, a)[0]), args, success=status == 0)
+    f_at_x = fn(x, args)[0]
+    f = f + (f_at_x - stop(f_at_x))  # SciPy's value; the envelope derivative
     return OptimizeResult(x=x, fun=f, nit=stats["nit"], nfev=stats["nfev"], status=status,
                           success=status == 0, messages=SCALAR_MESSAGES)
 

@@ -127,6 +127,9 @@ def _user_grad(obj: Objective, x, params):
     else:
         g = obj.jac(obj.unravel(x), *obj.full_args(params))
     g, _ = ravel_pytree(g)
+    if g.size != x.size:
+        raise ValueError(f"`jac` must return the gradient with the shape of `x0` ({x.size} "
+                         f"values); got {g.size} values.")
     return jnp.asarray(g, dtype=x.dtype).reshape(x.shape)
 
 

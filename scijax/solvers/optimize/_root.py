@@ -169,6 +169,11 @@ def root(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), method: s
     - 'lm' reports status 2 for every success; ``fjac``, ``r``, ``qtf``, ``cov_x`` are not given.
     - ``jax.grad`` of ``x`` w.r.t. ``args`` is implicit: ``-J^-1 dF/dargs``.
 
+    Notes
+    -----
+    A gradient through a solve that did not succeed is NaN (forward and reverse mode), never
+    the implicit-function-theorem derivative at a point that is not a root.
+
     Examples
     --------
     >>> import jax.numpy as jnp
@@ -209,8 +214,7 @@ def _solve(system, solver, x0, params, max_steps, codes, check_residual):
     fn = eqx.filter_closure_convert(system, x0, params)
     sol = optx.root_find(_no_grad(fn), solver, x0, _no_grad(params), has_aux=True, max_steps=max_steps,
                          throw=False)
-    x = attach_implicit_gradient(sol.value, lambda z, p: fn(z, p)[0], params)
-    f = fn(x, params)[0]
+    f = fn(sol.value, params)[0]
     ok, out_of_steps, nan, other = codes
     result = sol.result
     status = jnp.where(result == optx.RESULTS.successful, ok, other)
@@ -218,8 +222,10 @@ def _solve(system, solver, x0, params, max_steps, codes, check_residual):
     status = jnp.where(jnp.all(jnp.isfinite(f)), status, nan)
     if check_residual:
         f0 = jnp.max(jnp.abs(fn(x0, params)[0]))
-        not_root = jnp.max(jnp.abs(f)) > jnp.sqrt(jnp.finfo(x.dtype).eps) * (1 + f0)
+        not_root = jnp.max(jnp.abs(f)) > jnp.sqrt(jnp.finfo(sol.value.dtype).eps) * (1 + f0)
         status = jnp.where((status == ok) & not_root, other, status)
+    x = attach_implicit_gradient(sol.value, lambda z, p: fn(z, p)[0], params, success=status == ok)
+    f = fn(x, params)[0]
     steps = sol.stats["num_steps"]
     nfev = sol.stats.get("nfev", steps + 1)
     return x, f, status.astype(jnp.int32), sol.stats.get("nit", steps), nfev

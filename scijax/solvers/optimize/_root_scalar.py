@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
@@ -13,6 +14,7 @@ from jaxtyping import Array, ArrayLike
 
 from ..._concrete import is_concrete as _is_concrete
 from .._userfn import prepare_bound
+from ._implicit import attach_implicit_gradient, nan_unless
 from ._objective import prepare_args
 from ._solvers.bracket import CONVERGED, CONVERR, SIGNERR, VALUEERR, Bisect, BrentH, BrentQ, Ridder
 from ._solvers.newton_scalar import NewtonFamily
@@ -41,6 +43,11 @@ class RootResults(eqx.Module):
         if code.ndim == 0:
             return _FLAGS[int(code)]
         return [_FLAGS[int(c)] for c in code.ravel()]
+
+
+def _no_grad(tree):
+    return jax.tree_util.tree_map(
+        lambda a: jax.lax.stop_gradient(a) if eqx.is_inexact_array(a) else a, tree)
 
 
 def _check_tols(xtol, rtol, maxiter):
@@ -95,11 +102,9 @@ def _bracket_solve(method, f, a, b, args, xtol, rtol, maxiter, disp) -> RootResu
     user, args = prepare_bound({"f": f}, (a,), args, solver=method)
     fn = _ScalarFn(user["f"], dtype)
     solver = _BRACKETING[method](xtol=xtol, rtol=rtol, maxiter=int(maxiter))
-    sol = optx.root_find(fn, solver, b, args, options={"lower": a, "upper": b}, has_aux=True,
-                         max_steps=int(maxiter) + 2, throw=False)
-    flag = sol.stats["flag"]
-    root = jnp.where((flag == SIGNERR) | (flag == VALUEERR), jnp.nan, sol.value)
-    res = RootResults(root, sol.stats["nit"], sol.stats["nfev"], flag == CONVERGED, flag, method)
+    root, stats = _bracket_core(fn, solver, a, b, args)
+    flag = stats["flag"]
+    res = RootResults(root, stats["nit"], stats["nfev"], flag == CONVERGED, flag, method)
     if _is_concrete(flag):
         code = int(flag)
         if code == SIGNERR:
@@ -110,6 +115,15 @@ def _bracket_solve(method, f, a, b, args, xtol, rtol, maxiter, disp) -> RootResu
             raise RuntimeError(f"Failed to converge after {int(res.iterations)} iterations, "
                                f"value is {float(root)}.")
     return res
+
+
+@eqx.filter_jit
+def _bracket_core(fn, solver, a, b, args):
+    sol = optx.root_find(fn, solver, b, _no_grad(args), options=_no_grad({"lower": a, "upper": b}),
+                         has_aux=True, max_steps=solver.maxiter + 2, throw=False)
+    flag = sol.stats["flag"]
+    root = attach_implicit_gradient(sol.value, lambda x, p: fn(x, p)[0], args, success=flag == CONVERGED)
+    return nan_unless(root, (flag != SIGNERR) & (flag != VALUEERR)), sol.stats
 
 
 def _bracket_function(method: str) -> Callable:
@@ -142,6 +156,10 @@ def _bracket_function(method: str) -> Callable:
     error, a NaN value or (with ``disp``) non-convergence; under a transformation it cannot
     raise, so the root is NaN for a sign error or NaN value and ``RootResults.flag_code``
     records what happened.
+
+    Notes
+    -----
+    A gradient through a solve that did not succeed (not converged) is NaN.
 
     Examples
     --------
@@ -179,9 +197,16 @@ def _newton_solve(func, x0, fprime, fprime2, args, tol, rtol, maxiter, x1, metho
 
     fn = _NewtonFn(func, fprime, fprime2)
     solver = NewtonFamily(order=order, tol=tol, rtol=rtol, maxiter=int(maxiter))
-    sol = optx.root_find(fn, solver, x, args, options={"x1": x1}, has_aux=True,
-                         max_steps=int(maxiter) + 1, throw=False)
-    return sol.value, sol.stats
+    return _newton_core(fn, solver, x, args, x1)
+
+
+@eqx.filter_jit
+def _newton_core(fn, solver, x, args, x1):
+    sol = optx.root_find(fn, solver, _no_grad(x), _no_grad(args), options=_no_grad({"x1": x1}),
+                         has_aux=True, max_steps=solver.maxiter + 1, throw=False)
+    root = attach_implicit_gradient(sol.value, lambda z, p: fn(z, p)[0], args,
+                                    success=sol.stats["converged"])
+    return root, sol.stats
 
 
 def newton(func: Callable, x0: ArrayLike, fprime: Callable | None = None, args: Any = (),
@@ -206,6 +231,10 @@ def newton(func: Callable, x0: ArrayLike, fprime: Callable | None = None, args: 
     Every element stops on ``|x_new - x| <= tol + rtol |x_new|`` (SciPy's scalar test; its
     array path ignores ``rtol``). Under a transformation no error is raised: see
     ``converged``/``zero_der``. Derivatives of the root w.r.t. ``args`` are implicit.
+
+    Notes
+    -----
+    A gradient through a solve that did not succeed (not converged) is NaN.
 
     Examples
     --------
@@ -253,6 +282,10 @@ def root_scalar(f: Callable, args: Any = (), method: str | None = None, bracket:
     Never raises on run-time failure (``converged``/``flag`` say what happened); ``root`` is NaN
     after a sign error. 'toms748' is not provided. ``fprime``/``fprime2`` may be ``True`` when
     ``f`` returns ``(f, f')`` or ``(f, f', f'')``.
+
+    Notes
+    -----
+    A gradient through a solve that did not succeed (not converged) is NaN.
 
     Examples
     --------

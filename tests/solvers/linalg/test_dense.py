@@ -109,9 +109,11 @@ def test_no_recompile():
     assert len(traces) == 1
 
 
-def test_singular_gives_nan_and_warning():
-    with pytest.warns(sl.LinAlgWarning):
-        x = solve(np.ones((3, 3)), np.ones(3))
+def test_singular_raises_eagerly_gives_nan_under_jit():
+    with pytest.raises(sl.LinAlgError):  # as SciPy
+        solve(np.ones((3, 3)), np.ones(3))
+    with pytest.warns(sl.LinAlgWarning):  # non-finite input let through: NaN, with a warning
+        x = solve(np.ones((3, 3)), np.array([1.0, np.nan, 1.0]), check_finite=False)
     assert np.all(np.isnan(x))
     with warnings.catch_warnings():
         warnings.simplefilter("error")

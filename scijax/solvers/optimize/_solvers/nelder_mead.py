@@ -18,6 +18,8 @@ from jaxtyping import Array
 
 __all__ = ["NelderMead", "initial_simplex"]
 
+_LONG_AGO = 1 << 20
+
 
 def initial_simplex(x0: Array) -> Array:
     """SciPy's default simplex: ``x0`` and ``n`` points each moving one coordinate by 5%."""
@@ -32,6 +34,7 @@ class _NMState(eqx.Module):
     nit: Array
     nfev: Array
     converged: Array
+    since_nonfinite: Array  # iterations since a trial point gave a non-finite value
 
 
 class NelderMead(optx.AbstractMinimiser):
@@ -57,11 +60,16 @@ class NelderMead(optx.AbstractMinimiser):
 
     def init(self, fn, y, args, options, f_struct, aux_struct, tags):
         sim = options.get("initial_simplex")
+        if sim is not None and sim.shape != (y.shape[0] + 1, y.shape[0]):
+            n = y.shape[0]
+            raise ValueError(f"`initial_simplex` should be an array of shape (N+1, N) = {(n + 1, n)} "
+                             f"for `x0` of size {n}, got shape {sim.shape}.")
         sim = initial_simplex(y) if sim is None else sim.astype(y.dtype)
         fsim = jax.vmap(lambda v: fn(v, args)[0])(sim)
         order = jnp.argsort(fsim)
         sim, fsim = sim[order], fsim[order]
-        return _NMState(sim, fsim, jnp.array(1), jnp.array(sim.shape[0]), self._converged(sim, fsim))
+        since = jnp.where(jnp.all(jnp.isfinite(fsim)), _LONG_AGO, 0)
+        return _NMState(sim, fsim, jnp.array(1), jnp.array(sim.shape[0]), self._converged(sim, fsim), since)
 
     def step(self, fn, y, args, options, state, tags):
         rho, chi, psi, sigma = self._coefficients(y.shape[0])
@@ -76,7 +84,7 @@ class NelderMead(optx.AbstractMinimiser):
             xe = (1 + rho * chi) * xbar - rho * chi * worst
             fxe = f(xe)
             better = fxe < fxr
-            return jnp.where(better, xe, xr), jnp.where(better, fxe, fxr), jnp.array(False), 1
+            return jnp.where(better, xe, xr), jnp.where(better, fxe, fxr), jnp.array(False), 1, fxe
 
         def contract(_):
             def outside(_):
@@ -90,14 +98,15 @@ class NelderMead(optx.AbstractMinimiser):
                 return xcc, fxcc, fxcc >= fsim[-1]
 
             xc, fxc, shrink = jax.lax.cond(fxr < fsim[-1], outside, inside, None)
-            return xc, fxc, shrink, 1
+            return xc, fxc, shrink, 1, fxc
 
         def reflect_or_contract(_):
             accept_reflection = fxr < fsim[-2]
             return jax.lax.cond(
-                accept_reflection, lambda _: (xr, fxr, jnp.array(False), 0), contract, None)
+                accept_reflection, lambda _: (xr, fxr, jnp.array(False), 0, fxr), contract, None)
 
-        x_new, f_new, shrink, extra = jax.lax.cond(fxr < fsim[0], expand, reflect_or_contract, None)
+        x_new, f_new, shrink, extra, f_other = jax.lax.cond(fxr < fsim[0], expand, reflect_or_contract,
+                                                             None)
         replaced_sim = sim.at[-1].set(x_new)
         replaced_fsim = fsim.at[-1].set(f_new)
 
@@ -109,13 +118,18 @@ class NelderMead(optx.AbstractMinimiser):
         order = jnp.argsort(fsim)
         sim, fsim = sim[order], fsim[order]
         nfev = state.nfev + 1 + extra + jnp.where(shrink, sim.shape[0] - 1, 0)
-        new_state = _NMState(sim, fsim, state.nit + 1, nfev, self._converged(sim, fsim))
+        finite = jnp.isfinite(fxr) & jnp.isfinite(f_other) & jnp.all(jnp.isfinite(fsim))
+        since = jnp.where(finite, jnp.minimum(state.since_nonfinite + 1, _LONG_AGO), 0)
+        new_state = _NMState(sim, fsim, state.nit + 1, nfev, self._converged(sim, fsim), since)
         return sim[0], new_state, None
 
     def terminate(self, fn, y, args, options, state, tags):
         out_of_budget = ((state.nit >= self.maxiter) | (state.nfev >= self.maxfev)) & jnp.invert(
             state.converged)
-        nonfinite = jnp.invert(jnp.isfinite(state.fsim[0]))
+        # Converging while trial points keep landing on non-finite values means the simplex has
+        # collapsed against the edge of a region where ``fun`` is NaN: not a minimum.
+        at_nan_edge = state.converged & (state.since_nonfinite <= y.shape[0] + 1)
+        nonfinite = jnp.invert(jnp.isfinite(state.fsim[0])) | at_nan_edge
         result = optx.RESULTS.where(out_of_budget, optx.RESULTS.nonlinear_max_steps_reached,
                                     optx.RESULTS.successful)
         result = optx.RESULTS.where(nonfinite, optx.RESULTS.nonfinite, result)
