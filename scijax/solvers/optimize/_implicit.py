@@ -104,10 +104,11 @@ def attach_implicit_gradient(
         ok = jax.lax.stop_gradient(jnp.asarray(success, bool))
         base = residual
 
-        def residual(x, p):
+        def guarded(x, p):
             # A failed element's condition becomes ``x = x*``: finite, and free of ``params``.
             return jax.tree_util.tree_map(lambda r, z: jnp.where(ok, r, z), base(x, p), x)
 
+        residual = guarded
     residual = eqx.filter_closure_convert(residual, solution, params)
     root, _ = optx.internal.implicit_jvp(
         _primal, _rewrite, (solution, residual, params), frozenset(), linear_solver
