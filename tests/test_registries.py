@@ -92,7 +92,7 @@ def _scipy_minimize(p: optimize_problems.MghProblem, method: str):
     as_np = lambda fn: (lambda x: np.asarray(fn(jnp.asarray(x))))  # noqa: E731
     spec = MINIMIZE_METHODS[method]
     kw = {} if method == "nelder-mead" else {"jac": as_np(g)}
-    if spec.hessian:
+    if spec.needs_hess:
         kw["hess"] = as_np(h)
     return so.minimize(lambda x: float(f(jnp.asarray(x))), np.asarray(p.x0), method=method, **kw)
 

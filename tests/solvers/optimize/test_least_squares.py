@@ -36,7 +36,9 @@ def test_robust_losses_with_outliers_match_scipy(loss):
     ref = so.least_squares(decay_res_np, np.array([1.0, 1.0]), loss=loss, f_scale=0.1, args=(T, Y))
     np.testing.assert_allclose(res.x, ref.x, rtol=1e-7)
     np.testing.assert_allclose(res.cost, ref.cost, rtol=1e-9)
-    np.testing.assert_allclose(res.fun, ref.fun, rtol=1e-6, atol=1e-9)
+    # x agrees to 1e-7 relative, so residuals of O(1) data agree to ~1e-8 absolute: a 1.9e-4 residual
+    # (huber) differs from SciPy's by 1.2e-9, above a 1e-9 floor.
+    np.testing.assert_allclose(res.fun, ref.fun, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(res.jac, ref.jac, rtol=1e-5, atol=1e-8)
     np.testing.assert_allclose(res.grad, ref.grad, atol=1e-6)
     assert int(res.nfev) == ref.nfev and int(res.status) == ref.status
