@@ -149,10 +149,10 @@ def run_demo(steps: int = 400, lbfgs_steps: int = 100, seed: int = 0, out: pathl
 
 
 def _plots(out, t, data, fitted, test, pred, pred_phys, states, learned, true_term, history) -> list[str]:
-    import matplotlib
+    import matplotlib  # pyright: ignore[reportMissingImports] (optional: the examples extra)
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # pyright: ignore[reportMissingImports] (optional)
     import numpy as np
 
     out.mkdir(parents=True, exist_ok=True)
@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plots = not args.no_plots
     if plots:
         try:
-            import matplotlib  # noqa: F401
+            import matplotlib  # noqa: F401  # pyright: ignore[reportMissingImports] (optional)
         except ImportError:
             print("matplotlib is not installed: skipping plots (pip install 'scijax[examples]').", file=sys.stderr)
             plots = False
