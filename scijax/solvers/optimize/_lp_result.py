@@ -3,8 +3,9 @@
 from typing import Any
 
 import equinox as eqx
-import numpy as np
 from jaxtyping import Array
+
+from ._result import ResultFields
 
 __all__ = ["LinprogResult", "LPMarginals", "LINPROG_MESSAGES", "MILP_MESSAGES"]
 
@@ -27,22 +28,7 @@ MILP_MESSAGES: tuple[str, ...] = (
 """``milp`` messages indexed by ``status`` (SciPy's codes)."""
 
 
-class _DictAccess(eqx.Module):
-    def keys(self) -> list[str]:
-        names = [f for f in self.__dataclass_fields__ if f != "messages"]
-        out = [n for n in names if getattr(self, n) is not None]
-        return out + (["message"] if "messages" in self.__dataclass_fields__ else [])
-
-    def __getitem__(self, name: str) -> Any:
-        if name not in self.keys():
-            raise KeyError(name)
-        return getattr(self, name)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.keys()
-
-
-class LPMarginals(_DictAccess):
+class LPMarginals(ResultFields):
     """SciPy's ``ineqlin``/``eqlin``/``lower``/``upper`` entries: ``residual`` and
     ``marginals`` (the sensitivity of ``fun`` to the right-hand side or bound)."""
 
@@ -50,7 +36,7 @@ class LPMarginals(_DictAccess):
     marginals: Array
 
 
-class LinprogResult(_DictAccess):
+class LinprogResult(ResultFields):
     """Result of ``linprog`` and ``milp`` with SciPy's field names; a pytree.
 
     ``message`` is derived from ``status`` outside traced code (a list under ``vmap``).
@@ -72,10 +58,3 @@ class LinprogResult(_DictAccess):
     mip_dual_bound: Any = None
     mip_gap: Any = None
     messages: tuple[str, ...] = eqx.field(static=True, default=LINPROG_MESSAGES)
-
-    @property
-    def message(self) -> str | list[str]:
-        status = np.asarray(self.status)  # raises under tracing, by design
-        if status.ndim == 0:
-            return self.messages[int(status)]
-        return [self.messages[int(s)] for s in status.ravel()]

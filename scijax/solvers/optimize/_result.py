@@ -10,7 +10,7 @@ from jaxtyping import Array, PyTree
 
 from .._display import format_fields
 
-__all__ = ["OptimizeResult", "status_from_optx", "MINIMIZE_MESSAGES"]
+__all__ = ["OptimizeResult", "ResultFields", "status_from_optx", "MINIMIZE_MESSAGES"]
 
 MINIMIZE_MESSAGES: tuple[str, ...] = (
     "Optimization terminated successfully.",
@@ -34,7 +34,36 @@ def status_from_optx(result: optx.RESULTS, converged: Array) -> Array:
     return jnp.where(ok & converged, 0, jnp.where(ok, 2, status)).astype(jnp.int32)
 
 
-class OptimizeResult(eqx.Module):
+class ResultFields(eqx.Module):
+    """SciPy's dict-style access to a result's fields (``res['x']``, ``'x' in res``, ``res.keys()``)
+    and, for results with a static ``messages`` table, ``message`` derived from ``status``.
+
+    Shared by every optimize result; it has no fields of its own.
+    """
+
+    @property
+    def message(self) -> str | list[str]:
+        messages = getattr(self, "messages")  # noqa: B009 (declared by each result)
+        status = np.asarray(getattr(self, "status"))  # noqa: B009 (raises under tracing, by design)
+        if status.ndim == 0:
+            return messages[int(status)]
+        return [messages[int(s)] for s in status.ravel()]
+
+    def keys(self) -> list[str]:
+        fields = self.__dataclass_fields__  # pyright: ignore[reportAttributeAccessIssue] (a dataclass)
+        names = [n for n in fields if n != "messages" and getattr(self, n) is not None]
+        return names + (["message"] if "messages" in fields else [])
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.keys():
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.keys()
+
+
+class OptimizeResult(ResultFields):
     """Result of ``minimize``, ``root`` and ``least_squares``, with SciPy's field names.
 
     A pytree, so it passes through ``jax.jit`` and ``jax.vmap``. Fields a method does not
@@ -65,25 +94,6 @@ class OptimizeResult(eqx.Module):
     minimization_failures: Any = None
     lowest_optimization_result: Any = None
     messages: tuple[str, ...] = eqx.field(static=True, default=MINIMIZE_MESSAGES)
-
-    @property
-    def message(self) -> str | list[str]:
-        status = np.asarray(self.status)  # raises under tracing, by design
-        if status.ndim == 0:
-            return self.messages[int(status)]
-        return [self.messages[int(s)] for s in status.ravel()]
-
-    def keys(self) -> list[str]:
-        names = [f for f in self.__dataclass_fields__ if f != "messages"]
-        return [n for n in names if getattr(self, n) is not None] + ["message"]
-
-    def __getitem__(self, name: str) -> Any:
-        if name not in self.keys():
-            raise KeyError(name)
-        return getattr(self, name)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.keys()
 
     def __repr__(self) -> str:
         try:
