@@ -10,11 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import ArrayLike, PyTree
 
+from ..._concrete import is_concrete
 from .._userfn import prepare_bound
 from ._bounds import bounds_are_none, clip_x0, parse_bounds
+from ._callback import WithCallback, register, release
 from ._disp import print_summary
 from ._minimize_methods import MINIMIZE_METHODS, MinimizeMethod
 from ._objective import Objective, check_options, prepare_args, prepare_x0
@@ -43,7 +46,7 @@ def minimize(
     bounds: Any = None,
     constraints: Any = (),
     tol: float | None = None,
-    callback: None = None,
+    callback: Callable | None = None,
     options: dict | None = None,
 ) -> OptimizeResult:
     """Minimise a scalar function of one or more variables (``scipy.optimize.minimize``).
@@ -76,7 +79,11 @@ def minimize(
     tol
         Default tolerance, mapped onto each method's own option as SciPy does.
     callback
-        Must be ``None`` (a callback would need a host call inside the compiled loop).
+        Called after each iteration, as in SciPy: ``callback(intermediate_result)`` (an
+        ``OptimizeResult`` with ``x`` and ``fun``) when its only parameter has that name, else
+        ``callback(xk)``. Raising ``StopIteration`` stops the solve with ``status`` 99 and
+        ``success`` False. It runs on the host through ``jax.experimental.io_callback``, also
+        under ``jit`` and (one member at a time) under ``vmap``; see ``_callback.py``.
     options
         SciPy's per-method options (``maxiter``, ``gtol``, ``ftol``, ``xatol``, ``fatol``,
         ``maxcor``, ``disp``, ...). Unknown names raise ``ValueError``.
@@ -99,7 +106,10 @@ def minimize(
     - ``nfev``/``njev`` count evaluations of ``fun`` and of its gradient as the JAX engines
       make them; they are not comparable one-for-one with SciPy's.
     - ``disp=True`` prints SciPy's summary after an eager solve (from the result, not from
-      inside the loop); ``return_all`` is accepted and ignored; ``callback`` is not supported.
+      inside the loop); ``return_all`` is accepted and ignored. ``callback`` receives NumPy copies of the iterate;
+      the objective is evaluated once more per iteration to give it ``fun`` (not counted in
+      ``nfev``). An "iteration" is one step of our engine that moved ``nit``; for Nelder-Mead
+      every SciPy iteration, for line-search methods every accepted step.
 
     Notes
     -----
@@ -123,8 +133,6 @@ def minimize(
     if spec is None:
         raise ValueError(f"Unknown solver {method!r} for `method`; choose from "
                          f"{sorted(MINIMIZE_METHODS)}.")
-    if callback is not None:
-        raise ValueError("`callback` is not supported: it would need a host call in the compiled loop.")
     if not callable(fun):
         raise TypeError("`fun` must be callable.")
     if (hess is not None or hessp is not None) and not spec.needs_hess:
@@ -155,8 +163,14 @@ def minimize(
         lower = jnp.full((n,), -jnp.inf, x_flat.dtype)
         upper = jnp.full((n,), jnp.inf, x_flat.dtype)
     engine_options = spec.engine_options(lower, upper, options)
+    token = None if callback is None else register(callback)
+    if token is not None:
+        solver = WithCallback(solver, jnp.asarray(token, jnp.int32), unravel)
     res = spec.run(spec, objective, solver, x_flat, params, lower, upper, has_bounds, constraints,
                    engine_options, unravel)
+    if token is not None and is_concrete(res.status):
+        jax.block_until_ready(res)
+        release(token)  # (under a transformation the compiled program keeps needing it)
     if options.get("disp"):
         print_summary(res)
     return res

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import PyTree
 
+from ._callback import CALLBACK_STATUS, unwrap, unwrap_solution
 from ._constraints import parse_constraints
 from ._implicit import attach_implicit_gradient, implicit_bounded_solution
 from ._result import OptimizeResult, status_from_optx
@@ -38,7 +39,8 @@ def run_minimiser(spec: Any, objective, solver, x0, params, lower, upper, has_bo
         objective = lambda x, p: base(jnp.clip(x, lower, upper), p)  # noqa: E731
     fn = eqx.filter_closure_convert(objective, x0, params)
     sol = optx.minimise(_no_grad(fn), solver, x0, _no_grad(params), options=_no_grad(engine_options),
-                        has_aux=True, max_steps=spec.max_steps(solver), throw=False)
+                        has_aux=True, max_steps=spec.max_steps(unwrap(solver)), throw=False)
+    sol = unwrap_solution(solver, sol)
     x_star = jnp.clip(sol.value, lower, upper) if clip else sol.value
     stats = sol.stats
     status = status_from_optx(sol.result, stats["converged"])
@@ -49,6 +51,7 @@ def run_minimiser(spec: Any, objective, solver, x0, params, lower, upper, has_bo
         g_star = jax.grad(lambda z: fn(z, params)[0])(x_star)
         probe = jnp.clip(x_star - jnp.where(jnp.isfinite(g_star), g_star, 0), lower, upper)
         status = jnp.where((status == 0) & ~jnp.isfinite(fn(probe, params)[0]), 3, status)
+    status = _callback_status(stats, status)
     x = implicit_bounded_solution(lambda z, p: fn(z, p)[0], x_star, params, lower, upper, has_bounds,
                                   success=status == 0)
     f, g = jax.value_and_grad(lambda z: fn(z, params)[0])(x)
@@ -75,7 +78,8 @@ def run_constrained(spec: Any, objective, solver, x0, params, lower, upper, has_
     inputs = (params, lower, upper)
     fn = eqx.filter_closure_convert(problem, x0, inputs)
     sol = optx.minimise(_no_grad(fn), solver, x0, _no_grad(inputs), options=_no_grad(engine_options),
-                        has_aux=True, max_steps=spec.max_steps(solver), throw=False)
+                        has_aux=True, max_steps=spec.max_steps(unwrap(solver)), throw=False)
+    sol = unwrap_solution(solver, sol)
     stats = sol.stats
     lam_eq, lam_in = stats["lam_eq"], stats["lam_in"]
     scale = jnp.maximum(1.0, jnp.max(jnp.abs(lam_in), initial=0.0))
@@ -87,7 +91,7 @@ def run_constrained(spec: Any, objective, solver, x0, params, lower, upper, has_
     kkt = kkt_residual(fn, active)((sol.value, lam_eq, lam_in), inputs)[0]
     probe = sol.value - jnp.where(jnp.isfinite(kkt), kkt, 0)
     generic = jnp.where((generic == 0) & ~jnp.isfinite(fn(probe, inputs)[0]), 3, generic)
-    status = SLSQP_STATUS[generic]
+    status = _callback_status(stats, SLSQP_STATUS[generic])
     x, _, _ = attach_implicit_gradient((sol.value, lam_eq, lam_in), kkt_residual(fn, active), inputs,
                                        success=status == 0)
     (f, (c_eq, c_in)), g = jax.value_and_grad(lambda z: fn(z, inputs), has_aux=True)(x)
@@ -95,3 +99,10 @@ def run_constrained(spec: Any, objective, solver, x0, params, lower, upper, has_
                   nfev=stats["nfev"], njev=stats["nit"] + 1, multipliers=(lam_eq, lam_in),
                   messages=SLSQP_MESSAGES)
     return OptimizeResult(**{**fields, **spec.pack(sol)})
+
+
+def _callback_status(stats: dict, status):
+    """SciPy's status 99 where the user's callback raised ``StopIteration``."""
+    if "callback_stop" not in stats:
+        return status
+    return jnp.where(stats["callback_stop"], CALLBACK_STATUS, status).astype(jnp.int32)

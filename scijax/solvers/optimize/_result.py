@@ -9,6 +9,7 @@ import optimistix as optx
 from jaxtyping import Array, PyTree
 
 from .._display import format_fields
+from ._callback import CALLBACK_MESSAGE, CALLBACK_STATUS
 
 __all__ = ["OptimizeResult", "ResultFields", "status_from_optx", "MINIMIZE_MESSAGES"]
 
@@ -45,9 +46,13 @@ class ResultFields(eqx.Module):
     def message(self) -> str | list[str]:
         messages = getattr(self, "messages")  # noqa: B009 (declared by each result)
         status = np.asarray(getattr(self, "status"))  # noqa: B009 (raises under tracing, by design)
+
+        def text(code: int) -> str:
+            return CALLBACK_MESSAGE if code == CALLBACK_STATUS else messages[code]
+
         if status.ndim == 0:
-            return messages[int(status)]
-        return [messages[int(s)] for s in status.ravel()]
+            return text(int(status))
+        return [text(int(s)) for s in status.ravel()]
 
     def keys(self) -> list[str]:
         fields = self.__dataclass_fields__  # pyright: ignore[reportAttributeAccessIssue] (a dataclass)
