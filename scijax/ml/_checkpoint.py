@@ -90,7 +90,10 @@ def save_checkpoint(path: str | os.PathLike, params: PyTree) -> None:
     """
     path = os.fspath(path)
     leaves: list[np.ndarray] = []
-    tree = _describe(params, leaves, "params")  # everything is checked before the disk is touched
+    try:
+        tree = _describe(params, leaves, "params")  # everything is checked before the disk is touched
+    except RecursionError:
+        raise ValueError("`params` is nested too deeply to be saved.") from None
     header = {"format": _FORMAT, "version": _VERSION, "tree": tree}
     payload: dict[str, Any] = {f"leaf_{i:05d}": leaf for i, leaf in enumerate(leaves)}
     payload["__tree__"] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
@@ -152,6 +155,8 @@ def load_checkpoint(path: str | os.PathLike, like: PyTree | None = None) -> PyTr
         header = json.loads(arrays["__tree__"].tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckpointError(f"`path` {path} is corrupt: its tree description is not valid JSON ({err}).") from None
+    except RecursionError:
+        raise CheckpointError(f"`path` {path} is corrupt: its tree description is nested too deeply.") from None
     if not isinstance(header, dict) or header.get("format") != _FORMAT:
         raise CheckpointError(f"`path` {path} is not a scijax checkpoint (format {header.get('format')!r}).")
     if header.get("version") != _VERSION:
@@ -161,6 +166,8 @@ def load_checkpoint(path: str | os.PathLike, like: PyTree | None = None) -> PyTr
         params = _rebuild(header["tree"], arrays, path)
     except (KeyError, TypeError, AttributeError) as err:
         raise CheckpointError(f"`path` {path} is corrupt: malformed tree description ({err!r}).") from None
+    except RecursionError:
+        raise CheckpointError(f"`path` {path} is corrupt: its tree description is nested too deeply.") from None
     if like is not None:
         _check_like(params, like, path)
     return params

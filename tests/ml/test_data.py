@@ -1,5 +1,6 @@
 """DataLoader, train_test_split, checkpoints and noisy catalog trajectories."""
 
+import json
 import os
 import zipfile
 
@@ -131,6 +132,24 @@ def test_corrupt_files_give_clear_errors_and_are_left_alone(tmp_path):
         load_checkpoint(garbage)
     with pytest.raises(FileNotFoundError, match="`path`"):
         load_checkpoint(tmp_path / "missing.npz")
+
+
+def test_deeply_nested_trees_give_clear_errors(tmp_path):
+    deep: list = [np.ones(1)]
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(ValueError, match="`params` is nested too deeply"):
+        save_checkpoint(tmp_path / "deep.npz", deep)
+    saved = tmp_path / "ok.npz"
+    save_checkpoint(saved, None)
+    with np.load(saved) as npz:
+        header = json.loads(npz["__tree__"].tobytes().decode())
+    for depth in (5000, 200_000):  # past Python's recursion limit in our rebuild, then in json itself
+        tree = '{"type": "list", "children": [' * depth + '{"type": "none"}' + "]}" * depth
+        text = json.dumps({**header, "tree": None}).replace("null", tree)
+        np.savez(tmp_path / "evil.npz", __tree__=np.frombuffer(text.encode(), dtype=np.uint8))
+        with pytest.raises(CheckpointError, match="nested too deeply"):
+            load_checkpoint(tmp_path / "evil.npz")
 
 
 def test_failed_save_keeps_the_previous_checkpoint(tmp_path):
