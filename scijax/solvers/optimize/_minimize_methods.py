@@ -139,6 +139,22 @@ def _lbfgsb(options, tol, n):
                   maxiter=_maxiter(options, 15000), maxls=int(options.get("maxls", 20)))
 
 
+LBFGSB_MESSAGES: tuple[str, ...] = (
+    "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL",
+    "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT",
+    "ABNORMAL: ",
+    "NaN result encountered.",
+    "Iteration limit reached in the inner solve; constraints may not be satisfied.",
+    "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH",
+)
+"""SciPy's L-BFGS-B messages (they name the test that stopped it), indexed by ``status``; a
+stop on the relative decrease of ``f`` is status 0 with the last message."""
+
+
+def _lbfgsb_fields(sol: optx.Solution) -> dict:
+    return {"messages": LBFGSB_MESSAGES, "success_message": jnp.where(sol.stats["pg_converged"], 0, 5)}
+
+
 def _bounds_option(lower, upper, options):
     return {"lower": lower, "upper": upper}
 
@@ -176,7 +192,7 @@ MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
         pack=_simplex_fields),
     "l-bfgs-b": MinimizeMethod(
         _lbfgsb, _COMMON | {"maxcor", "ftol", "gtol", "maxfun", "maxls", "eps", "iprint", "finite_diff_rel_step"},
-        supports_bounds=True, engine_options=_bounds_option),
+        supports_bounds=True, engine_options=_bounds_option, pack=_lbfgsb_fields),
     "newton-cg": MinimizeMethod(_newton_cg, _COMMON | {"xtol", "eps", "c1", "c2", "workers"}, needs_hess=True),
     "trust-ncg": MinimizeMethod(_trust(steihaug_cg), _TRUST, needs_hess=True),
     "trust-exact": MinimizeMethod(_trust(exact_subproblem), _TRUST, needs_hess=True),

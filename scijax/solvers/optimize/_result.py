@@ -47,16 +47,23 @@ class ResultFields(eqx.Module):
         messages = getattr(self, "messages")  # noqa: B009 (declared by each result)
         status = np.asarray(getattr(self, "status"))  # noqa: B009 (raises under tracing, by design)
 
-        def text(code: int) -> str:
-            return CALLBACK_MESSAGE if code == CALLBACK_STATUS else messages[code]
+        success_code = getattr(self, "success_message", None)
+        success_code = None if success_code is None else np.asarray(success_code).ravel()
+
+        def text(i: int, code: int) -> str:
+            if code == CALLBACK_STATUS:
+                return CALLBACK_MESSAGE
+            if code == 0 and success_code is not None:  # which convergence test fired
+                return messages[int(success_code[i])]
+            return messages[code]
 
         if status.ndim == 0:
-            return text(int(status))
-        return [text(int(s)) for s in status.ravel()]
+            return text(0, int(status))
+        return [text(i, int(s)) for i, s in enumerate(status.ravel())]
 
     def keys(self) -> list[str]:
         fields = self.__dataclass_fields__  # pyright: ignore[reportAttributeAccessIssue] (a dataclass)
-        names = [n for n in fields if n != "messages" and getattr(self, n) is not None]
+        names = [n for n in fields if n not in ("messages", "success_message") and getattr(self, n) is not None]
         return names + (["message"] if "messages" in fields else [])
 
     def __getitem__(self, name: str) -> Any:
@@ -98,6 +105,7 @@ class OptimizeResult(ResultFields):
     population_energies: Any = None
     minimization_failures: Any = None
     lowest_optimization_result: Any = None
+    success_message: Any = None  # index into `messages` for status 0, where a method has several
     messages: tuple[str, ...] = eqx.field(static=True, default=MINIMIZE_MESSAGES)
 
     def __repr__(self) -> str:

@@ -38,6 +38,7 @@ class _LBFGSBState(eqx.Module):
     nfev: Array
     converged: Array
     stalled: Array
+    pg_converged: Array  # which test fired: the projected gradient (else the relative decrease of f)
 
 
 def _two_loop(g, s_hist, y_hist, n_pairs, free):
@@ -85,7 +86,7 @@ class LBFGSB(optx.AbstractMinimiser):
         return _LBFGSBState(
             f=f, g=g, s_hist=jnp.zeros((m, n), y.dtype), y_hist=jnp.zeros((m, n), y.dtype),
             n_pairs=zero, nit=zero, nfev=jnp.array(1), converged=self._pg_small(y, g, options),
-            stalled=jnp.array(False),
+            stalled=jnp.array(False), pg_converged=self._pg_small(y, g, options),
         )
 
     def _pg_small(self, x, g, options):
@@ -118,10 +119,12 @@ class LBFGSB(optx.AbstractMinimiser):
         y_hist = jnp.where(curvature, jnp.roll(state.y_hist, 1, axis=0).at[0].set(yv), state.y_hist)
         n_pairs = jnp.minimum(state.n_pairs + curvature, self.maxcor)
         rel_decrease = (state.f - f_new) / jnp.maximum(jnp.maximum(jnp.abs(state.f), jnp.abs(f_new)), 1.0)
-        converged = self._pg_small(x_new, g_new, options) | (ok & (rel_decrease <= self.ftol))
+        pg_small = self._pg_small(x_new, g_new, options)
+        converged = pg_small | (ok & (rel_decrease <= self.ftol))
         new_state = _LBFGSBState(
             f=f_new, g=g_new, s_hist=s_hist, y_hist=y_hist, n_pairs=n_pairs, nit=state.nit + 1,
             nfev=state.nfev + search.evals + 1, converged=converged, stalled=jnp.invert(ok),
+            pg_converged=pg_small,
         )
         return x_new, new_state, None
 
@@ -129,4 +132,4 @@ class LBFGSB(optx.AbstractMinimiser):
         return scipy_terminate(state, self.maxiter)
 
     def postprocess(self, fn, y, aux, args, options, state, tags, result):
-        return y, aux, scipy_stats(state)
+        return y, aux, {**scipy_stats(state), "pg_converged": state.pg_converged}
