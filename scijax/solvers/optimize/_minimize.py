@@ -99,8 +99,9 @@ def minimize(
     ----------------------
     - Runs under ``jit``/``vmap``/``grad``; ``x0`` may be a pytree.
     - Gradients come from autodiff, never finite differences (``eps`` is ignored).
-    - BFGS and CG use optimistix's backtracking Armijo search, not SciPy's Wolfe search, so
-      iterates and counts differ while the minimiser agrees within ``gtol``.
+    - BFGS and CG use a strong-Wolfe search (bracketing and cubic zoom, Nocedal & Wright
+      Algorithms 3.5-3.6), SciPy's fallback search; SciPy tries MINPACK's Moré-Thuente search
+      first, so iterates and counts are close to SciPy's but not identical.
     - L-BFGS-B projects an L-BFGS step on the free variables instead of SciPy's generalised
       Cauchy point; it stops on the same tests (``pgtol``, ``ftol``).
     - ``nfev``/``njev`` count evaluations of ``fun`` and of its gradient as the JAX engines

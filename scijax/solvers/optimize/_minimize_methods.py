@@ -20,8 +20,8 @@ from ._minimize_run import run_constrained, run_minimiser
 from ._solvers.lbfgsb import LBFGSB
 from ._solvers.nelder_mead import NelderMead
 from ._solvers.newton_cg import NewtonCG
+from ._solvers.quasi_newton import WolfeBFGS, WolfeCG
 from ._solvers.slsqp import SLSQP
-from ._solvers.stopping import SciPyStopping, gradient_converged
 from ._solvers.trust_newton import TrustRegion, dogleg_subproblem, exact_subproblem, steihaug_cg
 
 __all__ = ["MinimizeMethod", "MINIMIZE_METHODS"]
@@ -88,27 +88,22 @@ def _maxiter(options: dict, default: int) -> int:
     return default if value is None else int(value)
 
 
-def _bfgs(options, tol, n):
-    gtol = options.get("gtol", 1e-5 if tol is None else tol)
-    inner = optx.BFGS(rtol=0.0, atol=0.0, use_inverse=True)
-    return SciPyStopping(inner, gradient_converged(gtol, options.get("norm", np.inf)),
-                         _maxiter(options, 200 * n))
+def _wolfe(engine):
+    def build(options, tol, n):
+        gtol = options.get("gtol", 1e-5 if tol is None else tol)
+        extra = {k: float(options[k]) for k in ("c1", "c2", "xrtol") if options.get(k) is not None}
+        return engine(gtol=gtol, maxiter=_maxiter(options, 200 * n),
+                      norm_ord=float(options.get("norm", np.inf)), **extra)
+
+    return build
 
 
-def _cg(options, tol, n):
-    gtol = options.get("gtol", 1e-5 if tol is None else tol)
-    inner = optx.NonlinearCG(rtol=0.0, atol=0.0, method=optx.polak_ribiere)
-    return SciPyStopping(inner, gradient_converged(gtol, options.get("norm", np.inf)),
-                         _maxiter(options, 200 * n))
-
-
-def _wrapped_loop_bound(solver: SciPyStopping) -> int:
-    # optimistix's line search takes several loop steps per SciPy iteration.
-    return 64 * min(int(solver.maxiter), 10**6) + 64
+def _one_step_per_iteration(solver) -> int:
+    return int(solver.maxiter) + 2
 
 
 def _bfgs_fields(sol: optx.Solution) -> dict:
-    return {"hess_inv": sol.state.inner.f_info.hessian_inv.as_matrix()}
+    return {"hess_inv": sol.state.memory}
 
 
 def _nelder_mead(options, tol, n):
@@ -183,9 +178,10 @@ def _trust(subproblem):
 _COMMON = frozenset({"maxiter", "disp", "return_all"})
 _TRUST = _COMMON | {"gtol", "initial_trust_radius", "max_trust_radius", "eta", "inexact"}
 MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
-    "bfgs": MinimizeMethod(_bfgs, _COMMON | {"gtol", "norm", "eps", "xrtol", "c1", "c2"},
-                           max_steps=_wrapped_loop_bound, pack=_bfgs_fields),
-    "cg": MinimizeMethod(_cg, _COMMON | {"gtol", "norm", "eps", "c1", "c2"}, max_steps=_wrapped_loop_bound),
+    "bfgs": MinimizeMethod(_wolfe(WolfeBFGS), _COMMON | {"gtol", "norm", "eps", "xrtol", "c1", "c2"},
+                           max_steps=_one_step_per_iteration, pack=_bfgs_fields),
+    "cg": MinimizeMethod(_wolfe(WolfeCG), _COMMON | {"gtol", "norm", "eps", "c1", "c2"},
+                         max_steps=_one_step_per_iteration),
     "nelder-mead": MinimizeMethod(
         _nelder_mead, _COMMON | {"maxfev", "xatol", "fatol", "adaptive", "initial_simplex", "bounds"},
         supports_bounds=True, clip_to_bounds=True, gradient_free=True, engine_options=_simplex_option,

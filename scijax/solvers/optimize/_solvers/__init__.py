@@ -10,11 +10,12 @@ pack SciPy's result; nothing here knows SciPy's argument names or result fields.
 Shared building blocks:
 
 - :mod:`.linesearch`: the one backtracking Armijo search (Newton-CG, L-BFGS-B, SLSQP, Broyden).
+- :mod:`.wolfe`: the strong-Wolfe search (bracketing + cubic zoom) of BFGS and CG
+  (:mod:`.quasi_newton`).
 - :mod:`.trust_region`: the trust-region toolkit (reduction ratio, radius update, sphere
   intersection, the secular-equation solve, truncated CG with a stopping hook, Hessian-vector
   products), used by the trust-region minimisers and by the least-squares engines.
-- :mod:`.stopping`: SciPy's stopping rules around optimistix minimisers, and the termination
-  rule our own minimisers share.
+- :mod:`.stopping`: the termination rule our own minimisers share.
 - :mod:`.lsq`: what the bounded least-squares engines (TRF, dogbox) share: evaluation under a
   robust loss and variable scale, the trial's termination test, SciPy's status update.
 

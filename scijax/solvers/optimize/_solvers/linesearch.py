@@ -12,8 +12,8 @@ Broyden's residual vector) that the caller needs and should not recompute.
 
 Why not ``optimistix.BacktrackingArmijo``
 -----------------------------------------
-BFGS and CG do use optimistix's search (through ``optx.BFGS``/``optx.NonlinearCG``), but the
-four engines above cannot, for three reasons:
+BFGS and CG need the strong Wolfe conditions and use :mod:`.wolfe`. The four engines above
+cannot use optimistix's backtracking search either, for three reasons:
 
 - optimistix's searches are state machines driven by the outer loop: each trial point costs
   one optimistix step. SciPy counts an iteration as one *accepted* point, with the whole line
