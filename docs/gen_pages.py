@@ -113,10 +113,10 @@ def api_page(title: str, module: str) -> str:
         if _external(obj):
             lines += _external_entry(module, name, obj)
             continue
+        if _dynamic(obj):
+            lines += _dynamic_entry(name, obj)
+            continue
         options = ["heading_level: 2", "show_root_heading: true", "show_root_full_path: false"]
-        if not (inspect.isfunction(obj) or inspect.isclass(obj)) or _dynamic(obj):
-            # data (registries, constants) and functions made at import time: griffe inspects them
-            options.append("force_inspection: true")
         lines += [f"::: {module}.{name}", "    options:", *[f"      {o}" for o in options], ""]
     return "\n".join(lines)
 
@@ -145,6 +145,36 @@ def _external_entry(module: str, name: str, obj) -> list[str]:
     if doc:
         lines += ["> " + " ".join(_rst_to_md(doc).split()), ""]
     return lines
+
+
+def _dynamic_entry(name: str, obj) -> list[str]:
+    """A function made at import time (griffe's static analysis sees only the assignment): its docstring,
+    with the NumPy-style section headings as bold lines and the doctest examples as code blocks."""
+    lines = [f"## `{name}`", "", "```python", f"{name}{_signature(obj)}", "```", ""]
+    doc = (inspect.getdoc(obj) or "").splitlines()
+    i, section = 0, ""
+    while i < len(doc):
+        line = doc[i]
+        if i + 1 < len(doc) and doc[i + 1].strip() and set(doc[i + 1].strip()) == {"-"} and line.strip():
+            section = line.strip()
+            lines += ["", f"**{section}**", ""]
+            i += 2
+            continue
+        if section in ("Parameters", "Other Parameters") and line.strip():
+            # "name : type" lines become list items, their indented descriptions continue them
+            lines.append(f"  {_rst_to_md(line.strip())}" if line.startswith(" ") else f"- `{line.strip()}`:")
+            i += 1
+            continue
+        if line.startswith(">>>"):
+            block = []
+            while i < len(doc) and doc[i].strip():
+                block.append(doc[i])
+                i += 1
+            lines += ["```python", *block, "```", ""]
+            continue
+        lines.append(_rst_to_md(line))
+        i += 1
+    return [*lines, ""]
 
 
 def _dynamic(obj) -> bool:
@@ -196,11 +226,14 @@ def _kind(obj) -> str:
 
 
 def _signature(obj) -> str:
+    """The call signature without annotations (the API reference has the types)."""
     try:
-        sig = str(inspect.signature(obj))
+        sig = inspect.signature(obj)
     except (TypeError, ValueError):
         return ""
-    return re.sub(r"\s+", " ", sig)
+    params = [p.replace(annotation=inspect.Parameter.empty) for p in sig.parameters.values()]
+    sig = sig.replace(parameters=params, return_annotation=inspect.Signature.empty)
+    return re.sub(r"\s+", " ", str(sig))
 
 
 def compat_page() -> str:
