@@ -95,7 +95,9 @@ def run_one(name: str, quick: bool, keep: Path) -> tuple[str, float, int]:
         out += "\n(timed out)"
         rc = -1
     wall = time.perf_counter() - start
-    (keep / f"{name}.txt").write_text(f"# args: {' '.join(cmd[2:])}\n# rc: {rc}\n# wall_s: {wall:.1f}\n{out}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    (keep / f"{name}.txt").write_text(f"# args: {' '.join(cmd[2:])}\n# rc: {rc}\n# wall_s: {wall:.1f}\n"
+                                      f"# load: {load:.1f}\n{out}")
     print(f"[run_all] {name}: rc={rc}, {wall:.0f} s", flush=True)
     return out, wall, rc
 
@@ -112,64 +114,88 @@ def _num(cell: str) -> float | None:
     return float(m.group()) if m else None
 
 
+def _cells(line: str, width: int | None = None) -> list[str]:
+    """A pipe-table row's cells; cells beyond ``width`` (a ``|x|`` inside a note) join the last one."""
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    if width is not None and len(cells) > width:
+        cells = cells[: width - 1] + [" \\| ".join(cells[width - 1:])]
+    return cells
+
+
 def markdown_tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
     """Every pipe table in ``text`` as (header, rows)."""
     tables, block = [], []
     for line in [*text.splitlines(), ""]:
         if line.strip().startswith("|"):
-            block.append([c.strip() for c in line.strip().strip("|").split("|")])
+            block.append(line)
         else:
-            if len(block) >= 3 and set("".join(block[1])) <= set("-: "):
-                tables.append((block[0], block[2:]))
+            if len(block) >= 3 and set(block[1]) <= set("|-: "):
+                header = _cells(block[0])
+                tables.append((header, [_cells(row, len(header)) for row in block[2:]]))
             block = []
     return tables
 
 
 def _ratio_column(header: list[str]) -> tuple[int, bool] | None:
-    """(column, inverted) of a ratio column: inverted when it holds scijax / peer."""
+    """(column, inverted) of a ratio column: inverted when it holds scijax time / peer time."""
     for i, h in enumerate(header):
         hl = h.lower()
-        if "speed-up" in hl or hl in ("ratio", "lineax/scijax"):
+        if "speed-up" in hl or hl in ("ratio", "lineax/scijax") or (hl.startswith("best scijax vs ")):
             return i, False
         if hl.startswith("time / "):
             return i, True
     return None
 
 
-def _time_columns(header: list[str]) -> tuple[int, int] | None:
-    """(peer, scijax) time columns, when the table has no ratio column."""
+def _time_columns(header: list[str]) -> tuple[int, list[int]] | None:
+    """(peer, [scijax, ...]) millisecond columns, when the table has no ratio column."""
     ours = [i for i, h in enumerate(header) if "scijax" in h.lower() and "(ms)" in h]
-    peer = [i for i, h in enumerate(header) if "scijax" not in h.lower() and "(ms)" in h and "per eval" not in h]
-    if ours and peer:
-        return peer[0], ours[0]
-    return None
+    peer = [i for i, h in enumerate(header) if "scijax" not in h.lower() and "(ms)" in h]
+    return (peer[0], ours) if ours and peer else None
+
+
+def _label(header: list[str], row: list[str]) -> str:
+    """The row's leading descriptive cells (up to the first measurement column), e.g. 'laplacian n=256 cg'."""
+    parts = []
+    for h, cell in zip(header, row, strict=False):
+        if any(k in h.lower() for k in ("(", "success", "speed", "ratio", "/", "time", "nfev")):
+            break
+        parts.append(f"{h}={cell}" if re.fullmatch(r"[\d.,eE+-]+", cell) else cell)
+    return " ".join(parts)[:72]
 
 
 def speedups(name: str, text: str) -> list[tuple[str, float]]:
     """(label, peer time / scijax time) pairs from one benchmark's output."""
     found: list[tuple[str, float]] = []
     for header, rows in markdown_tables(text):
-        if header and header[0].lower() == "solver" and "fixed function (ms)" in [h.lower() for h in header]:
+        if "fixed function (ms)" in [h.lower() for h in header]:
             continue  # dropin's lambda table compares scijax with itself
         rc = _ratio_column(header)
         tc = None if rc else _time_columns(header)
-        if rc is None and tc is None:
-            continue
+        time_col = next((i for i, h in enumerate(header) if h.lower() == "time (ms)"), None)
+        reference = header[rc[0]].split("/", 1)[1].strip().lower() if rc and rc[1] else None
+        ref_time = None
         for row in rows:
-            if len(row) != len(header):
-                continue
-            label_cells = [row[0]] + [row[j] for j in (1, 2) if j < len(row) and _num(row[j]) is None
-                                      or (j == 1 and header[1].lower() in ("n", "rtol", "batch"))]
-            label = " ".join(dict.fromkeys(c for c in label_cells if c))[:48]
+            label = _label(header, row)
+            if reference is not None and time_col is not None and reference in label.lower():
+                ref_time = _num(row[time_col])  # the peer this table is relative to (e.g. SciPy Radau)
             if rc is not None:
-                value = _num(row[rc[0]])
-                if value is None or value <= 0:
+                if rc[1] and "scijax" not in label.lower():
+                    continue  # a peer's row in a table relative to one peer
+                if rc[1] and ref_time and time_col is not None and _num(row[time_col]):
+                    # the times themselves: the printed ratio has only two decimals
+                    found.append((label, ref_time / _num(row[time_col])))
                     continue
-                found.append((label, 1.0 / value if rc[1] else value))
+                value = _num(row[rc[0]])
+                if value is not None and value > 0:
+                    found.append((label, 1.0 / value if rc[1] else value))
             elif tc is not None:
-                peer, ours = _num(row[tc[0]]), _num(row[tc[1]])
-                if peer and ours:
-                    found.append((label, peer / ours))
+                peer = _num(row[tc[0]])
+                for col in tc[1]:
+                    ours = _num(row[col])
+                    suffix = f" ({header[col].replace(' (ms)', '')})" if len(tc[1]) > 1 else ""
+                    if peer and ours:
+                        found.append((label + suffix, peer / ours))
     if not found:
         found = _fixed_width_speedups(text)
     return [(f"{name}: {label}", value) for label, value in found]
@@ -223,16 +249,18 @@ def plot_family(family: str, pairs: list[tuple[str, float]], quick: bool) -> Pat
     ax.set_yticks(range(len(values)), labels, fontsize=7)
     ax.set_xscale("log")
     ax.axvline(1.0, color="k", lw=0.8)
+    for i, v in enumerate(values):
+        ax.annotate(f"{v:.3g}x", (v, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=6)
     ax.set_xlabel("speed-up: peer time / scijax time (log; right of 1 = scijax faster)")
     ax.set_title(f"{family} ({'quick' if quick else 'full'} sizes, CPU)", fontsize=10)
-    fig.tight_layout()
+    ax.margins(x=0.15)
     path = PLOTS / f"{family}.png"
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
 
-def render(keep: Path, names: list[str], quick: bool, walls: dict[str, float]) -> str:
+def render(keep: Path, names: list[str], quick: bool, walls: dict[str, float], note: str = "") -> str:
     by_family: dict[str, list[str]] = {}
     for name in names:
         by_family.setdefault(FAMILY.get(name, "other"), []).append(name)
@@ -249,6 +277,7 @@ def render(keep: Path, names: list[str], quick: bool, walls: dict[str, float]) -
         "warm runs, compilation excluded unless a column says otherwise. Speed-up = peer time / scijax time",
         "(above 1: scijax is faster). The plots in `docs/assets/bench/` show every speed-up this report extracts.",
         "",
+        *([f"**Note:** {note}", ""] if note else []),
     ]
     for family in FAMILY_ORDER:
         if family not in by_family:
@@ -258,7 +287,7 @@ def render(keep: Path, names: list[str], quick: bool, walls: dict[str, float]) -
         for name in by_family[family]:
             raw = (keep / f"{name}.txt").read_text() if (keep / f"{name}.txt").exists() else "# rc: missing\n"
             meta = dict(re.findall(r"^# (\w+): (.*)$", raw, flags=re.M))
-            body = "\n".join(line for line in raw.splitlines() if not re.match(r"^# (args|rc|wall_s): ", line))
+            body = "\n".join(line for line in raw.splitlines() if not re.match(r"^# (args|rc|wall_s|load): ", line))
             args = meta.get("args", "")
             out += [f"### bench_{name}.py" + (f" `{args}`" if args else ""), ""]
             if meta.get("rc") not in ("0", None):
@@ -267,7 +296,8 @@ def render(keep: Path, names: list[str], quick: bool, walls: dict[str, float]) -
             pairs += speedups(name, body)
             wall = walls.get(name) or (float(meta["wall_s"]) if "wall_s" in meta else None)
             if wall is not None:
-                out += [f"_Wall time of this benchmark, compiles included: {wall:.0f} s._", ""]
+                load = f"; 1-minute load average when it ended: {meta['load']}" if "load" in meta else ""
+                out += [f"_Wall time of this benchmark, compiles included: {wall:.0f} s{load}._", ""]
         path = plot_family(family, pairs, quick)
         if path is not None:
             out += [f"![{family} speed-ups](../docs/assets/bench/{path.name})", ""]
@@ -289,7 +319,11 @@ def _as_markdown(body: str) -> list[str]:
     for line in body.splitlines():
         if line.startswith("|") or line.startswith("#"):
             flush()
-            out.append(line if line.startswith("|") else "#" + line)  # bench headings sit one level lower
+            if line.startswith("|"):
+                width = len(_cells(header)) if (header := _last_header(out)) else None
+                out.append("| " + " | ".join(_cells(line, width)) + " |")
+            else:
+                out += ["##" + line, ""]  # a benchmark's own headings sit below its section
         elif out and out[-1].startswith("|") and not line.strip():
             out.append("")
         elif line.strip() or plain:
@@ -300,6 +334,14 @@ def _as_markdown(body: str) -> list[str]:
     return out
 
 
+def _last_header(out: list[str]) -> str | None:
+    """The header row of the pipe table that ``out`` ends in, if any."""
+    i = len(out)
+    while i > 0 and out[i - 1].startswith("|"):
+        i -= 1
+    return out[i] if i < len(out) else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", action="store_true", help="each benchmark's full sizes")
@@ -307,6 +349,7 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=HERE / ".raw", help="where raw outputs go")
     ap.add_argument("--render", type=Path, default=None, help="re-render from saved outputs in DIR; run nothing")
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
+    ap.add_argument("--note", default="", help="a sentence for the report's header (e.g. the machine's load)")
     args = ap.parse_args()
     quick = not args.full
     names = bench_names()
@@ -323,7 +366,7 @@ def main() -> None:
     else:
         keep = args.render
         names = [n for n in names if (keep / f"{n}.txt").exists()]
-    args.out.write_text(render(keep, names, quick, walls))
+    args.out.write_text(render(keep, names, quick, walls, args.note))
     print(f"[run_all] wrote {args.out} ({sum(walls.values()):.0f} s of benchmarks)")
 
 
