@@ -105,7 +105,9 @@ def api_page(title: str, module: str) -> str:
         lines += [", ".join(f"`{n}`" for n in shared) + " (re-exported): see [scijax](scijax.md).", ""]
     if module == "scijax":
         lines += ["`scijax.__version__`: the installed package's version string.", ""]
-    lines += ["Every public name of this module (its `__all__`), in that order.", ""]
+    lines += ["Every public name of this module (its `__all__`), in that order. The examples assume float64:",
+              '`jax.config.update("jax_enable_x64", True)` at start-up (see [Getting started](../getting-started.md));',
+              "the test suite runs each of them as a doctest with that setting.", ""]
     for name in public_names(module):
         if name in top:
             continue
