@@ -1,6 +1,6 @@
 """Run every ``benchmarks/bench_*.py``, collect their tables into ``benchmarks/results.md``, plot one chart per family.
 
-    python benchmarks/run_all.py                 # quick sizes (about 10 minutes on a 2-core CPU)
+    python benchmarks/run_all.py                 # quick sizes (19 minutes on a loaded 2-core CPU, mostly compiling)
     python benchmarks/run_all.py --full          # each benchmark's full sizes (much longer)
     python benchmarks/run_all.py --only ivp,stiff
     python benchmarks/run_all.py --render DIR    # re-render results.md and the plots from saved outputs
