@@ -2,6 +2,7 @@
 
 - RST "simple tables" (``====  ====`` borders, as in ``solve_ivp``'s method table) become Markdown
   tables; a row whose first column is blank continues the row above.
+- An ``Example`` section (singular) is read as NumPy's ``Examples``, so its doctest renders as code.
 - A ``Methods`` section in a *function's* docstring (NumPy style reserves it for a class's methods,
   so griffe would list the table's lines as functions) is retitled ``Available methods``, which griffe
   renders as a titled block like "Differences from SciPy".
@@ -75,6 +76,7 @@ class RstToMarkdown(griffe.Extension):
         value = obj.docstring.value
         if "==" in value:
             value = rst_tables_to_markdown(value)
+        value = re.sub(r"^Example\n-------$", "Examples\n--------", value, flags=re.M)
         if obj.is_function and "Methods\n-------" in value:
             value = _retitle_methods(value)
         obj.docstring.value = value

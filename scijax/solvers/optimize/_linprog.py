@@ -123,8 +123,8 @@ def linprog(
       with ``status != 0`` is ``nan``.
     - Under ``vmap`` ``message`` is a list; under ``jit`` read ``status``.
 
-    Examples
-    --------
+    Example
+    -------
     >>> import jax
     >>> jax.config.update("jax_enable_x64", True)
     >>> from scijax.solvers.optimize import linprog

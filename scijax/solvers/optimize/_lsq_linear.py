@@ -124,8 +124,8 @@ def lsq_linear(
       differentiates the least-squares solve on the final free set (valid where the active
       set is strictly complementary); through a solve that hit ``max_iter`` it is ``nan``.
 
-    Examples
-    --------
+    Example
+    -------
     >>> import jax
     >>> jax.config.update("jax_enable_x64", True)
     >>> from scijax.solvers.optimize import lsq_linear
@@ -198,8 +198,8 @@ def nnls(A: ArrayLike, b: ArrayLike, maxiter: int | None = None, atol: float | N
       ``jit``/``vmap`` (where raising is impossible) ``x`` and ``rnorm`` are ``nan``.
     - ``jax.grad`` differentiates the least-squares solve on the final free set.
 
-    Examples
-    --------
+    Example
+    -------
     >>> import jax
     >>> jax.config.update("jax_enable_x64", True)
     >>> from scijax.solvers.optimize import nnls

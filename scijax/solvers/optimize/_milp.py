@@ -87,8 +87,8 @@ def milp(
     - Integer variables of the returned ``x`` are rounded to the nearest integer.
     - ``x`` and ``fun`` are ``nan`` when no integer-feasible point was found.
 
-    Examples
-    --------
+    Example
+    -------
     >>> import jax
     >>> jax.config.update("jax_enable_x64", True)
     >>> import numpy as np
