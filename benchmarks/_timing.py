@@ -24,3 +24,14 @@ def print_table(rows: list[tuple[str, float, float, str]], peer: str = "peer") -
     print("| --- | --- | --- | --- | --- |")
     for case, t_peer, t_ours, note in rows:
         print(f"| {case} | {t_peer * 1e3:.3f} | {t_ours * 1e3:.3f} | {t_peer / t_ours:.2f}x | {note} |")
+
+
+def is_quick() -> bool:
+    """True under ``python benchmarks/run_all.py`` without ``--full`` (it sets ``SCIJAX_BENCH_QUICK=1``).
+
+    The shared convention for a benchmark that has no small-size flag of its own: read this and
+    pick the quick sizes (``run_all.py`` also passes a benchmark's ``--small`` flag when it has one).
+    """
+    import os
+
+    return os.environ.get("SCIJAX_BENCH_QUICK", "") == "1"
