@@ -11,6 +11,14 @@ from .._userfn import NotTraceableWarning as NotTraceableWarning
 from ._ivp import solve_ivp as solve_ivp
 from ._ivp_result import OdeResult as OdeResult
 from ._ivp_result import OdeSolution as OdeSolution
+from ._ode_solver import BDF as BDF
+from ._ode_solver import DOP853 as DOP853
+from ._ode_solver import LSODA as LSODA
+from ._ode_solver import RK23 as RK23
+from ._ode_solver import RK45 as RK45
+from ._ode_solver import DenseOutput as DenseOutput
+from ._ode_solver import OdeSolver as OdeSolver
+from ._ode_solver import Radau as Radau
 from ._odeint import odeint as odeint
 from ._quad import quad as quad
 from ._quad import quad_vec as quad_vec
@@ -30,6 +38,14 @@ __all__ = [
     "odeint",
     "OdeResult",
     "OdeSolution",
+    "OdeSolver",
+    "DenseOutput",
+    "RK45",
+    "RK23",
+    "DOP853",
+    "Radau",
+    "BDF",
+    "LSODA",
     "quad",
     "quad_vec",
     "dblquad",

@@ -164,7 +164,8 @@ def solve_ivp(
       to machine precision, as SciPy's ``brentq``; a root exactly at a step end
       may be reported in both adjacent steps, as in SciPy.
     - ``message`` is a property computed from ``flag``; reading it under ``jit``
-      raises ``TypeError``. ``method`` may not be an ``OdeSolver`` class.
+      raises ``TypeError``. ``method`` may be an ``OdeSolver`` class (SciPy's or ours) of a
+      method we have; it runs our stepper of that name.
     - ``jax.jacfwd``/``jax.jvp`` need ``adjoint='forward'`` (or ``'direct'``); the
       default checkpointed adjoint is reverse-mode only.
 
@@ -208,6 +209,8 @@ class _Vectorized:
 
 def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, options, strict_t_eval=True):
     """``solve_ivp`` without the docstring; ``odeint`` calls it with ``strict_t_eval=False``."""
+    if isinstance(method, type) and method.__name__ in METHODS:  # SciPy's OdeSolver classes, or ours
+        method = method.__name__
     if not isinstance(method, str):
         raise TypeError(f"`method` must be a string naming one of {sorted(METHODS)}, got {method!r}.")
     if method not in METHODS:
