@@ -20,6 +20,7 @@ from ._minimize_run import run_constrained, run_minimiser
 from ._solvers.lbfgsb import LBFGSB
 from ._solvers.nelder_mead import NelderMead
 from ._solvers.newton_cg import NewtonCG
+from ._solvers.powell import Powell
 from ._solvers.slsqp import SLSQP
 from ._solvers.stopping import SciPyStopping, gradient_converged
 from ._solvers.trust_newton import TrustRegion, dogleg_subproblem, exact_subproblem, steihaug_cg
@@ -164,6 +165,36 @@ def _trust(subproblem):
     return build
 
 
+def _powell(options, tol, n):
+    xtol = options.get("xtol", 1e-4 if tol is None else tol)
+    ftol = options.get("ftol", 1e-4 if tol is None else tol)
+    maxiter, maxfev = options.get("maxiter"), options.get("maxfev")
+    if maxiter is None and maxfev is None:
+        maxiter = maxfev = 1000 * n
+    big = 2**31 - 1
+    return Powell(xtol=xtol, ftol=ftol, maxiter=big if maxiter is None else int(min(maxiter, big)),
+                  maxfev=big if maxfev is None else int(min(maxfev, big)))
+
+
+def _concretely_unbounded(lower, upper) -> bool:
+    try:
+        return not (np.any(np.isfinite(np.asarray(lower))) or np.any(np.isfinite(np.asarray(upper))))
+    except Exception:  # traced bounds: treat as bounded
+        return False
+
+
+def _powell_options(lower, upper, options):
+    # Without finite bounds no bounded line search is compiled (the key's absence is static).
+    out = {} if _concretely_unbounded(lower, upper) else {"lower": lower, "upper": upper}
+    direc = options.get("direc")
+    return out if direc is None else {**out, "direc": jnp.asarray(direc)}
+
+
+def _powell_fields(sol: optx.Solution) -> dict:
+    # (SciPy's result also has ``direc``; OptimizeResult has no such field yet.)
+    return {"jac": None, "njev": None}
+
+
 _COMMON = frozenset({"maxiter", "disp", "return_all"})
 _TRUST = _COMMON | {"gtol", "initial_trust_radius", "max_trust_radius", "eta", "inexact"}
 MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
@@ -174,6 +205,8 @@ MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
         _nelder_mead, _COMMON | {"maxfev", "xatol", "fatol", "adaptive", "initial_simplex", "bounds"},
         supports_bounds=True, clip_to_bounds=True, gradient_free=True, engine_options=_simplex_option,
         pack=_simplex_fields),
+    "powell": MinimizeMethod(_powell, _COMMON | {"xtol", "ftol", "maxfev", "direc"}, supports_bounds=True,
+                             engine_options=_powell_options, pack=_powell_fields),
     "l-bfgs-b": MinimizeMethod(
         _lbfgsb, _COMMON | {"maxcor", "ftol", "gtol", "maxfun", "maxls", "eps", "iprint", "finite_diff_rel_step"},
         supports_bounds=True, engine_options=_bounds_option),
