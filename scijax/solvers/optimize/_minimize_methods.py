@@ -23,6 +23,8 @@ from ._solvers.newton_cg import NewtonCG
 from ._solvers.powell import Powell
 from ._solvers.slsqp import SLSQP
 from ._solvers.stopping import SciPyStopping, gradient_converged
+from ._solvers.tnc import TNC
+from ._solvers.trust_krylov import lanczos_subproblem
 from ._solvers.trust_newton import TrustRegion, dogleg_subproblem, exact_subproblem, steihaug_cg
 
 __all__ = ["MinimizeMethod", "MINIMIZE_METHODS"]
@@ -195,6 +197,32 @@ def _powell_fields(sol: optx.Solution) -> dict:
     return {"jac": None, "njev": None}
 
 
+def _tnc(options, tol, n):
+    def opt(name, default):  # SciPy's TNC: a negative value (its default -1) means "use the default"
+        value = options.get(name, default if tol is None or name not in ("ftol", "xtol", "gtol") else tol)
+        return default if value is None or value < 0 else value
+
+    for name in ("scale", "offset"):
+        if options.get(name) is not None:
+            raise ValueError(f"TNC option `{name}` (variable scaling) is not supported; rescale `x` in `fun`.")
+    eps = float(np.finfo(np.float64).eps)
+    accuracy = opt("accuracy", 0.0)
+    accuracy = np.sqrt(eps) if accuracy <= eps else accuracy
+    maxcg = options.get("maxCGit", -1)
+    maxcg = max(1, min(50, n // 2)) if maxcg is None or maxcg < 0 else int(maxcg)
+    eta = opt("eta", 0.25)
+    stepmx = opt("stepmx", 0.0)
+    maxfun = options.get("maxfun")
+    return TNC(maxfun=max(100, 10 * n) if maxfun is None else int(maxfun), maxcg=maxcg,
+               eta=0.25 if eta > 1 else eta, stepmx=10.0 if stepmx < 10.0 else stepmx,
+               minfev=float(options.get("minfev", 0.0)), ftol=opt("ftol", 0.0), xtol=opt("xtol", np.sqrt(eps)),
+               gtol=opt("gtol", 1e-2 * np.sqrt(accuracy)))
+
+
+def _tnc_fields(sol: optx.Solution) -> dict:
+    return {"njev": sol.stats["nfev"]}
+
+
 _COMMON = frozenset({"maxiter", "disp", "return_all"})
 _TRUST = _COMMON | {"gtol", "initial_trust_radius", "max_trust_radius", "eta", "inexact"}
 MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
@@ -210,10 +238,16 @@ MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
     "l-bfgs-b": MinimizeMethod(
         _lbfgsb, _COMMON | {"maxcor", "ftol", "gtol", "maxfun", "maxls", "eps", "iprint", "finite_diff_rel_step"},
         supports_bounds=True, engine_options=_bounds_option),
+    "tnc": MinimizeMethod(
+        _tnc, frozenset({"eps", "scale", "offset", "mesg_num", "maxCGit", "eta", "stepmx", "accuracy", "minfev",
+                         "ftol", "xtol", "gtol", "rescale", "disp", "finite_diff_rel_step", "maxfun", "workers"}),
+        supports_bounds=True, engine_options=_bounds_option, pack=_tnc_fields,
+        max_steps=lambda solver: int(solver.maxfun) + 1),
     "newton-cg": MinimizeMethod(_newton_cg, _COMMON | {"xtol", "eps", "c1", "c2", "workers"}, needs_hess=True),
     "trust-ncg": MinimizeMethod(_trust(steihaug_cg), _TRUST, needs_hess=True),
     "trust-exact": MinimizeMethod(_trust(exact_subproblem), _TRUST, needs_hess=True),
     "dogleg": MinimizeMethod(_trust(dogleg_subproblem), _TRUST, needs_hess=True),
+    "trust-krylov": MinimizeMethod(_trust(lanczos_subproblem), _TRUST, needs_hess=True),
     "slsqp": MinimizeMethod(_slsqp, _COMMON | {"ftol", "eps", "finite_diff_rel_step", "iprint", "workers"},
                             supports_bounds=True, supports_constraints=True, run=run_constrained),
 }
