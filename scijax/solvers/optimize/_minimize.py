@@ -60,7 +60,8 @@ def minimize(
         arrays in ``args`` come from the implicit function theorem.
     method
         'BFGS', 'L-BFGS-B', 'CG', 'Newton-CG', 'trust-ncg', 'trust-exact', 'trust-krylov',
-        'dogleg', 'Nelder-Mead', 'Powell', 'TNC' or 'SLSQP'. Default as in SciPy: BFGS, L-BFGS-B with bounds, SLSQP with constraints.
+        'dogleg', 'Nelder-Mead', 'Powell', 'TNC' or 'SLSQP'. Default as in SciPy: BFGS,
+        L-BFGS-B with bounds, SLSQP with constraints.
     jac
         ``None`` (autodiff; never finite differences), ``True`` (``fun`` returns ``(f, g)``) or a
         callable ``jac(x, *args)``.

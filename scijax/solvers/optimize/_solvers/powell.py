@@ -74,7 +74,14 @@ def _run(solver: optx.AbstractMinimiser, phi: Callable, y0: Array, options: dict
 def _brent(phi, tol, dtype):
     bracket = find_bracket(phi, jnp.zeros((), dtype), jnp.ones((), dtype))
     s = _run(Brent(xtol=tol), phi, bracket[1], {"bracket": bracket})
-    return s.x, s.fx, s.nfev
+    # No valid bracket (the line falls without bound, or is flat): as SciPy, the lowest of the
+    # three points the bracket search ended with (NaN if any of them is NaN).
+    xs, fs = jnp.stack(bracket[:3]), jnp.stack(bracket[3:6])
+    i = jnp.argmin(fs)
+    nan = jnp.any(jnp.isnan(xs)) | jnp.any(jnp.isnan(fs))
+    x_fail, f_fail = jnp.where(nan, jnp.nan, xs[i]), jnp.where(nan, jnp.nan, fs[i])
+    valid = bracket[7]
+    return jnp.where(valid, s.x, x_fail), jnp.where(valid, s.fx, f_fail), s.nfev
 
 
 def _bounded(phi, lo, hi, xatol):
@@ -147,7 +154,7 @@ class Powell(optx.AbstractMinimiser):
             stop = converged | (nfev >= self.maxfev) | (state.nit + 1 >= self.maxiter) | (
                 jnp.isnan(fx) & jnp.isnan(fval))
             d = x - state.x1
-            lmax = jnp.inf if lower is None else line_for_search(x, d, lower, upper)[1]
+            lmax = jnp.inf if lower is None or upper is None else line_for_search(x, d, lower, upper)[1]
             fx2 = jax.lax.cond(stop, lambda: fval, lambda: value(x + jnp.minimum(lmax, 1.0) * d))
             t = 2.0 * (fx + fx2 - 2.0 * fval) * (fx - fval - delta) ** 2 - delta * (fx - fx2) ** 2
             search = jnp.invert(stop) & (fx > fx2) & (t < 0.0)
