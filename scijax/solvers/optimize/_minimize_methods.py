@@ -215,7 +215,7 @@ def _tnc(options, tol, n):
     maxfun = options.get("maxfun")
     return TNC(maxfun=max(100, 10 * n) if maxfun is None else int(maxfun), maxcg=maxcg,
                eta=0.25 if eta > 1 else eta, stepmx=10.0 if stepmx < 10.0 else stepmx,
-               minfev=float(options.get("minfev", 0.0)), ftol=opt("ftol", 0.0), xtol=opt("xtol", np.sqrt(eps)),
+               minfev=float(options.get("minfev", 0.0)), ftol=opt("ftol", accuracy), xtol=opt("xtol", np.sqrt(eps)),
                gtol=opt("gtol", 1e-2 * np.sqrt(accuracy)))
 
 

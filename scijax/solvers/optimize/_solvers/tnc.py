@@ -19,10 +19,14 @@ SIAM J. Numer. Anal. 21, 1984; the TN/TNBC codes that SciPy's C ``tnc`` descends
   hundredfold whenever a step reaches 90% of it, as in TNC. A variable that reaches its bound
   joins the active set at the next iteration if its gradient points outwards.
 
-It stops, as TNC, when the projected gradient's 2-norm is at most ``gtol`` (SciPy's status 0),
-when ``|f_k - f_{k-1}| <= ftol`` (1), when ``|x_k - x_{k-1}| <= xtol`` (2), or after
-``maxfun`` evaluations (each Hessian-vector product counted as one, as TNC counts its finite
-differences). Bounds come in ``options['lower']``/``options['upper']``.
+It stops, as TNC, when the 2-norm of the projected gradient times TNC's variable scale is at
+most ``gtol`` (SciPy's status 0), when ``|f_k - f_{k-1}| <= ftol`` (1; TNC's default ``ftol``
+is ``accuracy``, not 0 as SciPy's documentation says), when the scaled step
+``|(x_k - x_{k-1}) / scale|`` is at most ``xtol`` (2), or after ``maxfun`` evaluations (each
+Hessian-vector product counted as one, as TNC counts its finite differences). TNC's scale is
+``upper - lower`` for a variable with two finite bounds and ``1 + |x0|`` otherwise; TNC also
+iterates in the scaled variables, this engine does not. Bounds come in
+``options['lower']``/``options['upper']``.
 """
 
 from collections.abc import Callable
@@ -148,6 +152,7 @@ class _TNCState(eqx.Module):
     g: Array
     s: Array  # the last step and gradient change, for the preconditioner
     y: Array
+    xscale: Array  # TNC's variable scale for its stopping tests
     stepmx: Array
     nit: Array
     nfev: Array
@@ -172,23 +177,25 @@ class TNC(optx.AbstractMinimiser):
     atol: float = 0.0
     norm: Any = optx.max_norm
 
-    def _pg_norm(self, x, g, options):
+    def _pg_norm(self, x, g, xscale, options):
         lower, upper = options["lower"], options["upper"]
         fixed = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
-        return jnp.linalg.norm(jnp.where(fixed, 0.0, g)), jnp.invert(fixed)
+        return jnp.linalg.norm(jnp.where(fixed, 0.0, g * xscale)), jnp.invert(fixed)
 
     def init(self, fn, y, args, options, f_struct, aux_struct, tags):
         f, g = jax.value_and_grad(lambda x: fn(x, args)[0])(y)
-        small = self._pg_norm(y, g, options)[0] <= self.gtol
+        lower, upper = options["lower"], options["upper"]
+        xscale = jnp.where(jnp.isfinite(lower) & jnp.isfinite(upper), upper - lower, 1.0 + jnp.abs(y))
+        small = self._pg_norm(y, g, xscale, options)[0] <= self.gtol
         zero = jnp.zeros_like(y)
-        return _TNCState(f, g, zero, zero, jnp.asarray(self.stepmx, f.dtype), jnp.array(0), jnp.array(1), small,
+        return _TNCState(f, g, zero, zero, xscale, jnp.asarray(self.stepmx, f.dtype), jnp.array(0), jnp.array(1), small,
                          jnp.array(False), jnp.array(0))
 
     def step(self, fn, y, args, options, state, tags):
         lower, upper = options["lower"], options["upper"]
         value = lambda z: fn(z, args)[0]  # noqa: E731
         x, g = y, state.g
-        _, free = self._pg_norm(x, g, options)
+        _, free = self._pg_norm(x, g, state.xscale, options)
         p, n_products = truncated_newton_direction(hvp(jax.grad(value), x), memoryless_bfgs(state.s, state.y, free),
                                                    g, free, self.maxcg)
         # A free variable on its bound that the direction would push out stays where it is.
@@ -209,12 +216,12 @@ class TNC(optx.AbstractMinimiser):
         g_new = jnp.where(ok, g_new, g)
         stepmx = jnp.where(ok & (t >= 0.9 * t_free), 100.0 * state.stepmx, state.stepmx)
         nfev = state.nfev + n_products + evals  # (f and g together count once, as in TNC)
-        reason = jnp.where(self._pg_norm(x_new, g_new, options)[0] <= self.gtol, 0,
+        reason = jnp.where(self._pg_norm(x_new, g_new, state.xscale, options)[0] <= self.gtol, 0,
                            jnp.where(jnp.abs(state.f - f_new) <= self.ftol, 1,
-                                     jnp.where(jnp.linalg.norm(x_new - x) <= self.xtol, 2, 4)))
+                                     jnp.where(jnp.linalg.norm((x_new - x) / state.xscale) <= self.xtol, 2, 4)))
         converged = ok & (reason < 4)
         reason = jnp.where(converged, reason, jnp.where(ok, 3, 4))
-        new = _TNCState(f_new, g_new, x_new - x, g_new - g, stepmx, state.nit + 1, nfev, converged,
+        new = _TNCState(f_new, g_new, x_new - x, g_new - g, state.xscale, stepmx, state.nit + 1, nfev, converged,
                         jnp.invert(ok), reason)
         return x_new, new, None
 
