@@ -53,6 +53,24 @@ def test_powell_bounds_match_scipy():
         assert np.all(np.asarray(res.x) >= lo) and np.all(np.asarray(res.x) <= hi)
 
 
+def test_powell_active_bound_implicit_derivative():
+    # min |x - a|^2 + x0 x1 / 2 on x0 <= 1: for a = (2, -3) the bound is active, x = (1, a1 - 1/4),
+    # so dx/da = [[0, 0], [0, 1]]. Powell's bounded line searches stop inside the bound; the
+    # solution must still be on it, or the implicit derivative would be the unconstrained one.
+    def q(x, a):
+        return jnp.sum((x - a) ** 2) + 0.5 * x[0] * x[1]
+
+    def solve(a):
+        return minimize(q, jnp.zeros(2), args=(a,), method="Powell", bounds=[(-1.0, 1.0), (None, 0.5)],
+                        options={"xtol": 1e-10, "ftol": 1e-14}).x
+
+    a = jnp.array([2.0, -3.0])
+    jac, x = jax.jacfwd(lambda a: (solve(a), solve(a)), has_aux=True)(a)  # one compilation
+    np.testing.assert_allclose(x, [1.0, -3.25], atol=1e-8)
+    assert float(x[0]) == 1.0
+    np.testing.assert_allclose(jac, [[0.0, 0.0], [0.0, 1.0]], atol=1e-8)
+
+
 @pytest.mark.filterwarnings("ignore:Initial guess is not within")
 def test_tnc_scipy_bounded_problems():
     # test_tnc.py: test1fg (x1 >= -1.5, optimum (1, 1) inside) and test2fg (x1 >= 1.5, optimum on

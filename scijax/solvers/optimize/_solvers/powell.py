@@ -19,7 +19,10 @@ scalar method (:class:`.scalar_min.Bounded`, ``xatol = xtol``); an interval open
 mapped to a finite one through ``alpha = tan(u)``, as SciPy does.
 
 Bounds come in ``options['lower']``/``options['upper']`` (absent: unbounded, and no bounded
-search is compiled); an initial direction set in ``options['direc']``.
+search is compiled); an initial direction set in ``options['direc']``. With bounds, a final
+coordinate within ``10 xtol (1 + |bound|)`` of a bound, with the gradient pushing outwards, is
+put onto the bound (when that does not raise ``f``): the bounded line searches stop up to about
+``xtol`` inside, and the implicit derivative needs the active set.
 """
 
 from collections.abc import Callable
@@ -191,4 +194,18 @@ class Powell(optx.AbstractMinimiser):
         return state.converged | budget | nonfinite, result
 
     def postprocess(self, fn, y, aux, args, options, state, tags, result):
+        lower, upper = options.get("lower"), options.get("upper")
+        if lower is not None and upper is not None:
+            y = self._onto_active_bounds(lambda z: fn(z, args)[0], y, state.f, lower, upper)
         return y, aux, {**scipy_stats(state), "direc": state.direc}
+
+    def _onto_active_bounds(self, value, x, f, lower, upper):
+        """A bounded line search stops up to about ``xtol`` inside a bound; put a coordinate that
+        close, with the gradient pushing outwards, onto the bound (if that does not raise ``f``),
+        so the solution's active set, and so its implicit derivative, is the right one."""
+        g = jax.grad(value)(x)
+        near = 10.0 * self.xtol
+        to_lower = (x - lower <= near * (1 + jnp.abs(lower))) & (g > 0)
+        to_upper = (upper - x <= near * (1 + jnp.abs(upper))) & (g < 0)
+        snapped = jnp.where(to_lower, lower, jnp.where(to_upper, upper, x))
+        return jnp.where(value(snapped) <= f, snapped, x)
