@@ -99,7 +99,9 @@ def minimize(
       Cauchy point; it stops on the same tests (``pgtol``, ``ftol``).
     - Powell is SciPy's modified Powell method step for step (Brent line searches; with bounds,
       the line cut to its feasible interval); ``maxfev`` is checked between iterations, and the
-      result has no ``direc``.
+      result has no ``direc``. With bounds, a final coordinate within ``10 xtol`` (relative) of
+      a bound, with the gradient pushing outwards, is put on the bound, so that the implicit
+      derivative holds it there.
     - TNC is a truncated Newton method with bounds written from Nash's description, not SciPy's C
       code: a memoryless-BFGS preconditioner, exact Hessian-vector products and its own step
       search with TNC's curvature test (``eta``); the same stopping tests (``gtol`` on the
