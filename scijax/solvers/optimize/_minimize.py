@@ -62,8 +62,9 @@ def minimize(
         Extra arguments of ``fun``. Gradients of the solution with respect to the floating-point
         arrays in ``args`` come from the implicit function theorem.
     method
-        'BFGS', 'L-BFGS-B', 'CG', 'Newton-CG', 'trust-ncg', 'trust-exact', 'dogleg',
-        'Nelder-Mead' or 'SLSQP'. Default as in SciPy: BFGS, L-BFGS-B with bounds, SLSQP with constraints.
+        'BFGS', 'L-BFGS-B', 'CG', 'Newton-CG', 'trust-ncg', 'trust-exact', 'trust-krylov',
+        'dogleg', 'Nelder-Mead', 'Powell', 'TNC' or 'SLSQP'. Default as in SciPy: BFGS,
+        L-BFGS-B with bounds, SLSQP with constraints.
     jac
         ``None`` (autodiff; never finite differences), ``True`` (``fun`` returns ``(f, g)``) or a
         callable ``jac(x, *args)``.
@@ -72,7 +73,7 @@ def minimize(
         autodiff of ``fun``.
     bounds
         ``Bounds`` or a sequence of ``(min, max)`` pairs (``None`` for unbounded), for
-        L-BFGS-B, Nelder-Mead and SLSQP.
+        L-BFGS-B, TNC, Powell, Nelder-Mead and SLSQP.
     constraints
         For SLSQP: dicts with ``type`` ('eq'/'ineq'), ``fun``, optional ``jac`` and ``args``, or
         ``LinearConstraint``/``NonlinearConstraint`` objects.
@@ -104,6 +105,19 @@ def minimize(
       first, so iterates and counts are close to SciPy's but not identical.
     - L-BFGS-B projects an L-BFGS step on the free variables instead of SciPy's generalised
       Cauchy point; it stops on the same tests (``pgtol``, ``ftol``).
+    - Powell is SciPy's modified Powell method step for step (Brent line searches; with bounds,
+      the line cut to its feasible interval); ``maxfev`` is checked between iterations, and the
+      result has no ``direc``. With bounds, a final coordinate within ``10 xtol`` (relative) of
+      a bound, with the gradient pushing outwards, is put on the bound, so that the implicit
+      derivative holds it there.
+    - TNC is a truncated Newton method with bounds written from Nash's description, not SciPy's C
+      code: a memoryless-BFGS preconditioner, exact Hessian-vector products and its own step
+      search with TNC's curvature test (``eta``); the same stopping tests (``gtol`` on the
+      projected gradient, ``ftol``, ``xtol``, ``maxfun``). ``scale``/``offset`` must be ``None``
+      and ``rescale`` has no effect.
+    - trust-krylov solves each subproblem exactly in the Lanczos (Krylov) subspace, grown until
+      it is invariant (SciPy's ``inexact=False``); SciPy's default stops earlier.
+    - Powell, TNC: ``status`` uses the generic codes below, not SciPy's method-specific ones.
     - ``nfev``/``njev`` count evaluations of ``fun`` and of its gradient as the JAX engines
       make them; they are not comparable one-for-one with SciPy's.
     - ``disp=True`` prints SciPy's summary after an eager solve (from the result, not from

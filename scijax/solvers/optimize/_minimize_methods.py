@@ -20,8 +20,11 @@ from ._minimize_run import run_constrained, run_minimiser
 from ._solvers.lbfgsb import LBFGSB
 from ._solvers.nelder_mead import NelderMead
 from ._solvers.newton_cg import NewtonCG
+from ._solvers.powell import Powell
 from ._solvers.quasi_newton import WolfeBFGS, WolfeCG
 from ._solvers.slsqp import SLSQP
+from ._solvers.tnc import TNC
+from ._solvers.trust_krylov import lanczos_subproblem
 from ._solvers.trust_newton import TrustRegion, dogleg_subproblem, exact_subproblem, steihaug_cg
 
 __all__ = ["MinimizeMethod", "MINIMIZE_METHODS"]
@@ -175,6 +178,62 @@ def _trust(subproblem):
     return build
 
 
+def _powell(options, tol, n):
+    xtol = options.get("xtol", 1e-4 if tol is None else tol)
+    ftol = options.get("ftol", 1e-4 if tol is None else tol)
+    maxiter, maxfev = options.get("maxiter"), options.get("maxfev")
+    if maxiter is None and maxfev is None:
+        maxiter = maxfev = 1000 * n
+    big = 2**31 - 1
+    return Powell(xtol=xtol, ftol=ftol, maxiter=big if maxiter is None else int(min(maxiter, big)),
+                  maxfev=big if maxfev is None else int(min(maxfev, big)))
+
+
+def _concretely_unbounded(lower, upper) -> bool:
+    try:
+        return not (np.any(np.isfinite(np.asarray(lower))) or np.any(np.isfinite(np.asarray(upper))))
+    except Exception:  # traced bounds: treat as bounded
+        return False
+
+
+def _powell_options(lower, upper, options):
+    # Without finite bounds no bounded line search is compiled (the key's absence is static).
+    out = {} if _concretely_unbounded(lower, upper) else {"lower": lower, "upper": upper}
+    direc = options.get("direc")
+    return out if direc is None else {**out, "direc": jnp.asarray(direc)}
+
+
+def _powell_fields(sol: optx.Solution) -> dict:
+    # (SciPy's result also has ``direc``; OptimizeResult has no such field yet.)
+    return {"jac": None, "njev": None}
+
+
+def _tnc(options, tol, n):
+    def opt(name, default):  # SciPy's TNC: a negative value (its default -1) means "use the default"
+        value = options.get(name, default if tol is None or name not in ("ftol", "xtol", "gtol") else tol)
+        return default if value is None or value < 0 else value
+
+    for name in ("scale", "offset"):
+        if options.get(name) is not None:
+            raise ValueError(f"TNC option `{name}` (variable scaling) is not supported; rescale `x` in `fun`.")
+    eps = float(np.finfo(np.float64).eps)
+    accuracy = opt("accuracy", 0.0)
+    accuracy = np.sqrt(eps) if accuracy <= eps else accuracy
+    maxcg = options.get("maxCGit", -1)
+    maxcg = max(1, min(50, n // 2)) if maxcg is None or maxcg < 0 else int(maxcg)
+    eta = opt("eta", 0.25)
+    stepmx = opt("stepmx", 0.0)
+    maxfun = options.get("maxfun")
+    return TNC(maxfun=max(100, 10 * n) if maxfun is None else int(maxfun), maxcg=maxcg,
+               eta=0.25 if eta > 1 else eta, stepmx=10.0 if stepmx < 10.0 else stepmx,
+               minfev=float(options.get("minfev", 0.0)), ftol=opt("ftol", accuracy), xtol=opt("xtol", np.sqrt(eps)),
+               gtol=opt("gtol", 1e-2 * np.sqrt(accuracy)))
+
+
+def _tnc_fields(sol: optx.Solution) -> dict:
+    return {"njev": sol.stats["nfev"]}
+
+
 _COMMON = frozenset({"maxiter", "disp", "return_all"})
 _TRUST = _COMMON | {"gtol", "initial_trust_radius", "max_trust_radius", "eta", "inexact"}
 MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
@@ -186,13 +245,21 @@ MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
         _nelder_mead, _COMMON | {"maxfev", "xatol", "fatol", "adaptive", "initial_simplex", "bounds"},
         supports_bounds=True, clip_to_bounds=True, gradient_free=True, engine_options=_simplex_option,
         pack=_simplex_fields),
+    "powell": MinimizeMethod(_powell, _COMMON | {"xtol", "ftol", "maxfev", "direc"}, supports_bounds=True,
+                             engine_options=_powell_options, pack=_powell_fields),
     "l-bfgs-b": MinimizeMethod(
         _lbfgsb, _COMMON | {"maxcor", "ftol", "gtol", "maxfun", "maxls", "eps", "iprint", "finite_diff_rel_step"},
         supports_bounds=True, engine_options=_bounds_option, pack=_lbfgsb_fields),
+    "tnc": MinimizeMethod(
+        _tnc, frozenset({"eps", "scale", "offset", "mesg_num", "maxCGit", "eta", "stepmx", "accuracy", "minfev",
+                         "ftol", "xtol", "gtol", "rescale", "disp", "finite_diff_rel_step", "maxfun", "workers"}),
+        supports_bounds=True, engine_options=_bounds_option, pack=_tnc_fields,
+        max_steps=lambda solver: int(solver.maxfun) + 1),
     "newton-cg": MinimizeMethod(_newton_cg, _COMMON | {"xtol", "eps", "c1", "c2", "workers"}, needs_hess=True),
     "trust-ncg": MinimizeMethod(_trust(steihaug_cg), _TRUST, needs_hess=True),
     "trust-exact": MinimizeMethod(_trust(exact_subproblem), _TRUST, needs_hess=True),
     "dogleg": MinimizeMethod(_trust(dogleg_subproblem), _TRUST, needs_hess=True),
+    "trust-krylov": MinimizeMethod(_trust(lanczos_subproblem), _TRUST, needs_hess=True),
     "slsqp": MinimizeMethod(_slsqp, _COMMON | {"ftol", "eps", "finite_diff_rel_step", "iprint", "workers"},
                             supports_bounds=True, supports_constraints=True, run=run_constrained),
 }
