@@ -107,8 +107,8 @@ _COMMON_DOC = """
     ----------------------
     - Runs ``root(method='{method}')``'s compiled engine; ``jax.grad`` of the solution w.r.t.
       arrays ``F`` closes over is implicit (``-J^-1 dF/dp``), NaN through a failed solve.
-    - The line search halves the step (Armijo on ``|F|^2`` with the exact slope) instead of
-      SciPy's interpolating search; ``'wolfe'`` runs the same search. Iterates can differ.
+    - The line search halves the step (SciPy's Armijo test on ``|F|^2``) where SciPy
+      interpolates; ``'wolfe'`` runs the same search. Iterates can differ.
 {diff}
     Examples
     --------

@@ -69,7 +69,7 @@ def test_root_jac_forms_float32_and_failures():
         res = root(lambda x: x * jnp.nan, np.array([0.5]), method=method)
         assert not bool(res.success) and "NaN" in res.message
     with pytest.raises(ValueError, match="method"):
-        root(equilibrium, np.zeros(2), args=(0.3,), method="krylov")
+        root(equilibrium, np.zeros(2), args=(0.3,), method="krylovv")
     with pytest.raises(ValueError, match="options"):
         root(equilibrium, np.zeros(2), args=(0.3,), options={"xtoll": 1e-3})
     with pytest.raises(ValueError, match="x0"):

@@ -19,10 +19,11 @@ ours add 3 for a non-finite ``F`` and 4 when the Jacobian approximation gave a z
 raises ``ValueError`` there).
 
 The line search halves the step from 1 (our shared :func:`.linesearch.backtrack`) until Armijo's
-test ``phi(t) <= phi(0) + 1e-4 t phi'(0)`` holds on ``phi(t) = |F(x + t dx)|_2^2``, with the exact
-``phi'(0) = 2 F . (J dx)`` from one forward-mode product; SciPy interpolates (quadratic, then
-cubic) with a finite-difference slope. Like SciPy it gives up below ``t = 0.01`` and then takes
-the full step. ``'wolfe'`` runs the same search (documented at the facades).
+test ``phi(t) <= (1 - 1e-4 t) phi(0)`` holds on ``phi(t) = |F(x + t dx)|_2^2``: the slope
+``-phi(0)`` is SciPy's choice for its 'armijo' search (half the slope of an exact Newton step).
+SciPy then interpolates (quadratic, then cubic) where we halve. Like SciPy it gives up below
+``t = 0.01`` and then takes the full step. ``'wolfe'`` runs the same search (documented at the
+facades; SciPy runs MINPACK's Wolfe search there).
 """
 
 from collections.abc import Callable
@@ -109,16 +110,15 @@ class NonlinSolve(optx.AbstractRootFinder):
             f_new = fn(y + dx, args)[0]
             return dx, f_new, jnp.array(1)
         phi0 = jnp.dot(s.f, s.f)
-        jdx = jax.jvp(lambda z: fn(z, args)[0], (y,), (dx,))[1]
 
         def phi(t):
             ft = fn(y + t * dx, args)[0]
             return jnp.dot(ft, ft), ft
 
-        search = backtrack(phi, phi0, linear_model(2 * jnp.dot(s.f, jdx)), maxls=6)
+        search = backtrack(phi, phi0, linear_model(-phi0), maxls=6)
         f_new = jax.lax.cond(search.found, lambda: search.aux, lambda: fn(y + dx, args)[0])
         t = jnp.where(search.found, search.step, 1.0)
-        return t * dx, f_new, search.evals + 1 + jnp.invert(search.found)
+        return t * dx, f_new, search.evals + jnp.invert(search.found)
 
     def step(self, fn, y, args, options, s, tags):
         tol = jnp.minimum(s.eta, s.eta * s.f2)
