@@ -226,11 +226,20 @@ def root(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), method: s
     x0
         Initial guess, 1-D.
     args, tol, options
-        As in SciPy. Options: hybr ``xtol``, ``maxfev``; lm ``xtol``, ``maxiter``; broyden1
-        ``fatol``, ``ftol``, ``maxiter``/``nit``, ``jac_options={'alpha': ...}``.
+        As in SciPy. Options: hybr ``xtol``, ``maxfev``; lm ``xtol``, ``maxiter``; the nonlin
+        methods ``nit``, ``maxiter``, ``fatol``, ``ftol``, ``xatol``, ``xtol``, ``tol_norm``,
+        ``line_search`` and ``jac_options`` (broyden1/2 ``alpha``; anderson ``alpha``, ``w0``,
+        ``M``; linearmixing/diagbroyden ``alpha``; excitingmixing ``alpha``, ``alphamax``;
+        krylov ``method``, ``inner_maxiter``); df-sane ``ftol``, ``fatol``, ``maxfev``, ``fnorm``,
+        ``M``, ``eta_strategy``, ``sigma_eps``, ``sigma_0``, ``line_search``. ``tol`` sets
+        ``xtol`` (hybr, lm, and the nonlin methods, whose other tolerances become ``inf``, as in
+        SciPy) or ``ftol`` (df-sane). Unknown options raise.
     method
-        'hybr' (default; optimistix's Powell dogleg), 'lm' (optimistix's Levenberg-Marquardt) or
-        'broyden1'.
+        'hybr' (default; optimistix's Powell dogleg), 'lm' (optimistix's Levenberg-Marquardt),
+        the ``scipy.optimize.nonlin`` methods 'broyden1', 'broyden2', 'anderson',
+        'linearmixing', 'diagbroyden', 'excitingmixing', 'krylov' (one inexact-Newton engine
+        with SciPy's loop, stopping tests and forcing terms), or 'df-sane' (La Cruz, Martinez
+        and Raydan's spectral residual method).
     jac
         ``None`` (autodiff), ``True`` or a callable ``jac(x, *args)``.
     callback
@@ -248,6 +257,14 @@ def root(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), method: s
       (relative and absolute); iterates and counts differ. 'hybr' reports status 5 when it stops
       where ``max|F| > sqrt(eps) (1 + max|F(x0)|)``, i.e. at a minimum of ``|F|`` that is no root.
     - 'lm' reports status 2 for every success; ``fjac``, ``r``, ``qtf``, ``cov_x`` are not given.
+    - The nonlin methods: status 1 converged, 2 iteration limit, 3 a non-finite ``F`` (SciPy runs
+      on), 4 a zero step (SciPy raises). The line search halves the step where SciPy
+      interpolates, and ``'wolfe'`` runs that same search. broyden1/2 keep a dense inverse
+      Jacobian (``reduction_method``/``max_rank`` are accepted, nothing to reduce); 'krylov'
+      multiplies by the exact Jacobian (forward mode; ``rdiff`` unused) and runs our GMRES for
+      'lgmres'/'gmres' or BiCGStab; no preconditioner ``inner_M``. ``disp`` is ignored.
+    - df-sane: status 1 converged, 2 ``maxfev`` reached, 3 NaN; ``fnorm`` and ``eta_strategy``
+      must be JAX-traceable; ``disp`` is ignored.
     - ``jax.grad`` of ``x`` w.r.t. ``args`` is implicit: ``-J^-1 dF/dargs``.
 
     Notes
