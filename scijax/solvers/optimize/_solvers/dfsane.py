@@ -148,6 +148,7 @@ def df_sane_solver(ftol: float = 1e-8, fatol: float = 1e-300, maxfev: int = 1000
     for name, f in (("fnorm", fnorm), ("eta_strategy", eta_strategy)):
         if f is not None and not callable(f):
             raise TypeError(f"`{name}` must be callable.")
-    solver = DfSane(float(ftol), float(fatol), maxfev, fnorm, M, eta_strategy, float(sigma_eps),
-                    float(sigma_0), line_search)
+    solver = DfSane(ftol=float(ftol), fatol=float(fatol), maxfev=maxfev, fnorm=fnorm, M=M,
+                    eta_strategy=eta_strategy, sigma_eps=float(sigma_eps), sigma_0=float(sigma_0),
+                    line_search=line_search)
     return solver, maxfev + 2
