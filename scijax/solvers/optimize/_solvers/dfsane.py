@@ -91,7 +91,7 @@ class DfSane(optx.AbstractRootFinder):
         one = jnp.ones((), y.dtype)
 
         def search(carry):  # one trial point per pass: +a_p d, then -a_m d
-            a_p, a_m, minus, _, _, _, _, nfev, _ = carry
+            a_p, a_m, minus, _, _, _, _, nfev = carry
             a = jnp.where(minus, -a_m, a_p)
             fp = fn(y + a * d, args)[0]
             mp = jnp.dot(fp, fp)
@@ -100,15 +100,15 @@ class DfSane(optx.AbstractRootFinder):
             model = a_abs**2 * s.merit / (mp + (2 * a_abs - 1) * s.merit)
             model = jnp.where(jnp.isfinite(model), model, _TAU_MIN * a_abs)
             shrunk = jnp.clip(model, _TAU_MIN * a_abs, _TAU_MAX * a_abs)
-            a_p = jnp.where(minus | accept, a_p, shrunk)  # a_p's new value waits for its pass
+            a_p = jnp.where(minus | accept, a_p, shrunk)
             a_m = jnp.where(minus & ~accept, shrunk, a_m)
-            return a_p, a_m, ~minus, accept, a, fp, mp, nfev + 1, carry[-1]
+            return a_p, a_m, ~minus, accept, a, fp, mp, nfev + 1
 
         def more(carry):
             return ~carry[3] & (carry[7] < self.maxfev)
 
-        init = (one, one, jnp.array(False), jnp.array(False), one, s.f, s.merit, s.nfev, jnp.array(0))
-        _, _, _, accepted, a, fp, mp, nfev, _ = jax.lax.while_loop(more, search, init)
+        init = (one, one, jnp.array(False), jnp.array(False), one, s.f, s.merit, s.nfev)
+        _, _, _, accepted, a, fp, mp, nfev = jax.lax.while_loop(more, search, init)
         y_new = jnp.where(accepted, y + a * d, y)
         sk, yk = a * d, fp - s.f
         sigma_new = jnp.dot(sk, sk) / jnp.dot(sk, yk)
