@@ -42,6 +42,14 @@ from ._lsq_linear import nnls as nnls
 from ._milp import milp as milp
 from ._minimize import minimize as minimize
 from ._minimize_scalar import minimize_scalar as minimize_scalar
+from ._nonlin import NoConvergence as NoConvergence
+from ._nonlin import anderson as anderson
+from ._nonlin import broyden1 as broyden1
+from ._nonlin import broyden2 as broyden2
+from ._nonlin import diagbroyden as diagbroyden
+from ._nonlin import excitingmixing as excitingmixing
+from ._nonlin import linearmixing as linearmixing
+from ._nonlin import newton_krylov as newton_krylov
 from ._result import OptimizeResult as OptimizeResult
 from ._root import root as root
 from ._root_scalar import (
@@ -65,6 +73,9 @@ from ._root_scalar import (
 from ._root_scalar import (
     root_scalar as root_scalar,
 )
+from ._root_scalar import (
+    toms748 as toms748,
+)
 from ._testfuncs import approx_fprime as approx_fprime
 from ._testfuncs import check_grad as check_grad
 from ._testfuncs import rosen as rosen
@@ -76,22 +87,28 @@ __all__ = [
     "Bounds",
     "LinearConstraint",
     "NonlinearConstraint",
+    "NoConvergence",
     "NotTraceableError",
     "NotTraceableWarning",
     "OptimizeResult",
     "OptimizeWarning",
     "RootResults",
     "approx_fprime",
+    "anderson",
     "basinhopping",
     "bisect",
     "bracket",
     "brent",
     "brenth",
     "brute",
+    "broyden1",
+    "broyden2",
     "brentq",
     "check_grad",
     "curve_fit",
+    "diagbroyden",
     "differential_evolution",
+    "excitingmixing",
     "fixed_point",
     "fmin",
     "fmin_bfgs",
@@ -104,12 +121,14 @@ __all__ = [
     "golden",
     "least_squares",
     "leastsq",
+    "linearmixing",
     "linprog",
     "lsq_linear",
     "milp",
     "minimize",
     "minimize_scalar",
     "newton",
+    "newton_krylov",
     "nnls",
     "ridder",
     "root",
@@ -118,4 +137,5 @@ __all__ = [
     "rosen_der",
     "rosen_hess",
     "rosen_hess_prod",
+    "toms748",
 ]

@@ -16,7 +16,17 @@ from .._userfn import prepare_bound
 from ._implicit import attach_implicit_gradient
 from ._objective import check_options, prepare_args, prepare_x0
 from ._result import OptimizeResult
-from ._solvers.broyden import Broyden1
+from ._solvers.dfsane import DF_SANE_MESSAGES, DF_SANE_OPTIONS, df_sane_solver
+from ._solvers.nonlin import NONLIN_MESSAGES, NonlinSolve, max_norm
+from ._solvers.nonlin_jacobians import (
+    Anderson,
+    BroydenFirst,
+    BroydenSecond,
+    DiagBroyden,
+    ExcitingMixing,
+    KrylovJacobian,
+    LinearMixing,
+)
 
 __all__ = ["root"]
 
@@ -40,12 +50,6 @@ LM_MESSAGES = (
     "The cosine of the angle between func(x) and any column of the Jacobian is at most gtol in "
     "absolute value",
     "Number of calls to function has reached maxfev.",
-    "NaN result encountered.",
-)
-BROYDEN_MESSAGES = (
-    "",
-    "A solution was found at the specified tolerance.",
-    "The maximum number of iterations allowed has been reached.",
     "NaN result encountered.",
 )
 
@@ -89,12 +93,90 @@ def _lm(o, tol, n):
     return optx.LevenbergMarquardt(rtol=xtol, atol=xtol), int(o.get("maxiter") or 100 * (n + 1))
 
 
-def _broyden1(o, tol, n):
-    fatol = o.get("fatol", 6.0554544523933395e-06 if tol is None else tol)
-    ftol = o.get("ftol") or float("inf")
-    alpha = (o.get("jac_options") or {}).get("alpha")
-    maxiter = int(o.get("maxiter") or o.get("nit") or 100 * (n + 1))
-    return Broyden1(fatol=fatol, ftol=ftol, maxiter=maxiter, alpha=alpha), maxiter
+_NONLIN_OPTIONS = frozenset({"nit", "disp", "maxiter", "ftol", "fatol", "xtol", "xatol", "tol_norm",
+                             "line_search", "jac_options"})
+_JAC_OPTIONS = {
+    "broyden1": (BroydenFirst, {"alpha", "reduction_method", "max_rank"}),
+    "broyden2": (BroydenSecond, {"alpha", "reduction_method", "max_rank"}),
+    "anderson": (Anderson, {"alpha", "w0", "M"}),
+    "linearmixing": (LinearMixing, {"alpha"}),
+    "diagbroyden": (DiagBroyden, {"alpha"}),
+    "excitingmixing": (ExcitingMixing, {"alpha", "alphamax"}),
+    "krylov": (KrylovJacobian, {"rdiff", "method", "inner_maxiter", "inner_M", "outer_k"}),
+}
+"""Method -> (Jacobian approximation, the ``jac_options`` SciPy accepts for it)."""
+_KRYLOV_INNER = ("lgmres", "gmres", "bicgstab")
+
+
+def _jacobian(name, jac_options):
+    cls, allowed = _JAC_OPTIONS[name]
+    jo = dict(jac_options or {})
+    unknown = set(jo) - allowed
+    if unknown:
+        raise ValueError(f"Unknown `jac_options` for {name!r}: {sorted(unknown)}; accepted: {sorted(allowed)}.")
+    if jo.get("reduction_method", "restart") not in ("restart", "simple", "svd"):
+        raise ValueError(f"Unknown rank reduction method {jo['reduction_method']!r} (`reduction_method`).")
+    if name == "krylov":
+        inner = jo.get("method", "lgmres")
+        if inner not in _KRYLOV_INNER:
+            raise ValueError(f"`method` in jac_options must be one of {_KRYLOV_INNER}, got {inner!r}.")
+        if jo.get("inner_M") is not None:
+            raise ValueError("`inner_M` (a preconditioner) is not supported for 'krylov'.")
+        return cls(method=inner, inner_maxiter=int(jo.get("inner_maxiter", 20)))
+    if name == "anderson":
+        m = int(jo.get("M", 5))
+        if m < 0:
+            raise ValueError(f"`M` must be >= 0, got {m}.")
+        return cls(alpha=jo.get("alpha"), w0=float(jo.get("w0", 0.01)), M=m)
+    return cls(**{k: jo[k] for k in ("alpha", "alphamax") if k in jo})
+
+
+def nonlin_solver(name: str, n: int, *, iter: int | None = None, maxiter: int | None = None,
+                  f_tol: float | None = None, f_rtol: float | None = None, x_tol: float | None = None,
+                  x_rtol: float | None = None, tol_norm: Callable | None = None,
+                  line_search: str | bool | None = "armijo", jac_options: dict | None = None):
+    """SciPy's ``nonlin_solve`` settings (standalone names) -> (engine, most optimistix steps)."""
+    if line_search is True:
+        line_search = "armijo"
+    elif line_search is False:
+        line_search = None
+    if line_search not in (None, "armijo", "wolfe"):
+        raise ValueError(f"Invalid `line_search` {line_search!r}: None, 'armijo' or 'wolfe'.")
+    if iter is not None and (not isinstance(iter, int) or iter < 0):
+        raise ValueError(f"`iter` must be a non-negative integer, got {iter!r}.")
+    if maxiter is None:
+        maxiter = iter + 1 if iter is not None else 100 * (n + 1)
+    if not isinstance(maxiter, int) or maxiter < 0:
+        raise ValueError(f"`maxiter` must be a non-negative integer, got {maxiter!r}.")
+    if tol_norm is not None and not callable(tol_norm):
+        raise TypeError("`tol_norm` must be a callable norm.")
+    tols = {}
+    for key, value, default in (("f_tol", f_tol, 6.0554544523933395e-06), ("f_rtol", f_rtol, float("inf")),
+                                ("x_tol", x_tol, float("inf")), ("x_rtol", x_rtol, float("inf"))):
+        value = default if value is None else float(value)
+        if not value >= 0:
+            raise ValueError(f"`{key}` must be non-negative, got {value}.")
+        tols[key] = value
+    solver = NonlinSolve(_jacobian(name, jac_options), iter=iter, maxiter=maxiter,
+                         line_search=line_search, tol_norm=tol_norm or max_norm, **tols)
+    return solver, maxiter + 2
+
+
+def _nonlin(name):
+    def build(o, tol, n):
+        if tol is not None:
+            o = {"xtol": tol, "xatol": float("inf"), "ftol": float("inf"), "fatol": float("inf"), **o}
+        return nonlin_solver(name, n, iter=o.get("nit"), maxiter=o.get("maxiter"), f_tol=o.get("fatol"),
+                             f_rtol=o.get("ftol"), x_tol=o.get("xatol"), x_rtol=o.get("xtol"),
+                             tol_norm=o.get("tol_norm"), line_search=o.get("line_search", "armijo"),
+                             jac_options=o.get("jac_options"))
+    return build
+
+
+def _df_sane(o, tol, n):
+    if tol is not None:
+        o = {"ftol": tol, **o}
+    return df_sane_solver(**o)
 
 
 ROOT_METHODS = {
@@ -102,9 +184,8 @@ ROOT_METHODS = {
                     HYBR_MESSAGES, (1, 2, 6, 5)),
     "lm": _Method(_lm, frozenset({"col_deriv", "xtol", "ftol", "gtol", "maxiter", "eps", "factor",
                                   "diag"}), LM_MESSAGES, (2, 5, 6, 5)),
-    "broyden1": _Method(_broyden1, frozenset({"nit", "disp", "maxiter", "ftol", "fatol", "xtol",
-                                              "xatol", "tol_norm", "line_search", "jac_options"}),
-                        BROYDEN_MESSAGES, (1, 2, 3, 3)),
+    **{name: _Method(_nonlin(name), _NONLIN_OPTIONS, NONLIN_MESSAGES, (1, 2, 3, 3)) for name in _JAC_OPTIONS},
+    "df-sane": _Method(_df_sane, DF_SANE_OPTIONS, DF_SANE_MESSAGES, (1, 2, 3, 3)),
 }
 """SciPy method name -> engine. Adding a method is one entry here."""
 
@@ -145,11 +226,20 @@ def root(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), method: s
     x0
         Initial guess, 1-D.
     args, tol, options
-        As in SciPy. Options: hybr ``xtol``, ``maxfev``; lm ``xtol``, ``maxiter``; broyden1
-        ``fatol``, ``ftol``, ``maxiter``/``nit``, ``jac_options={'alpha': ...}``.
+        As in SciPy. Options: hybr ``xtol``, ``maxfev``; lm ``xtol``, ``maxiter``; the nonlin
+        methods ``nit``, ``maxiter``, ``fatol``, ``ftol``, ``xatol``, ``xtol``, ``tol_norm``,
+        ``line_search`` and ``jac_options`` (broyden1/2 ``alpha``; anderson ``alpha``, ``w0``,
+        ``M``; linearmixing/diagbroyden ``alpha``; excitingmixing ``alpha``, ``alphamax``;
+        krylov ``method``, ``inner_maxiter``); df-sane ``ftol``, ``fatol``, ``maxfev``, ``fnorm``,
+        ``M``, ``eta_strategy``, ``sigma_eps``, ``sigma_0``, ``line_search``. ``tol`` sets
+        ``xtol`` (hybr, lm, and the nonlin methods, whose other tolerances become ``inf``, as in
+        SciPy) or ``ftol`` (df-sane). Unknown options raise.
     method
-        'hybr' (default; optimistix's Powell dogleg), 'lm' (optimistix's Levenberg-Marquardt) or
-        'broyden1'.
+        'hybr' (default; optimistix's Powell dogleg), 'lm' (optimistix's Levenberg-Marquardt),
+        the ``scipy.optimize.nonlin`` methods 'broyden1', 'broyden2', 'anderson',
+        'linearmixing', 'diagbroyden', 'excitingmixing', 'krylov' (one inexact-Newton engine
+        with SciPy's loop, stopping tests and forcing terms), or 'df-sane' (La Cruz, Martinez
+        and Raydan's spectral residual method).
     jac
         ``None`` (autodiff), ``True`` or a callable ``jac(x, *args)``.
     callback
@@ -167,6 +257,14 @@ def root(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), method: s
       (relative and absolute); iterates and counts differ. 'hybr' reports status 5 when it stops
       where ``max|F| > sqrt(eps) (1 + max|F(x0)|)``, i.e. at a minimum of ``|F|`` that is no root.
     - 'lm' reports status 2 for every success; ``fjac``, ``r``, ``qtf``, ``cov_x`` are not given.
+    - The nonlin methods: status 1 converged, 2 iteration limit, 3 a non-finite ``F`` (SciPy runs
+      on), 4 a zero step (SciPy raises). The line search halves the step where SciPy
+      interpolates, and ``'wolfe'`` runs that same search. broyden1/2 keep a dense inverse
+      Jacobian (``reduction_method``/``max_rank`` are accepted, nothing to reduce); 'krylov'
+      multiplies by the exact Jacobian (forward mode; ``rdiff`` unused) and runs our GMRES for
+      'lgmres'/'gmres' or BiCGStab; no preconditioner ``inner_M``. ``disp`` is ignored.
+    - df-sane: status 1 converged, 2 ``maxfev`` reached, 3 NaN; ``fnorm`` and ``eta_strategy``
+      must be JAX-traceable; ``disp`` is ignored.
     - ``jax.grad`` of ``x`` w.r.t. ``args`` is implicit: ``-J^-1 dF/dargs``.
 
     Notes
@@ -219,6 +317,7 @@ def _solve(system, solver, x0, params, max_steps, codes, check_residual):
     result = sol.result
     status = jnp.where(result == optx.RESULTS.successful, ok, other)
     status = jnp.where(result == optx.RESULTS.nonlinear_max_steps_reached, out_of_steps, status)
+    status = sol.stats.get("status", status)  # our engines report SciPy's code themselves
     status = jnp.where(jnp.all(jnp.isfinite(f)), status, nan)
     if check_residual:
         f0 = jnp.max(jnp.abs(fn(x0, params)[0]))
