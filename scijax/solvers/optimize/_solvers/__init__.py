@@ -19,11 +19,12 @@ Shared building blocks:
 - :mod:`.lsq`: what the bounded least-squares engines (TRF, dogbox) share: evaluation under a
   robust loss and variable scale, the trial's termination test, SciPy's status update.
 
-Engines, one family per module: :mod:`.newton_cg` (Newton-CG), :mod:`.trust_newton`
-(trust-ncg, trust-exact, dogleg), :mod:`.lbfgsb`, :mod:`.slsqp`, :mod:`.nelder_mead`,
-:mod:`.broyden` (root), :mod:`.trf` and :mod:`.trf_steps`, :mod:`.dogbox` (least squares),
-:mod:`.scalar_min` (Brent, golden, bounded), :mod:`.bracket` and :mod:`.newton_scalar` (scalar
-roots). BFGS and CG are optimistix's own, wrapped by :mod:`.stopping`.
+Engines, one family per module: :mod:`.quasi_newton` (BFGS, CG), :mod:`.newton_cg` (Newton-CG),
+:mod:`.trust_newton` (trust-ncg, trust-exact, dogleg), :mod:`.trust_krylov`, :mod:`.powell`,
+:mod:`.tnc`, :mod:`.lbfgsb`, :mod:`.slsqp`, :mod:`.nelder_mead`; :mod:`.nonlin` with
+:mod:`.nonlin_jacobians` (root: Broyden, Anderson, mixing, Newton-Krylov) and :mod:`.dfsane`;
+:mod:`.trf` and :mod:`.trf_steps`, :mod:`.dogbox` (least squares); :mod:`.scalar_min` (Brent,
+golden, bounded), :mod:`.bracket`, :mod:`.toms748` and :mod:`.newton_scalar` (scalar roots).
 
 Adding a ``minimize`` method: write its engine here (one file), then add one
 ``MinimizeMethod`` entry to ``MINIMIZE_METHODS`` in ``_minimize_methods.py``.
