@@ -27,6 +27,9 @@ from ._user_constraints import prepare_constraints
 __all__ = ["minimize", "MINIMIZE_METHODS", "MinimizeMethod"]
 
 
+_FD_SCHEMES = ("2-point", "3-point", "cs")
+
+
 def _default_method(bounds, constraints) -> str:
     if constraints:
         return "slsqp"
@@ -40,7 +43,7 @@ def minimize(
     x0: PyTree[ArrayLike],
     args: Any = (),
     method: str | None = None,
-    jac: Callable | bool | None = None,
+    jac: Callable | bool | str | None = None,
     hess: Callable | None = None,
     hessp: Callable | None = None,
     bounds: Any = None,
@@ -67,7 +70,8 @@ def minimize(
         L-BFGS-B with bounds, SLSQP with constraints.
     jac
         ``None`` (autodiff; never finite differences), ``True`` (``fun`` returns ``(f, g)``) or a
-        callable ``jac(x, *args)``.
+        callable ``jac(x, *args)``. SciPy's ``'2-point'``, ``'3-point'`` and ``'cs'`` are accepted
+        and mean autodiff too (the exact gradient, where SciPy would difference).
     hess, hessp
         Accepted for compatibility; Hessians and Hessian-vector products always come from
         autodiff of ``fun``.
@@ -161,6 +165,10 @@ def minimize(
     x_flat, unravel, _ = prepare_x0(x0)
     n = x_flat.shape[0]
     args = prepare_args(args)
+    if isinstance(jac, str):  # SciPy's finite-difference schemes: autodiff gives the exact gradient instead
+        if jac not in _FD_SCHEMES:
+            raise ValueError(f"`jac` must be callable, a bool or one of {_FD_SCHEMES}; got {jac!r}.")
+        jac = None
     user, args = prepare_bound({"fun": fun, "jac": jac if callable(jac) else None}, (unravel(x_flat),),
                                args, solver="minimize")
     fun, jac = user["fun"], (user["jac"] if callable(jac) else jac)
