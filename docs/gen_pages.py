@@ -253,7 +253,7 @@ def compat_page() -> str:
         "every public name of `scipy.integrate`, `scipy.optimize`, `scipy.linalg` and `scipy.sparse.linalg`",
         "(their `__all__`, submodules left out), whether scijax has it, the methods its registry dispatches on,",
         "and, below the tables, each function's signature and its documented differences from SciPy.",
-        "A SciPy class that is a `solve_ivp` method (`RK45`, `Radau`, ...) is available as that method.",
+        "SciPy's `OdeSolver` classes (`RK45`, `Radau`, ...) exist as classes and as `solve_ivp` methods.",
         "",
     ]
     details: list[str] = []

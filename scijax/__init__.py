@@ -21,7 +21,8 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
+from .solvers._precision import PrecisionWarning as PrecisionWarning
 from .solvers._userfn import NotTraceableError as NotTraceableError
 from .solvers._userfn import NotTraceableWarning as NotTraceableWarning
 
-__all__ = ["NotTraceableError", "NotTraceableWarning", "__version__"]
+__all__ = ["NotTraceableError", "NotTraceableWarning", "PrecisionWarning", "__version__"]

@@ -9,6 +9,7 @@ import diffrax
 import jax.numpy as jnp
 
 from ..._typing import RHS, ArrayLike, EventFn
+from .._precision import warn_if_truncated
 from .._userfn import prepare
 from ._ivp_checks import (
     check_step_options,
@@ -189,6 +190,7 @@ def solve_ivp(
     >>> bool(abs(jax.grad(final)(0.5) - (-2.0 * jnp.exp(-1.0))) < 1e-6)
     True
     """
+    warn_if_truncated("solve_ivp", t_span, y0, args)
     if vectorized:
         fun = _Vectorized(fun)
     return ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, options)

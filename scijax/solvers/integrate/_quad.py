@@ -13,6 +13,7 @@ from scipy.integrate import IntegrationWarning
 
 from ..._concrete import is_concrete as _is_concrete
 from ..._typing import Array, ArrayLike
+from .._precision import warn_if_truncated
 from ._quad_adaptive import NORMS, AdaptiveOptions
 from ._quad_cached import adaptive_quad_cached, prepare_integrand
 from ._quad_rules import RULES
@@ -184,6 +185,7 @@ def quad(
     >>> round(float(y), 10)
     1.0
     """
+    warn_if_truncated("quad", a, b, args)
     if weight is not None or wvar is not None or wopts is not None:
         raise NotImplementedError("`weight` (weighted integrands) is not supported by scijax's quad")
     if complex_func:

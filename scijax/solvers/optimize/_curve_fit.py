@@ -11,6 +11,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike
 from scipy.optimize import OptimizeWarning
 
+from .._precision import warn_if_truncated
 from .._userfn import prepare
 from ._bounds import parse_bounds
 from ._implicit import nan_unless
@@ -91,6 +92,7 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
     >>> [round(float(v), 6) for v in popt]
     [2.5, 1.3]
     """
+    warn_if_truncated("curve_fit", xdata, ydata, p0)
     if nan_policy is not None:
         raise ValueError("`nan_policy`: only None is supported.")
     n = _n_params(f) if p0 is None else int(np.size(p0))

@@ -11,6 +11,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import ArrayLike
 
+from .._precision import warn_if_truncated
 from .._user_jacobian import with_user_jacobian
 from .._userfn import prepare_bound
 from ._bounds import parse_bounds
@@ -149,6 +150,7 @@ def least_squares(
     >>> [round(float(v), 6) for v in res.x]
     [1.0, 1.0]
     """
+    warn_if_truncated("least_squares", x0, args)
     if method not in LSQ_METHODS:
         raise ValueError(f"`method` must be one of {sorted(LSQ_METHODS)}; got {method!r}.")
     if not (callable(jac) or jac in ("2-point", "3-point", "cs")):

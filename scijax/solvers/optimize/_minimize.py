@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from jaxtyping import ArrayLike, PyTree
 
 from ..._concrete import is_concrete
+from .._precision import warn_if_truncated
 from .._userfn import prepare_bound
 from ._bounds import bounds_are_none, clip_x0, parse_bounds
 from ._callback import WithCallback, register, release
@@ -144,6 +145,7 @@ def minimize(
     >>> bool(res.success), jnp.allclose(res.x, 1.0, atol=1e-6).item()
     (True, True)
     """
+    warn_if_truncated("minimize", x0, args)
     if method is None:
         method = _default_method(bounds, constraints)
     if not isinstance(method, str):

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import ArrayLike
 
+from .._precision import warn_if_truncated
 from .._user_jacobian import with_user_jacobian
 from .._userfn import prepare_bound
 from ._implicit import attach_implicit_gradient
@@ -281,6 +282,7 @@ def root(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), method: s
     >>> bool(sol.success), [round(float(v), 6) for v in sol.x]
     (True, [0.841164, 0.158836])
     """
+    warn_if_truncated("root", x0, args)
     if not isinstance(method, str) or method.lower() not in ROOT_METHODS:
         raise ValueError(f"Unknown solver {method!r} for `method`; choose from {sorted(ROOT_METHODS)}.")
     if callback is not None:
