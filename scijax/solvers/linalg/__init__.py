@@ -1,11 +1,16 @@
 """SciPy-compatible linear algebra (mirrors :mod:`scipy.linalg` and :mod:`scipy.sparse.linalg`).
 
 Dense structured solves (``solve``, ``lstsq``, ``cho_factor``, ...), Krylov methods (``cg``,
-``gmres``, ``bicgstab``, ``minres``, ``lsqr``), ``LinearOperator`` and preconditioners.
+``gmres``, ``bicgstab``, ``minres``, ``lsqr``, ``cgs``, ``bicg``, ``qmr``, ``tfqmr``, ...),
+``LinearOperator`` and preconditioners.
 """
 
+from ._bicg import bicg as bicg
+from ._bicg import qmr as qmr
 from ._bicgstab import bicgstab as bicgstab
 from ._cg import cg as cg
+from ._cgs import cgs as cgs
+from ._cgs import tfqmr as tfqmr
 from ._decomp import eigh as eigh
 from ._decomp import eigh_tridiagonal as eigh_tridiagonal
 from ._decomp import eigvalsh as eigvalsh
@@ -58,8 +63,10 @@ from ._structured import solveh_banded as solveh_banded
 __all__ = [
     "LinearOperator",
     "aslinearoperator",
+    "bicg",
     "bicgstab",
     "cg",
+    "cgs",
     "chebyshev_preconditioner",
     "cho_factor",
     "cho_solve",
@@ -89,6 +96,7 @@ __all__ = [
     "pinv",
     "pinvh",
     "polar",
+    "qmr",
     "qr",
     "qr_multiply",
     "rsf2csf",
@@ -106,4 +114,5 @@ __all__ = [
     "solveh_banded",
     "svd",
     "svdvals",
+    "tfqmr",
 ]
