@@ -73,7 +73,7 @@ from .._closure import canonical
 from ._operator import LinearOperator, as_operator
 
 __all__ = ["KrylovSpec", "krylov_solve", "check_tolerance", "check_maxiter", "vdot", "norm", "restarted",
-           "emit"]
+           "emit", "canonical_leaves"]
 
 _MAX_RESTARTS = 4  # true-residual restarts when the recurrence residual drifts from the true one
 
@@ -205,7 +205,7 @@ def _matvec_of(op: LinearOperator | None) -> Callable | None:
     return None if op is None else op.matvec
 
 
-def _canonical_leaves(tree: Any) -> Any:
+def canonical_leaves(tree: Any) -> Any:
     """Plain Python functions in an operator become :class:`ClosureFn` s (static code, traced arrays)."""
     return jax.tree_util.tree_map(lambda leaf: canonical(leaf) if isinstance(leaf, types.FunctionType) else leaf,
                                   tree)
@@ -303,6 +303,6 @@ def krylov_solve(
     rtol = jnp.asarray(rtol, real)
     atol = jnp.asarray(atol, real)
     x0 = None if x0 is None else jax.lax.stop_gradient(x0)
-    A, M = _canonical_leaves((A, M))
+    A, M = canonical_leaves((A, M))
     run = _run_jitted if _is_concrete(A, M, b, x0, rtol, atol) else _run
     return run(spec, A, M, b, x0, rtol, atol, maxiter, callback, options)
