@@ -30,6 +30,7 @@ from ._dense import solve as solve
 from ._dense import solve_banded as solve_banded
 from ._gmres import gmres as gmres
 from ._ldl import ldl as ldl
+from ._lgmres import lgmres as lgmres
 from ._lsmr import lsmr as lsmr
 from ._lsqr import lsqr as lsqr
 from ._matrix_eq import solve_continuous_lyapunov as solve_continuous_lyapunov
@@ -86,6 +87,7 @@ __all__ = [
     "inv",
     "jacobi_preconditioner",
     "ldl",
+    "lgmres",
     "lsmr",
     "lsqr",
     "lstsq",
