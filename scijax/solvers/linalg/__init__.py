@@ -28,6 +28,7 @@ from ._dense import inv as inv
 from ._dense import lstsq as lstsq
 from ._dense import solve as solve
 from ._dense import solve_banded as solve_banded
+from ._gcrotmk import gcrotmk as gcrotmk
 from ._gmres import gmres as gmres
 from ._ldl import ldl as ldl
 from ._lgmres import lgmres as lgmres
@@ -82,6 +83,7 @@ __all__ = [
     "eigvals",
     "eigvalsh",
     "expm",
+    "gcrotmk",
     "gmres",
     "hessenberg",
     "inv",
