@@ -195,7 +195,7 @@ def bicg(
       operator's own ``rmatvec`` is not used).
     - ``info == 0`` is decided on the true residual; when the recurrence residual drifts the
       iteration restarts from the true residual (at most 4 times). ``info`` is a JAX integer
-      array; ``maxiter`` is static (a Python int).
+      array; ``maxiter`` must be a Python int (a new value does not recompile).
     - Gradients with respect to ``b``, the matrix or arrays the operator closes over come from one
       more BiCG solve with ``A^T`` (``jax.lax.custom_linear_solve``); ``x0`` and ``M`` get none.
     - ``callback(xk)`` runs through ``jax.debug.callback``.

@@ -169,7 +169,8 @@ def cgs(
     ----------------------
     - ``info == 0`` is decided on the true residual; when the recurrence residual drifts the
       iteration restarts from the true residual (at most 4 times), so a drifting recurrence never
-      passes for success. ``info`` is a JAX integer array; ``maxiter`` is static (a Python int).
+      passes for success. ``info`` is a JAX integer array; ``maxiter`` must be a Python int
+      (a new value does not recompile).
     - Gradients with respect to ``b``, the matrix or arrays the operator closes over come from one
       more solve with the same method and ``A^T`` (``jax.lax.custom_linear_solve``); ``x0`` and
       ``M`` get no gradient.
@@ -231,7 +232,8 @@ def tfqmr(
     ----------------------
     - ``info == 0`` is decided on the true residual; when the recurrence residual drifts the
       iteration restarts from the true residual (at most 4 times), so a drifting recurrence never
-      passes for success. ``info`` is a JAX integer array; ``maxiter`` is static (a Python int).
+      passes for success. ``info`` is a JAX integer array; ``maxiter`` must be a Python int
+      (a new value does not recompile).
     - Gradients with respect to ``b``, the matrix or arrays the operator closes over come from one
       more solve with the same method and ``A^T`` (``jax.lax.custom_linear_solve``); ``x0`` and
       ``M`` get no gradient.

@@ -131,7 +131,10 @@ def gcrotmk(
     - The inner cycle is classical Gram-Schmidt with one reorthogonalisation and Givens rotations;
       SciPy's updates a QR factorisation. The new ``u`` costs one extra matvec (``A z``) per outer
       iteration instead of SciPy's stored ``B`` block; the space and the minimised residual are the same.
-    - ``info == 0`` is decided on the true residual. Gradients come from one more GCROT solve with
+    - ``info == 0`` is decided on the true residual after every outer iteration; SciPy tests only
+      at the start of the next one, so it reports ``info = maxiter`` when the last allowed
+      iteration converged. A non-finite ``b`` gives NaN with ``info = maxiter`` (SciPy raises
+      ``ValueError``). Gradients come from one more GCROT solve with
       ``A^T`` (``jax.lax.custom_linear_solve``); ``x0`` and ``M`` get none.
     - ``callback(xk)`` runs through ``jax.debug.callback``.
 

@@ -227,7 +227,7 @@ def _psolve(M: Any) -> Any:
 
 
 def _run(spec: KrylovSpec, A: LinearOperator, M: Any, b: Array, x0: Array | None, rtol: Array,
-         atol: Array, maxiter: int, callback: Callable | None, options: dict) -> tuple[Array, Array]:
+         atol: Array, maxiter: Array, callback: Callable | None, options: dict) -> tuple[Array, Array]:
     """The traced solve: ``custom_linear_solve`` around ``spec.core`` plus the true-residual ``info``."""
 
     def solve(matvec: Callable, rhs: Array, psolve: Any) -> tuple[Array, Array]:
@@ -281,7 +281,8 @@ def krylov_solve(
     ``M`` is one preconditioner, or a pair ``(M1, M2)`` (left, right; QMR's), each of any type
     ``A`` may be. An eager call runs one cached compilation per (method, static options, operator
     structure, shapes, dtypes): arrays, including those an operator's plain-function ``matvec``
-    closes over, are traced, so a repeated call with new values compiles nothing. Inside an outer
+    closes over, and ``rtol``, ``atol``, ``maxiter`` are traced, so a repeated call with new values
+    compiles nothing. Inside an outer
     ``jit``/``vmap``/``grad`` the solve is traced inline.
     """
     check_tolerance("rtol", rtol)
@@ -302,7 +303,9 @@ def krylov_solve(
     real = jnp.finfo(b.dtype).dtype
     rtol = jnp.asarray(rtol, real)
     atol = jnp.asarray(atol, real)
-    x0 = None if x0 is None else jax.lax.stop_gradient(x0)
+    # Zeros rather than None: a call with and one without x0 then share one compilation.
+    x0 = jnp.zeros_like(b) if x0 is None else jax.lax.stop_gradient(x0)
     A, M = canonical_leaves((A, M))
+    maxiter = jnp.asarray(maxiter, jnp.int32)  # traced: a new maxiter does not recompile either
     run = _run_jitted if _is_concrete(A, M, b, x0, rtol, atol) else _run
     return run(spec, A, M, b, x0, rtol, atol, maxiter, callback, options)

@@ -188,7 +188,8 @@ def lgmres(
     - ``outer_v`` (SciPy's in/out list of augmentation vectors) is not supported.
     - Gram-Schmidt is classical with one reorthogonalisation; SciPy's inner solver is an
       LAPACK-QR-updated flexible GMRES. Both minimise the same residual over the same space.
-    - ``info == 0`` is decided on the true residual. Gradients come from one more LGMRES solve
+    - ``info == 0`` is decided on the true residual. A non-finite ``b`` gives NaN with
+      ``info = maxiter`` (SciPy raises ``ValueError``). Gradients come from one more LGMRES solve
       with ``A^T`` (``jax.lax.custom_linear_solve``); ``x0`` and ``M`` get none.
     - ``callback(xk)`` runs through ``jax.debug.callback``.
 

@@ -135,17 +135,17 @@ def _lsmr_loop(matvec, rmatvec, b, x0, damp, tols, maxiter):
     return s["x"], stats
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1))
-def _lsmr_diff(fn, maxiter, consts, b, damp, x0, tols):
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _lsmr_diff(fn, consts, b, damp, x0, tols, maxiter):
     matvec = lambda x: fn(x, *consts)  # noqa: E731
     return _lsmr_loop(matvec, _transpose(fn, consts, x0), b, x0, damp, tols, maxiter)
 
 
 @_lsmr_diff.defjvp
-def _lsmr_jvp(fn, maxiter, primals, tangents):
-    consts, b, damp, x0, tols = primals
-    dconsts, db, ddamp, _, _ = tangents
-    x, stats = _lsmr_diff(fn, maxiter, consts, b, damp, x0, tols)
+def _lsmr_jvp(fn, primals, tangents):
+    consts, b, damp, x0, tols, maxiter = primals
+    dconsts, db, ddamp, *_ = tangents
+    x, stats = _lsmr_diff(fn, consts, b, damp, x0, tols, maxiter)
     matvec = lambda v: fn(v, *consts)  # noqa: E731
     rmatvec = _transpose(fn, consts, x)
     r = b - matvec(x)
@@ -165,9 +165,9 @@ def _lsmr_jvp(fn, maxiter, primals, tangents):
     return (x, stats), (dx, jnp.zeros_like(stats))
 
 
-def _run(op: Any, b: Array, damp: Array, x0: Array, tols: Array, maxiter: int) -> tuple[Array, Array]:
+def _run(op: Any, b: Array, damp: Array, x0: Array, tols: Array, maxiter: Array) -> tuple[Array, Array]:
     fn, consts = jax.closure_convert(lambda v: op.matvec(v), x0)
-    return _lsmr_diff(fn, maxiter, tuple(consts), b, damp, x0, jax.lax.stop_gradient(tols))
+    return _lsmr_diff(fn, tuple(consts), b, damp, x0, jax.lax.stop_gradient(tols), maxiter)
 
 
 _run_jitted = eqx.filter_jit(_run)  # eager calls: one compilation per operator structure and shapes
@@ -261,6 +261,6 @@ def lsmr(
     damp = jnp.asarray(damp, dtype)
     x0 = jax.lax.stop_gradient(x0)
     run = _run_jitted if is_concrete(op, b, damp, x0, tols) else _run
-    x, stats = run(op, b, damp, x0, tols, int(maxiter))
+    x, stats = run(op, b, damp, x0, tols, jnp.asarray(maxiter, jnp.int32))
     ints = stats[:2].astype(jnp.int32)
     return LsmrResult(x, ints[0], ints[1], *stats[2:])
