@@ -38,22 +38,17 @@ def flexible_cycle(matvec: Callable, direction: Callable, r: Array, n_dirs: Arra
     V = jnp.zeros((dim + 1, n), dtype).at[0].set(r / jnp.where(beta == 0, 1, beta))
     Z = jnp.zeros((dim, n), dtype)
     H = jnp.zeros((dim + 1, dim), dtype)  # unrotated Hessenberg matrix: A Z = V H
-    R = jnp.zeros((dim + 1, dim), dtype)  # its rotated (triangular) form
-    rots = jnp.zeros((dim, 2), dtype)
-    S = jnp.zeros(dim + 1, dtype).at[0].set(beta)
+    # The product of the Givens rotations so far, as a dense (dim+1)^2 matrix: the new column is
+    # rotated by one small matvec (no inner loop over the previous rotations), R = Q H.
+    Q = jnp.eye(dim + 1, dtype=dtype)
     rows = jnp.arange(dim + 1)
-
-    def rotate(k, col, rots):
-        c, s = rots[k, 0], rots[k, 1]
-        n0, n1 = col[k], col[k + 1]
-        return col.at[k].set(c * n0 + s * n1).at[k + 1].set(-jnp.conj(s) * n0 + c * n1)
 
     def cond(st):
         j, *_, presid, broke = st
         return (j < n_dirs) & (presid > tol) & ~broke
 
     def body(st):
-        j, V, Z, H, R, rots, S, _, _ = st
+        j, V, Z, H, Q, _, _ = st
         z, w = direction(j, V[j])
         w = matvec(z) if w is None else w
         h0 = norm(w)
@@ -68,22 +63,21 @@ def flexible_cycle(matvec: Callable, direction: Callable, r: Array, n_dirs: Arra
         V = V.at[j + 1].set(jnp.where(broke, 0, w / jnp.where(broke, 1, h1)))
         H = H.at[:, j].set(col)
         Z = Z.at[j].set(z)
-        col = jax.lax.fori_loop(0, dim, lambda k, c: jnp.where(k < j, rotate(k, c, rots), c), col)
-        c, s, mag = _givens(col[j], col[j + 1])
-        col = col.at[j].set(mag).at[j + 1].set(0)
-        R = R.at[:, j].set(col)
-        rots = rots.at[j].set(jnp.stack([c, s]))
-        tmp = -jnp.conj(s) * S[j]
-        S = S.at[j].set(c * S[j]).at[j + 1].set(tmp)
-        return j + 1, V, Z, H, R, rots, S, jnp.abs(tmp), broke
+        rcol = Q @ col
+        c, s, _ = _givens(rcol[j], rcol[j + 1])
+        qj, qj1 = Q[j], Q[j + 1]
+        Q = Q.at[j].set(c * qj + s * qj1).at[j + 1].set(-jnp.conj(s) * qj + c * qj1)
+        return j + 1, V, Z, H, Q, beta * jnp.abs(Q[j + 1, 0]), broke
 
-    init = (jnp.array(0), V, Z, H, R, rots, S, beta, jnp.array(False))
-    ncol, V, Z, H, R, _, S, presid, _ = jax.lax.while_loop(cond, body, init)
+    init = (jnp.array(0), V, Z, H, Q, beta, jnp.array(False))
+    ncol, V, Z, H, Q, presid, _ = jax.lax.while_loop(cond, body, init)
     used = jnp.arange(dim) < ncol
-    Rm = R[:dim]
-    diag_zero = jnp.diagonal(Rm) == 0
-    Rm = jnp.where(jnp.eye(dim, dtype=bool) & (~used | diag_zero), jnp.ones((), dtype), Rm)
-    y = solve_triangular(Rm, jnp.where(used & ~diag_zero, S[:dim], 0), lower=False)
+    R = (Q @ H)[:dim]
+    S = beta * Q[:dim, 0]
+    R = jnp.where(used[None, :] & used[:, None], R, 0)
+    diag_zero = jnp.diagonal(R) == 0
+    R = jnp.where(jnp.eye(dim, dtype=bool) & (~used | diag_zero), jnp.ones((), dtype), R)
+    y = solve_triangular(R, jnp.where(used & ~diag_zero, S, 0), lower=False)
     return Z.T @ y, V.T @ (H @ y), presid
 
 
