@@ -221,7 +221,7 @@ SPD = np.diag(np.arange(1.0, 9.0)) + 0.3 * (np.eye(8, k=1) + np.eye(8, k=-1))
 RHS = np.linspace(-1.0, 1.0, 8)
 
 
-@pytest.mark.parametrize("name", ["cg", "gmres", "bicgstab", "minres"])
+@pytest.mark.parametrize("name", ["gmres", "bicgstab", "minres"])  # cg: the lambda test below
 def test_old_solvers_compile_once(name):
     f = getattr(sla, name)
     x, info = f(SPD, RHS)
@@ -234,6 +234,7 @@ def test_old_solvers_compile_once(name):
 
 
 def test_lambda_operator_recreated_in_a_loop_compiles_once():
+    """cg with a matvec lambda re-created per value of `k`: the closed-over `k` and array are traced."""
     dense = jnp.asarray(SPD)
     counts = []
     for k in (1.0, 2.0, 4.0):
