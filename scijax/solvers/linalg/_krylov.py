@@ -264,6 +264,11 @@ def _run(spec: KrylovSpec, A: LinearOperator, M: Any, b: Array, x0: Array | None
 _run_jitted = eqx.filter_jit(_run)
 
 
+def _scalar(value: Any, dtype: Any) -> Any:
+    """A NumPy scalar when concrete (no device transfer before the cached call), else a JAX one."""
+    return jnp.asarray(value, dtype) if isinstance(value, jax.core.Tracer) else np.asarray(value, dtype)
+
+
 def krylov_solve(
     spec: KrylovSpec,
     A: Any,
@@ -301,11 +306,10 @@ def krylov_solve(
     if maxiter is None:
         maxiter = spec.default_maxiter(n)
     real = jnp.finfo(b.dtype).dtype
-    rtol = jnp.asarray(rtol, real)
-    atol = jnp.asarray(atol, real)
+    rtol, atol = _scalar(rtol, real), _scalar(atol, real)
     # Zeros rather than None: a call with and one without x0 then share one compilation.
-    x0 = jnp.zeros_like(b) if x0 is None else jax.lax.stop_gradient(x0)
+    x0 = np.zeros(b.shape, b.dtype) if x0 is None else jax.lax.stop_gradient(x0)
     A, M = canonical_leaves((A, M))
-    maxiter = jnp.asarray(maxiter, jnp.int32)  # traced: a new maxiter does not recompile either
+    maxiter = np.asarray(maxiter, np.int32)  # traced: a new maxiter does not recompile either
     run = _run_jitted if _is_concrete(A, M, b, x0, rtol, atol) else _run
     return run(spec, A, M, b, x0, rtol, atol, maxiter, callback, options)
