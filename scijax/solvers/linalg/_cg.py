@@ -75,7 +75,8 @@ def cg(
     maxiter : int, optional
         Maximum number of iterations (default ``10 * N``).
     M : same types as `A`, optional
-        Preconditioner approximating ``inv(A)``, e.g. :func:`jacobi` or :func:`ichol`.
+        Preconditioner approximating ``inv(A)``, e.g. :func:`jacobi_preconditioner` or
+        :func:`chebyshev_preconditioner`.
     callback : callable, optional
         ``callback(xk)`` after each iteration, through ``jax.debug.callback``.
 

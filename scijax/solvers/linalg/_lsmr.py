@@ -59,9 +59,9 @@ def _lsmr_loop(matvec, rmatvec, b, x0, damp, tols, maxiter):
     v = _unit(v, alpha)
     s0 = dict(x=x0, u=u, v=v, h=v, hbar=jnp.zeros_like(x0), alpha=alpha, alphabar=alpha, zetabar=alpha * beta,
               rho=one, rhobar=one, cbar=one, sbar=zero, zeta=zero, betadd=beta, betad=zero, rhodold=one,
-              tautildeold=zero, thetatilde=zero, d=zero, normA2=alpha**2, maxrbar=zero, minrbar=one * 1e100,
-              normA=alpha, condA=one, normx=norm(x0), normr=beta, normar=alpha * beta, itn=jnp.array(0),
-              istop=jnp.array(0))
+              tautildeold=zero, thetatilde=zero, d=zero, normA2=alpha**2, maxrbar=zero,
+              minrbar=jnp.asarray(jnp.finfo(real).max, real), normA=alpha, condA=one, normx=norm(x0), normr=beta,
+              normar=alpha * beta, itn=jnp.array(0), istop=jnp.array(0))
 
     def cond(s):
         return (s["istop"] == 0) & (s["itn"] < maxiter) & (s["normar"] != 0)
