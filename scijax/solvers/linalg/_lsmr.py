@@ -258,9 +258,9 @@ def lsmr(
     maxiter = min(m, n) if maxiter is None else maxiter
     tols = jnp.stack([jnp.asarray(t, dtype) for t in (atol, btol, conlim)])
     op = canonical_leaves(op)
-    damp = jnp.asarray(damp, dtype)
+    damp_arr = jnp.asarray(damp, dtype)
     x0 = jax.lax.stop_gradient(x0)
-    run = _run_jitted if is_concrete(op, b, damp, x0, tols) else _run
-    x, stats = run(op, b, damp, x0, tols, jnp.asarray(maxiter, jnp.int32))
+    run = _run_jitted if is_concrete(op, b, damp_arr, x0, tols) else _run
+    x, stats = run(op, b, damp_arr, x0, tols, jnp.asarray(maxiter, jnp.int32))
     ints = stats[:2].astype(jnp.int32)
     return LsmrResult(x, ints[0], ints[1], *stats[2:])
