@@ -9,6 +9,10 @@
     byte model (vectors touched per iteration plus the matrix for the sparse formats).
 (b) 10,000 batched 32x32 solves, forward and backward (gradient of sum(x) w.r.t. A and b).
 (c) quad on 1,000 parameterised integrands in one vmapped call against a SciPy loop.
+(e) every Krylov method (cg ... gcrotmk, lsqr, lsmr) against scipy.sparse.linalg on a 2-D
+    convection-diffusion matrix (CSR for SciPy, BCOO for scijax), rtol 1e-8: jitted solve and a
+    repeated eager call (after the first, which compiles), with ``info`` and the true residual.
+    ``--krylov`` runs only (e).
 Each timing is the median of several runs after one warm-up (compilation excluded).
 """
 
@@ -30,6 +34,7 @@ import scipy.sparse as sp  # noqa: E402
 import scipy.sparse.linalg as spl  # noqa: E402
 from jax.experimental import sparse as jsparse  # noqa: E402
 
+from scijax.solvers import linalg as sla  # noqa: E402
 from scijax.solvers.integrate._quad import quad  # noqa: E402
 from scijax.solvers.linalg import cg, solve  # noqa: E402
 
@@ -152,6 +157,54 @@ def bench_quad(batch: int, repeat: int) -> None:
     report(f"(c) quad x {batch}", "scijax vmap(quad)", t_ours, t_sc, f"max |diff| {err:.1e}")
 
 
+def convection_diffusion_csr(m: int, peclet: float = 20.0) -> sp.csr_matrix:
+    h = 1.0 / (m + 1)
+    c = sp.diags([-1.0, 1.0], [-1, 1], shape=(m, m))
+    eye = sp.eye(m)
+    return (poisson_csr(m) + peclet * h / 2 * (sp.kron(c, eye) + sp.kron(eye, c))).tocsr()
+
+
+KRYLOV_CASES = [  # (name, keyword arguments shared by SciPy and scijax)
+    ("gmres", {"restart": 20}), ("bicgstab", {}), ("cgs", {}), ("bicg", {}), ("qmr", {}), ("tfqmr", {}),
+    ("lgmres", {}), ("gcrotmk", {}),
+]
+
+
+def bench_krylov(m: int, repeat: int) -> None:
+    A = convection_diffusion_csr(m)
+    n = m * m
+    b = np.random.default_rng(2).standard_normal(n)
+    bj = jnp.asarray(b)
+    spd = poisson_csr(m)
+    for name, kw in [("cg", {}), ("minres", {})] + KRYLOV_CASES:
+        mat = spd if name in ("cg", "minres") else A
+        matb = jsparse.BCOO.from_scipy_sparse(mat)
+        ref, ours = getattr(spl, name), getattr(sla, name)
+        t_sc = median_time(lambda: ref(mat, b, rtol=1e-8, maxiter=5000, **kw), repeat)  # noqa: B023
+        jitted = jax.jit(lambda A, b: ours(A, b, rtol=1e-8, maxiter=5000, **kw))  # noqa: B023
+        t_jit = median_time(lambda: block(jitted(matb, bj)), repeat)  # noqa: B023
+        t_eager = median_time(lambda: block(ours(matb, bj, rtol=1e-8, maxiter=5000, **kw)), repeat)  # noqa: B023
+        x, info = jitted(matb, bj)
+        res = np.linalg.norm(mat @ np.asarray(x) - b) / np.linalg.norm(b)
+        info_ref = ref(mat, b, rtol=1e-8, maxiter=5000, **kw)[1]
+        case = f"(e) {name} n={n}"
+        report(case, "scipy", t_sc, t_sc, f"info {info_ref}")
+        report(case, "scijax jit (BCOO)", t_jit, t_sc, f"info {int(info)}, rel. residual {res:.1e}")
+        report(case, "scijax eager (repeat)", t_eager, t_sc, f"eager - jit: {1e3 * (t_eager - t_jit):.2f} ms")
+    rect = sp.random(4 * n, n, density=5.0 / n, random_state=3, format="csr") + sp.eye(4 * n, n)
+    rb = np.random.default_rng(4).standard_normal(4 * n)
+    rectb, rbj = jsparse.BCOO.from_scipy_sparse(rect), jnp.asarray(rb)
+    for name in ("lsqr", "lsmr"):
+        ref, ours = getattr(spl, name), getattr(sla, name)
+        t_sc = median_time(lambda: ref(rect, rb, atol=1e-10, btol=1e-10), repeat)  # noqa: B023
+        jitted = jax.jit(lambda A, b: ours(A, b, atol=1e-10, btol=1e-10))  # noqa: B023
+        t_jit = median_time(lambda: block(jitted(rectb, rbj)), repeat)  # noqa: B023
+        out, out_ref = jitted(rectb, rbj), ref(rect, rb, atol=1e-10, btol=1e-10)
+        case = f"(e) {name} {4 * n}x{n}"
+        report(case, "scipy", t_sc, t_sc, f"istop {out_ref[1]}, itn {out_ref[2]}")
+        report(case, "scijax jit (BCOO)", t_jit, t_sc, f"istop {int(out[1])}, itn {int(out[2])}")
+
+
 def copy_bandwidth(n: int, repeat: int) -> float:
     x = jnp.ones(n)
     f = jax.jit(lambda x: x * 1.0000001)
@@ -170,8 +223,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--small", action="store_true", help="small sizes, few repeats")
     parser.add_argument("--gpu", action="store_true", help="(d): CG at 4096x4096 and copy bandwidth")
+    parser.add_argument("--krylov", action="store_true", help="only (e): every Krylov method against SciPy")
     opts = parser.parse_args()
-    if opts.gpu:
+    if opts.krylov:
+        bench_krylov(16 if opts.small else 32, 3 if opts.small else 5)
+    elif opts.gpu:
         repeat = 5
         bench_cg(256, 200, repeat)
         bench_cg(1024, 200, repeat, with_scipy=False)
@@ -187,11 +243,13 @@ def main() -> None:
         bench_cg(128, 100, 3)
         bench_batched_solve(1000, 32, 3)
         bench_quad(100, 3)
+        bench_krylov(16, 3)
     else:
         bench_cg(256, 200, 5)
         bench_cg(1024, 50, 3)
         bench_batched_solve(10_000, 32, 5)
         bench_quad(1000, 3)
+        bench_krylov(32, 5)
     print_table()
 
 

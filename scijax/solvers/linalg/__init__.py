@@ -1,11 +1,16 @@
 """SciPy-compatible linear algebra (mirrors :mod:`scipy.linalg` and :mod:`scipy.sparse.linalg`).
 
 Dense structured solves (``solve``, ``lstsq``, ``cho_factor``, ...), Krylov methods (``cg``,
-``gmres``, ``bicgstab``, ``minres``, ``lsqr``), ``LinearOperator`` and preconditioners.
+``gmres``, ``bicgstab``, ``minres``, ``lsqr``, ``cgs``, ``bicg``, ``qmr``, ``tfqmr``, ...),
+``LinearOperator`` and preconditioners.
 """
 
+from ._bicg import bicg as bicg
+from ._bicg import qmr as qmr
 from ._bicgstab import bicgstab as bicgstab
 from ._cg import cg as cg
+from ._cgs import cgs as cgs
+from ._cgs import tfqmr as tfqmr
 from ._decomp import eigh as eigh
 from ._decomp import eigh_tridiagonal as eigh_tridiagonal
 from ._decomp import eigvalsh as eigvalsh
@@ -23,8 +28,11 @@ from ._dense import inv as inv
 from ._dense import lstsq as lstsq
 from ._dense import solve as solve
 from ._dense import solve_banded as solve_banded
+from ._gcrotmk import gcrotmk as gcrotmk
 from ._gmres import gmres as gmres
 from ._ldl import ldl as ldl
+from ._lgmres import lgmres as lgmres
+from ._lsmr import lsmr as lsmr
 from ._lsqr import lsqr as lsqr
 from ._matrix_eq import solve_continuous_lyapunov as solve_continuous_lyapunov
 from ._matrix_eq import solve_discrete_lyapunov as solve_discrete_lyapunov
@@ -58,8 +66,10 @@ from ._structured import solveh_banded as solveh_banded
 __all__ = [
     "LinearOperator",
     "aslinearoperator",
+    "bicg",
     "bicgstab",
     "cg",
+    "cgs",
     "chebyshev_preconditioner",
     "cho_factor",
     "cho_solve",
@@ -73,11 +83,14 @@ __all__ = [
     "eigvals",
     "eigvalsh",
     "expm",
+    "gcrotmk",
     "gmres",
     "hessenberg",
     "inv",
     "jacobi_preconditioner",
     "ldl",
+    "lgmres",
+    "lsmr",
     "lsqr",
     "lstsq",
     "lu",
@@ -89,6 +102,7 @@ __all__ = [
     "pinv",
     "pinvh",
     "polar",
+    "qmr",
     "qr",
     "qr_multiply",
     "rsf2csf",
@@ -106,4 +120,5 @@ __all__ = [
     "solveh_banded",
     "svd",
     "svdvals",
+    "tfqmr",
 ]

@@ -75,7 +75,8 @@ def cg(
     maxiter : int, optional
         Maximum number of iterations (default ``10 * N``).
     M : same types as `A`, optional
-        Preconditioner approximating ``inv(A)``, e.g. :func:`jacobi` or :func:`ichol`.
+        Preconditioner approximating ``inv(A)``, e.g. :func:`jacobi_preconditioner` or
+        :func:`chebyshev_preconditioner`.
     callback : callable, optional
         ``callback(xk)`` after each iteration, through ``jax.debug.callback``.
 
@@ -93,7 +94,8 @@ def cg(
     - ``info == 0`` is reported only if the *true* residual meets the tolerance; when the
       recurrence residual drifts, CG restarts from the true residual (up to 4 times).
     - A breakdown returns ``info = -10`` rather than iterating on with non-finite numbers.
-    - ``info`` is a JAX integer array; ``maxiter`` must be a Python integer (it is static).
+    - ``info`` is a JAX integer array; ``maxiter`` must be a Python integer (a new
+      value does not recompile).
     - Gradients with respect to ``b``, the matrix, or arrays the operator closes over come from
       one more CG solve (``jax.lax.custom_linear_solve``); ``x0`` and ``M`` get no gradient.
 

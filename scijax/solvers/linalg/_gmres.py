@@ -118,6 +118,9 @@ def _gmres_core(matvec, psolve, b, x0, tol, maxiter, callback, restart, callback
     return x, jnp.array(0)
 
 
+GMRES = KrylovSpec("gmres", _gmres_core, symmetric=False, default_maxiter=lambda n: 10 * n)
+
+
 def gmres(
     A: Any,
     b: ArrayLike,
@@ -184,6 +187,5 @@ def gmres(
         raise ValueError(f"`restart` must be a positive integer, got {restart!r}")
     n = jnp.shape(b)[0] if jnp.ndim(b) else 1
     restart = min(20 if restart is None else restart, n)
-    spec = KrylovSpec("gmres", _gmres_core, symmetric=False, default_maxiter=lambda n: 10 * n)
-    return krylov_solve(spec, A, b, x0, rtol, atol, maxiter, M, callback, restart=max(restart, 1),
+    return krylov_solve(GMRES, A, b, x0, rtol, atol, maxiter, M, callback, restart=max(restart, 1),
                         callback_type=callback_type)

@@ -58,19 +58,22 @@ Ours is 1.3-2.8x faster on CG and on the large BiCGStab; lineax's GMRES is 1-4x 
 semantics. All true residuals met the tolerance on both sides.
 """
 
+import types
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import equinox as eqx
 import jax.core
 import jax.numpy as jnp
 import numpy as np
 
 from ..._concrete import is_concrete as _is_concrete
 from ..._typing import Array
+from .._closure import canonical
 from ._operator import LinearOperator, as_operator
 
 __all__ = ["KrylovSpec", "krylov_solve", "check_tolerance", "check_maxiter", "vdot", "norm", "restarted",
-           "emit"]
+           "emit", "canonical_leaves"]
 
 _MAX_RESTARTS = 4  # true-residual restarts when the recurrence residual drifts from the true one
 
@@ -165,7 +168,7 @@ def _prepare_b(b: Any, n_rows: int, name: str = "b") -> Array:
 
 
 def prepare_system(
-    name: str, A: Any, b: Any, x0: Any, M: Any, square: bool = True
+    name: str, A: Any, b: Any, x0: Any, M: Any, square: bool = True, name_M: str = "M"
 ) -> tuple[LinearOperator, LinearOperator | None, Array, Array | None]:
     """Check shapes and convert ``A``, ``M``, ``b``, ``x0`` (SciPy's ``make_system``)."""
     b_arr = jnp.asarray(b)
@@ -182,9 +185,9 @@ def prepare_system(
         dtype = jnp.result_type(float)
     b = b.astype(dtype)
     if M is not None:
-        M = as_operator(M, A.shape[1], dtype, "M")
+        M = as_operator(M, A.shape[1], dtype, name_M)
         if M.shape != (A.shape[1], A.shape[1]):
-            raise ValueError(f"`M` (the preconditioner) has shape {M.shape}, expected "
+            raise ValueError(f"`{name_M}` (the preconditioner) has shape {M.shape}, expected "
                              f"{(A.shape[1], A.shape[1])} to match `A` {A.shape}")
     if x0 is not None:
         if isinstance(x0, str):
@@ -202,35 +205,32 @@ def _matvec_of(op: LinearOperator | None) -> Callable | None:
     return None if op is None else op.matvec
 
 
-def krylov_solve(
-    spec: KrylovSpec,
-    A: Any,
-    b: Any,
-    x0: Any,
-    rtol: Any,
-    atol: Any,
-    maxiter: Any,
-    M: Any,
-    callback: Callable | None,
-    **options: Any,
-) -> tuple[Array, Array]:
-    """Run ``spec.core`` under the implicit-differentiation rule and return ``(x, info)``."""
-    check_tolerance("rtol", rtol)
-    check_tolerance("atol", atol)
-    maxiter = check_maxiter(maxiter)
-    if callback is not None and not callable(callback):
-        raise TypeError("`callback` must be callable or None")
-    A, M, b, x0 = prepare_system(spec.name, A, b, x0, M)
-    n = b.shape[0]
-    if maxiter is None:
-        maxiter = spec.default_maxiter(n)
-    dtype = b.dtype
-    real = jnp.finfo(dtype).dtype
-    rtol = jnp.asarray(rtol, real)
-    atol = jnp.asarray(atol, real)
-    x0 = None if x0 is None else jax.lax.stop_gradient(x0)
+def canonical_leaves(tree: Any) -> Any:
+    """Plain Python functions in an operator become :class:`ClosureFn` s (static code, traced arrays)."""
+    return jax.tree_util.tree_map(lambda leaf: canonical(leaf) if isinstance(leaf, types.FunctionType) else leaf,
+                                  tree)
 
-    def solve(matvec: Callable, rhs: Array, psolve: Callable | None) -> tuple[Array, Array]:
+
+def _transposed(M: Any, symmetric: bool) -> Any:
+    """The preconditioner(s) of the transpose solve: ``M^T``; a ``(M1, M2)`` pair becomes ``(M2^T, M1^T)``."""
+    if M is None or symmetric:
+        return M
+    if isinstance(M, tuple):
+        return tuple(None if m is None else m.T for m in reversed(M))
+    return M.T
+
+
+def _psolve(M: Any) -> Any:
+    if isinstance(M, tuple):
+        return tuple(_matvec_of(m) for m in M)
+    return _matvec_of(M)
+
+
+def _run(spec: KrylovSpec, A: LinearOperator, M: Any, b: Array, x0: Array | None, rtol: Array,
+         atol: Array, maxiter: Array, callback: Callable | None, options: dict) -> tuple[Array, Array]:
+    """The traced solve: ``custom_linear_solve`` around ``spec.core`` plus the true-residual ``info``."""
+
+    def solve(matvec: Callable, rhs: Array, psolve: Any) -> tuple[Array, Array]:
         bnorm = norm(rhs)
         tol = jnp.maximum(atol, rtol * bnorm)
         if x0 is None:
@@ -250,13 +250,66 @@ def krylov_solve(
         zero = bnorm == 0  # SciPy returns b itself (zeros) with info 0
         return jnp.where(zero, rhs, x), jnp.where(zero, 0, info).astype(jnp.int32)
 
-    M_T = None if M is None or spec.symmetric else M.T
-    x, info = jax.lax.custom_linear_solve(
+    M_T = _transposed(M, spec.symmetric)
+    return jax.lax.custom_linear_solve(
         A.matvec,
         b,
-        lambda mv, r: solve(mv, r, _matvec_of(M)),
-        transpose_solve=None if spec.symmetric else (lambda vm, r: solve(vm, r, _matvec_of(M_T))),
+        lambda mv, r: solve(mv, r, _psolve(M)),
+        transpose_solve=None if spec.symmetric else (lambda vm, r: solve(vm, r, _psolve(M_T))),
         symmetric=spec.symmetric,
         has_aux=True,
     )
-    return x, info
+
+
+_run_jitted = eqx.filter_jit(_run)
+
+
+def _scalar(value: Any, dtype: Any) -> Any:
+    """A NumPy scalar when concrete (no device transfer before the cached call), else a JAX one."""
+    return jnp.asarray(value, dtype) if isinstance(value, jax.core.Tracer) else np.asarray(value, dtype)
+
+
+def krylov_solve(
+    spec: KrylovSpec,
+    A: Any,
+    b: Any,
+    x0: Any,
+    rtol: Any,
+    atol: Any,
+    maxiter: Any,
+    M: Any,
+    callback: Callable | None,
+    **options: Any,
+) -> tuple[Array, Array]:
+    """Run ``spec.core`` under the implicit-differentiation rule and return ``(x, info)``.
+
+    ``M`` is one preconditioner, or a pair ``(M1, M2)`` (left, right; QMR's), each of any type
+    ``A`` may be. An eager call runs one cached compilation per (method, static options, operator
+    structure, shapes, dtypes): arrays, including those an operator's plain-function ``matvec``
+    closes over, and ``rtol``, ``atol``, ``maxiter`` are traced, so a repeated call with new values
+    compiles nothing. Inside an outer
+    ``jit``/``vmap``/``grad`` the solve is traced inline.
+    """
+    check_tolerance("rtol", rtol)
+    check_tolerance("atol", atol)
+    maxiter = check_maxiter(maxiter)
+    if callback is not None and not callable(callback):
+        raise TypeError("`callback` must be callable or None")
+    pair = isinstance(M, tuple)
+    A, M1, b, x0 = prepare_system(spec.name, A, b, x0, M[0] if pair else M, name_M="M1" if pair else "M")
+    if pair:
+        M2 = None if M[1] is None else prepare_system(spec.name, A, b, None, M[1], name_M="M2")[1]
+        M = (M1, M2)
+    else:
+        M = M1
+    n = b.shape[0]
+    if maxiter is None:
+        maxiter = spec.default_maxiter(n)
+    real = jnp.finfo(b.dtype).dtype
+    rtol, atol = _scalar(rtol, real), _scalar(atol, real)
+    # Zeros rather than None: a call with and one without x0 then share one compilation.
+    x0 = np.zeros(b.shape, b.dtype) if x0 is None else jax.lax.stop_gradient(x0)
+    A, M = canonical_leaves((A, M))
+    maxiter = np.asarray(maxiter, np.int32)  # traced: a new maxiter does not recompile either
+    run = _run_jitted if _is_concrete(A, M, b, x0, rtol, atol) else _run
+    return run(spec, A, M, b, x0, rtol, atol, maxiter, callback, options)
