@@ -1,13 +1,14 @@
 """SciPy-compatible integration (mirrors :mod:`scipy.integrate`).
 
 ODE initial value problems (:func:`solve_ivp`, :func:`odeint`) on diffrax
-steppers, and quadrature (:func:`quad`, :func:`quad_vec`, :func:`fixed_quad`,
+steppers, boundary value problems (:func:`solve_bvp`), and quadrature (:func:`quad`, :func:`quad_vec`, :func:`fixed_quad`,
 :func:`trapezoid`, :func:`simpson`, :func:`cumulative_trapezoid`, :func:`romb`);
 all pure and differentiable.
 """
 
 from .._userfn import NotTraceableError as NotTraceableError
 from .._userfn import NotTraceableWarning as NotTraceableWarning
+from ._bvp import solve_bvp as solve_bvp
 from ._ivp import solve_ivp as solve_ivp
 from ._ivp_result import OdeResult as OdeResult
 from ._ivp_result import OdeSolution as OdeSolution
@@ -28,6 +29,7 @@ __all__ = [
     "NotTraceableWarning",
     "solve_ivp",
     "odeint",
+    "solve_bvp",
     "OdeResult",
     "OdeSolution",
     "quad",

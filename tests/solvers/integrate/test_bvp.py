@@ -1,0 +1,166 @@
+"""solve_bvp against SciPy on SciPy's own test problems; jit, vmap, grad, float32, bad inputs.
+
+Agreement: both codes run the same collocation method with the same node-insertion rule, so they
+take the same meshes (node counts and iteration counts are compared exactly). The solutions then
+differ only by where each Newton iteration stopped: the collocation residuals are below
+``tol * 1e-2 * h`` there, so the splines agree to far better than ``tol`` (1e-5 is asserted).
+
+Compiles are the cost here (~3 s each), so each problem is one compile and the Bratu family
+(``lam`` closed over, a traced value) serves the eager, jit+vmap, grad and failure checks.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.integrate as si
+
+from scijax.solvers.integrate import solve_bvp
+
+X5 = np.linspace(0.0, 1.0, 5)
+XS = np.linspace(0.0, 1.0, 11)
+
+
+def _bratu(lam, y0=None, dtype=jnp.float64, max_nodes=64):
+    fun = lambda x, y: jnp.vstack([y[1], -lam * jnp.exp(y[0])])
+    bc = lambda ya, yb: jnp.array([ya[0], yb[0]])
+    y = jnp.zeros((2, 5), dtype) if y0 is None else y0
+    return solve_bvp(fun, bc, jnp.asarray(X5, dtype), y, max_nodes=max_nodes)
+
+
+def _scipy_bratu(lam, y0):
+    return si.solve_bvp(lambda x, y: np.vstack([y[1], -lam * np.exp(y[0])]),
+                        lambda ya, yb: np.array([ya[0], yb[0]]), X5, y0)
+
+
+def _compare(ours, ref, xs=XS, atol=1e-5):
+    assert ours.status == ref.status and ours.success == ref.success
+    assert ours.x.shape == ref.x.shape and ours.niter == ref.niter
+    np.testing.assert_allclose(ours.x, ref.x, rtol=1e-12)
+    np.testing.assert_allclose(ours.sol(xs), ref.sol(xs), atol=atol)
+    np.testing.assert_allclose(ours.y, ref.y, atol=atol)
+    np.testing.assert_allclose(ours.yp, ref.yp, atol=atol * 100)
+    np.testing.assert_allclose(ours.rms_residuals, ref.rms_residuals, rtol=0.05, atol=1e-8)
+    assert ours.message == ref.message
+
+
+def test_bratu_matches_scipy_and_fields():
+    # Starting at 3 the solver needs mesh refinement (SciPy: 25 nodes, 4 iterations).
+    y0 = np.zeros((2, 5))
+    y0[0] = 3.0
+    ours, ref = _bratu(1.0, jnp.asarray(y0)), _scipy_bratu(1.0, y0)
+    _compare(ours, ref)
+    assert ours.p is None and isinstance(ours.x, np.ndarray) and ours.y.shape == (2, ref.x.size)
+    np.testing.assert_allclose(ours.sol(0.5, 1), ref.sol(0.5, 1), atol=1e-5)  # derivative
+    # A non-finite parameter: the Newton step is not finite, reported as SciPy's status 2.
+    bad = _bratu(float("nan"))
+    assert bad.status == 2 and not bad.success and "singular" in bad.message
+
+
+def test_exponential_unknown_parameter_and_singular_term_match_scipy():
+    # SciPy's exp problem: y'' = y, y(0) = 1, y(1) = 0.
+    ours = solve_bvp(lambda x, y: jnp.vstack([y[1], y[0]]), lambda a, b: jnp.array([a[0] - 1, b[0]]),
+                     X5, jnp.zeros((2, 5)), max_nodes=64)
+    ref = si.solve_bvp(lambda x, y: np.vstack([y[1], y[0]]), lambda a, b: np.array([a[0] - 1, b[0]]),
+                       X5, np.zeros((2, 5)))
+    _compare(ours, ref)
+    exact = (np.exp(1 - XS) - np.exp(XS - 1)) / (np.e - 1 / np.e)
+    np.testing.assert_allclose(ours.sol(XS)[0], exact, atol=1e-4)
+
+    # Sturm-Liouville eigenvalue (unknown p): y'' + p^2 y = 0, y(0) = y(1) = 0, y'(0) = p.
+    y0 = np.zeros((2, 5))
+    y0[0, 1], y0[0, 3] = 1.0, -1.0
+    ours = solve_bvp(lambda x, y, p: jnp.vstack([y[1], -p[0]**2 * y[0]]),
+                     lambda a, b, p: jnp.array([a[0], b[0], a[1] - p[0]]), X5, y0, p=[5.0], max_nodes=64)
+    ref = si.solve_bvp(lambda x, y, p: np.vstack([y[1], -p[0]**2 * y[0]]),
+                       lambda a, b, p: np.array([a[0], b[0], a[1] - p[0]]), X5, y0, p=[5.0])
+    _compare(ours, ref)
+    np.testing.assert_allclose(ours.p, ref.p, rtol=1e-8)
+    np.testing.assert_allclose(ours.p[0], 2 * np.pi, rtol=1e-4)
+
+    # Emden's equation with the singular term S: y'' + 2 y' / x + y^5 = 0, y'(0) = 0, y(1) = sqrt(3/4).
+    S = np.array([[0.0, 0.0], [0.0, -2.0]])
+    y0 = np.stack([np.full(5, 0.75**0.5), np.full(5, 1e-4)])
+    ours = solve_bvp(lambda x, y: jnp.vstack([y[1], -y[0]**5]), lambda a, b: jnp.array([a[1], b[0] - 0.75**0.5]),
+                     X5, y0, S=S, max_nodes=64)
+    ref = si.solve_bvp(lambda x, y: np.vstack([y[1], -y[0]**5]), lambda a, b: np.array([a[1], b[0] - 0.75**0.5]),
+                       X5, y0, S=S)
+    _compare(ours, ref)
+    np.testing.assert_allclose(ours.sol(XS)[0], (1 + XS**2 / 3) ** -0.5, atol=1e-4)  # exact solution
+
+
+def _shock(eps, lib):
+    pi = np.pi
+    return lambda x, y: lib.vstack([y[1], -(x * y[1] + eps * pi**2 * lib.cos(pi * x)
+                                            + pi * x * lib.sin(pi * x)) / eps])
+
+
+def test_many_nodes_and_max_nodes_match_scipy():
+    # SciPy's shock problem needs ~100 nodes at tol=1e-3; at tol=1e-5 it exceeds max_nodes=200.
+    x = np.linspace(-1.0, 1.0, 5)
+    bc_j = lambda a, b: jnp.array([a[0] + 2, b[0]])
+    bc_n = lambda a, b: np.array([a[0] + 2, b[0]])
+    xs = np.linspace(-1.0, 1.0, 41)
+    for tol in (1e-3, 1e-5):
+        ours = solve_bvp(_shock(1e-3, jnp), bc_j, x, np.zeros((2, 5)), tol=tol, max_nodes=200)
+        ref = si.solve_bvp(_shock(1e-3, np), bc_n, x, np.zeros((2, 5)), tol=tol, max_nodes=200)
+        _compare(ours, ref, xs)
+    assert ours.status == 1
+    assert ref.x.size > 100  # the converged case above was a large mesh
+
+
+def test_jit_vmap_no_recompile_and_grad():
+    lams = jnp.array([0.5, 1.0, 2.0])
+    batched = jax.jit(jax.vmap(lambda lam: _bratu(lam)))
+    res = batched(lams)
+    for i, lam in enumerate(np.asarray(lams)):
+        one = _bratu(float(lam))
+        m = int(res.n_nodes[i])
+        assert m == one.x.size and int(res.status[i]) == one.status == 0
+        np.testing.assert_allclose(res.y[i][:, :m], one.y, rtol=1e-10, atol=1e-12)
+    batched(lams + 0.1)
+    assert batched._cache_size() == 1
+
+    # d y(0.5) / d lam by the implicit function theorem, against central differences of
+    # converged solves on the same mesh (h = 1e-5: truncation ~1e-10, Newton noise ~1e-11 / h).
+    val = lambda lam: _bratu(lam).sol(0.5)[0]
+    g = jax.grad(val)(1.0)
+    h = 1e-5
+    fd = (val(1.0 + h) - val(1.0 - h)) / (2 * h)
+    np.testing.assert_allclose(g, fd, rtol=1e-5)
+    assert np.isfinite(g) and g > 0
+
+
+def test_float32():
+    res = _bratu(1.0, dtype=jnp.float32)
+    assert res.y.dtype == np.float32 and res.status == 0
+    ref = _scipy_bratu(1.0, np.zeros((2, 5)))
+    np.testing.assert_allclose(res.sol(XS), ref.sol(XS), atol=1e-5)
+
+
+def test_bad_inputs():
+    fun = lambda x, y: jnp.vstack([y[1], -y[0]])
+    bc = lambda ya, yb: jnp.array([ya[0], yb[0] - 1])
+    y = np.zeros((2, 5))
+    with pytest.raises(ValueError, match="`x`"):
+        solve_bvp(fun, bc, X5[::-1], y)
+    with pytest.raises(ValueError, match="`x`"):
+        solve_bvp(fun, bc, X5.reshape(1, 5), y)
+    with pytest.raises(ValueError, match="`y`"):
+        solve_bvp(fun, bc, X5, np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="`y`"):
+        solve_bvp(fun, bc, X5, np.full((2, 5), np.nan))
+    with pytest.raises(ValueError, match="`bc` return"):
+        solve_bvp(fun, lambda ya, yb: jnp.array([ya[0]]), X5, y)
+    with pytest.raises(ValueError, match="`fun` return"):
+        solve_bvp(lambda x, y: y[:1], bc, X5, y)
+    with pytest.raises(ValueError, match="`S`"):
+        solve_bvp(fun, bc, X5, y, S=np.eye(3))
+    with pytest.raises(ValueError, match="`max_nodes`"):
+        solve_bvp(fun, bc, X5, y, max_nodes=4)
+    with pytest.raises(TypeError, match="`max_nodes`"):
+        solve_bvp(fun, bc, X5, y, max_nodes=10.0)
+    with pytest.raises(ValueError, match="`tol`"):
+        solve_bvp(fun, bc, X5, y, tol=-1.0)
+    with pytest.raises(TypeError, match="`fun`"):
+        solve_bvp(None, bc, X5, y)
