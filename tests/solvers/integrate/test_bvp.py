@@ -21,11 +21,17 @@ X5 = np.linspace(0.0, 1.0, 5)
 XS = np.linspace(0.0, 1.0, 11)
 
 
-def _bratu(lam, y0=None, dtype=jnp.float64, max_nodes=64):
-    fun = lambda x, y: jnp.vstack([y[1], -lam * jnp.exp(y[0])])
-    bc = lambda ya, yb: jnp.array([ya[0], yb[0]])
+def _family(c_lin, c_exp, ya0, y0=None, dtype=jnp.float64):
+    """``y'' = c_lin y + c_exp exp(y)``, ``y(0) = ya0``, ``y(1) = 0``: SciPy's exp problem and Bratu's
+    in one code, so that they share one compiled solve (the constants are traced closure values)."""
+    fun = lambda x, y: jnp.vstack([y[1], c_lin * y[0] + c_exp * jnp.exp(y[0])])
+    bc = lambda ya, yb: jnp.array([ya[0] - ya0, yb[0]])
     y = jnp.zeros((2, 5), dtype) if y0 is None else y0
-    return solve_bvp(fun, bc, jnp.asarray(X5, dtype), y, max_nodes=max_nodes)
+    return solve_bvp(fun, bc, jnp.asarray(X5, dtype), y, max_nodes=64)
+
+
+def _bratu(lam, y0=None, dtype=jnp.float64):
+    return _family(0.0, -lam, 0.0, y0, dtype)
 
 
 def _scipy_bratu(lam, y0):
@@ -59,8 +65,7 @@ def test_bratu_matches_scipy_and_fields():
 
 def test_exponential_unknown_parameter_and_singular_term_match_scipy():
     # SciPy's exp problem: y'' = y, y(0) = 1, y(1) = 0.
-    ours = solve_bvp(lambda x, y: jnp.vstack([y[1], y[0]]), lambda a, b: jnp.array([a[0] - 1, b[0]]),
-                     X5, jnp.zeros((2, 5)), max_nodes=64)
+    ours = _family(1.0, 0.0, 1.0)
     ref = si.solve_bvp(lambda x, y: np.vstack([y[1], y[0]]), lambda a, b: np.array([a[0] - 1, b[0]]),
                        X5, np.zeros((2, 5)))
     _compare(ours, ref)
