@@ -1,5 +1,6 @@
 """``cumulative_simpson``: cumulative integration of samples by Simpson's 1/3 rule, any spacing."""
 
+import jax
 import jax.numpy as jnp
 
 from ..._typing import Array, ArrayLike
@@ -17,6 +18,27 @@ def _back(h1: Array, h2: Array, y0: Array, y1: Array, y2: Array) -> Array:
     """Integral over ``[x1, x2]`` of the same parabola."""
     return h2 / 6 * (-h2**2 / (h1 * (h1 + h2)) * y0 + (3 * h1 + h2) / h1 * y1
                      + (3 * h1 + 2 * h2) / (h1 + h2) * y2)
+
+
+@jax.jit
+def _cumulative(h: Array, y: Array) -> Array:
+    """Cumulative sums of the per-interval integrals (one compiled program per shape)."""
+    n = y.shape[-1]
+    if n == 2:
+        parts = h * (y[..., :1] + y[..., 1:]) / 2
+    else:
+        one = jnp.ones_like(h[..., :1])
+        i = jnp.arange(n - 1)
+        # forward parabola (i, i+1, i+2) for even i; backward (i-1, i, i+1) for odd i and the last.
+        use_back = (i % 2 == 1) | (i == n - 2)
+        hn = jnp.concatenate([h[..., 1:], one], axis=-1)  # h_{i+1}
+        hp = jnp.concatenate([one, h[..., :-1]], axis=-1)  # h_{i-1}
+        y2 = jnp.concatenate([y[..., 2:], y[..., -1:]], axis=-1)  # y_{i+2}
+        ym = jnp.concatenate([y[..., :1], y[..., :-2]], axis=-1)  # y_{i-1}
+        front = _front(h, jnp.where(use_back, one, hn), y[..., :-1], y[..., 1:], y2)
+        back = _back(jnp.where(use_back, hp, one), h, ym, y[..., :-1], y[..., 1:])
+        parts = jnp.where(use_back, back, front)
+    return jnp.cumsum(parts, axis=-1)
 
 
 def cumulative_simpson(y: ArrayLike, *, x: ArrayLike | None = None, dx: ArrayLike = 1.0, axis: int = -1,
@@ -84,21 +106,7 @@ def cumulative_simpson(y: ArrayLike, *, x: ArrayLike | None = None, dx: ArrayLik
         else:
             raise ValueError("`x` must be 1-D or have the shape of `y`.")
         h = jnp.broadcast_to(jnp.diff(x, axis=-1), y.shape[:-1] + (n - 1,))
-    if n == 2:
-        parts = h * (y[..., :1] + y[..., 1:]) / 2
-    else:
-        one = jnp.ones_like(h[..., :1])
-        i = jnp.arange(n - 1)
-        # forward parabola (i, i+1, i+2) for even i; backward (i-1, i, i+1) for odd i and the last.
-        use_back = (i % 2 == 1) | (i == n - 2)
-        hn = jnp.concatenate([h[..., 1:], one], axis=-1)  # h_{i+1}
-        hp = jnp.concatenate([one, h[..., :-1]], axis=-1)  # h_{i-1}
-        y2 = jnp.concatenate([y[..., 2:], y[..., -1:]], axis=-1)  # y_{i+2}
-        ym = jnp.concatenate([y[..., :1], y[..., :-2]], axis=-1)  # y_{i-1}
-        front = _front(h, jnp.where(use_back, one, hn), y[..., :-1], y[..., 1:], y2)
-        back = _back(jnp.where(use_back, hp, one), h, ym, y[..., :-1], y[..., 1:])
-        parts = jnp.where(use_back, back, front)
-    out = jnp.cumsum(parts, axis=-1)
+    out = _cumulative(h, y)
     if initial is not None:
         init = jnp.asarray(initial, out.dtype)
         if init.ndim:

@@ -4,6 +4,7 @@ import math
 from collections.abc import Callable
 from typing import NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -48,6 +49,24 @@ def _log_abs_diff(a: Array, b: Array) -> Array:
     """``log|exp(a) - exp(b)|``."""
     hi, gap = jnp.maximum(a, b), jnp.abs(a - b)
     return hi + jnp.log(-jnp.expm1(-gap))
+
+
+@eqx.filter_jit
+def _estimates(func: Callable[[Array], Array], a: Array, b: Array, shifts: Array, n_points: int,
+               log: bool) -> Array:
+    """One estimate per shift (one compiled program per integrand, shape and flags)."""
+    base = halton(n_points, a.shape[0], a.dtype)
+    volume = jnp.prod(b - a)
+
+    def estimate(shift: Array) -> Array:
+        f = jnp.asarray(func(a[:, None] + (b - a)[:, None] * jnp.mod(base + shift, 1.0)))
+        if f.shape != (n_points,):
+            raise ValueError(f"`func` must return shape (n_points,) = ({n_points},), got {f.shape}.")
+        if log:
+            return logsumexp(f) - math.log(n_points) + jnp.log(volume)
+        return volume * jnp.mean(f)
+
+    return jax.vmap(estimate)(shifts)
 
 
 def qmc_quad(func: Callable[[Array], Array], a: ArrayLike, b: ArrayLike, *, n_estimates: int = 8,
@@ -112,21 +131,11 @@ def qmc_quad(func: Callable[[Array], Array], a: ArrayLike, b: ArrayLike, *, n_es
     if a.ndim != 1:
         raise ValueError("`a` and `b` must be 1-D.")
     key = jax.random.key(0) if key is None else key
-    base = halton(n_points, a.shape[0], dtype)
     shifts = jax.random.uniform(key, (n_estimates, a.shape[0], 1), dtype)
-    volume = jnp.prod(b - a)
-
-    def estimate(shift: Array) -> Array:
-        f = jnp.asarray(func(a[:, None] + (b - a)[:, None] * jnp.mod(base + shift, 1.0)))
-        if f.shape != (n_points,):
-            raise ValueError(f"`func` must return shape (n_points,) = ({n_points},), got {f.shape}.")
-        if log:
-            return logsumexp(f) - math.log(n_points) + jnp.log(jnp.abs(volume))
-        return volume * jnp.mean(f)
-
-    est = jax.vmap(estimate)(shifts)
+    sign = jnp.prod(jnp.sign(b - a))  # as SciPy: integrate over the sorted box, then sign
+    est = _estimates(func, jnp.minimum(a, b), jnp.maximum(a, b), shifts, n_points, log)
     if log:
         integral = logsumexp(est) - math.log(n_estimates)
         spread = 0.5 * (logsumexp(2 * _log_abs_diff(est, integral)) - math.log(n_estimates - 1))
         return QMCQuadResult(integral, spread - 0.5 * math.log(n_estimates))
-    return QMCQuadResult(jnp.mean(est), jnp.std(est, ddof=1) / math.sqrt(n_estimates))
+    return QMCQuadResult(sign * jnp.mean(est), jnp.std(est, ddof=1) / math.sqrt(n_estimates))
