@@ -172,8 +172,10 @@ def _implicit(s: _Setup, st: State) -> State:
     res, bc, y_mid, _ = _residuals(s, st.x, st.y, st.p)
     fac = sg(_factor(s.prob, st.x, st.y, st.p, sg(y_mid)))
     dy, dp = linear.solve(fac, res, bc)
-    # A derivative through a solve that did not converge is NaN (the contract), never plausible.
+    # A derivative through a solve that did not converge is NaN (the contract), never plausible;
+    # its value is the loop's (a singular system's non-finite correction is not added).
     ok = sg(st.status == 0)
+    dy, dp = jnp.where(ok, dy, 0.0), jnp.where(ok, dp, 0.0)
     y = _nan_tangent_unless(st.y - (dy - sg(dy)), ok)
     p = _nan_tangent_unless(st.p - (dp - sg(dp)), ok)
     f = s.prob.fun(st.x, y, p)
