@@ -47,10 +47,45 @@ class Factorization(NamedTuple):
     lu: tuple[Array, Array]  # LU of the final (2n + k) square system
 
 
+_SMALL = 8  # up to this many components, QR and back substitution are unrolled vector code
+
+
+def _householder(m: Array) -> tuple[Array, Array]:
+    """``Q^T`` (2n, 2n) and ``R`` (2n, n) of a tall matrix by Householder reflections, in plain vector
+    operations: for the small blocks here this beats one LAPACK call per block under ``vmap``."""
+    rows, n = m.shape
+    qt = jnp.eye(rows, dtype=m.dtype)
+    idx = jnp.arange(rows)
+    for k in range(n):
+        col = jnp.where(idx >= k, m[:, k], 0.0)
+        norm = jnp.sqrt(jnp.sum(col**2))
+        sign = jnp.where(col[k] >= 0, 1.0, -1.0)
+        v = col.at[k].add(sign * norm)
+        vv = jnp.sum(v**2)
+        scale = jnp.where(vv > 0, 2.0 / jnp.where(vv > 0, vv, 1.0), 0.0)
+        m = m - scale * jnp.outer(v, v @ m)
+        qt = qt - scale * jnp.outer(v, v @ qt)
+    return qt, m
+
+
+def _back_substitute(r: Array, b: Array) -> Array:
+    n = r.shape[0]
+    if n > _SMALL:
+        return solve_triangular(r, b, lower=False)
+    x = jnp.zeros_like(b)
+    for i in reversed(range(n)):
+        x = x.at[i].set((b[i] - r[i] @ x) / r[i, i])
+    return x
+
+
 def _pair(a0: Array, b0: Array, c0: Array, a1: Array, b1: Array, c1: Array):
     n = a0.shape[0]
-    q, r = jnp.linalg.qr(jnp.concatenate([b0, a1]), mode="complete")
-    qt = q.T
+    stacked = jnp.concatenate([b0, a1])
+    if n <= _SMALL:
+        qt, r = _householder(stacked)
+    else:
+        q, r = jnp.linalg.qr(stacked, mode="complete")
+        qt = q.T
     zero = jnp.zeros_like(a0)
     t0 = qt @ jnp.concatenate([a0, zero])
     t2 = qt @ jnp.concatenate([zero, b1])
@@ -106,7 +141,7 @@ def solve(fac: Factorization, g: Array, g_bc: Array) -> tuple[Array, Array]:
         zc = z[:half + 1]
         rhs = (top - jnp.einsum("lij,lj->li", lev.e0, zc[:-1]) - jnp.einsum("lij,lj->li", lev.e2, zc[1:])
                - jnp.einsum("lij,j->li", lev.ep, p))
-        mid = jax.vmap(lambda r, v: solve_triangular(r, v, lower=False))(lev.r, rhs)
+        mid = jax.vmap(_back_substitute)(lev.r, rhs)
         return jnp.zeros_like(z).at[0::2].set(zc).at[1::2].set(mid), None
 
     z, _ = jax.lax.scan(up, z, (fac.levels, tops), reverse=True)
