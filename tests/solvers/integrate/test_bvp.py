@@ -5,8 +5,9 @@ take the same meshes (node counts and iteration counts are compared exactly). Th
 differ only by where each Newton iteration stopped: the collocation residuals are below
 ``tol * 1e-2 * h`` there, so the splines agree to far better than ``tol`` (1e-5 is asserted).
 
-Compiles are the cost here (~3 s each), so each problem is one compile and the Bratu family
-(``lam`` closed over, a traced value) serves the eager, jit+vmap, grad and failure checks.
+Compiles are the cost here (~3 s each), so the problems that differ only in constants share one
+code (``_family``: exp, Bratu and shock; the constants are traced closure values), which also serves
+the jit+vmap+grad (one compile) and failure checks.
 """
 
 import jax
@@ -21,13 +22,19 @@ X5 = np.linspace(0.0, 1.0, 5)
 XS = np.linspace(0.0, 1.0, 11)
 
 
-def _family(c_lin, c_exp, ya0, y0=None, dtype=jnp.float64):
-    """``y'' = c_lin y + c_exp exp(y)``, ``y(0) = ya0``, ``y(1) = 0``: SciPy's exp problem and Bratu's
-    in one code, so that they share one compiled solve (the constants are traced closure values)."""
-    fun = lambda x, y: jnp.vstack([y[1], c_lin * y[0] + c_exp * jnp.exp(y[0])])
+def _family(c_lin, c_exp, ya0, y0=None, dtype=jnp.float64, x=X5, shock=0.0, tol=1e-3):
+    """``y'' = c_lin y + c_exp exp(y) + shock * (...)``, ``y(x0) = ya0``, ``y(x1) = 0``: SciPy's exp,
+    Bratu and shock problems in one code, so that they share one compiled solve (the constants are
+    traced closure values; ``max_nodes`` is static and the same for all)."""
+    pi = np.pi
+
+    def fun(x, y):
+        shock_term = -(x * y[1] + 1e-3 * pi**2 * jnp.cos(pi * x) + pi * x * jnp.sin(pi * x)) / 1e-3
+        return jnp.vstack([y[1], c_lin * y[0] + c_exp * jnp.exp(y[0]) + shock * shock_term])
+
     bc = lambda ya, yb: jnp.array([ya[0] - ya0, yb[0]])
     y = jnp.zeros((2, 5), dtype) if y0 is None else y0
-    return solve_bvp(fun, bc, jnp.asarray(X5, dtype), y, max_nodes=64)
+    return solve_bvp(fun, bc, jnp.asarray(x, dtype), y, max_nodes=256, tol=tol)
 
 
 def _bratu(lam, y0=None, dtype=jnp.float64):
@@ -75,8 +82,20 @@ def test_exponential_unknown_parameter_and_singular_term_match_scipy():
     # Sturm-Liouville eigenvalue (unknown p): y'' + p^2 y = 0, y(0) = y(1) = 0, y'(0) = p.
     y0 = np.zeros((2, 5))
     y0[0, 1], y0[0, 3] = 1.0, -1.0
+    # (with the user's fun_jac and bc_jac in SciPy's layout; the other problems use autodiff)
+    def fun_jac(x, y, p):
+        one, zero = jnp.ones_like(x), jnp.zeros_like(x)
+        df_dy = jnp.stack([jnp.stack([zero, one]), jnp.stack([-p[0]**2 * one, zero])])
+        df_dp = jnp.stack([zero[None], (-2 * p[0] * y[0])[None]])
+        return df_dy, df_dp
+
+    def bc_jac(a, b, p):
+        return (jnp.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]), jnp.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]]),
+                jnp.array([[0.0], [0.0], [-1.0]]))
+
     ours = solve_bvp(lambda x, y, p: jnp.vstack([y[1], -p[0]**2 * y[0]]),
-                     lambda a, b, p: jnp.array([a[0], b[0], a[1] - p[0]]), X5, y0, p=[5.0], max_nodes=64)
+                     lambda a, b, p: jnp.array([a[0], b[0], a[1] - p[0]]), X5, y0, p=[5.0], max_nodes=64,
+                     fun_jac=fun_jac, bc_jac=bc_jac)
     ref = si.solve_bvp(lambda x, y, p: np.vstack([y[1], -p[0]**2 * y[0]]),
                        lambda a, b, p: np.array([a[0], b[0], a[1] - p[0]]), X5, y0, p=[5.0])
     _compare(ours, ref)
@@ -94,24 +113,19 @@ def test_exponential_unknown_parameter_and_singular_term_match_scipy():
     np.testing.assert_allclose(ours.sol(XS)[0], (1 + XS**2 / 3) ** -0.5, atol=1e-4)  # exact solution
 
 
-def _shock(eps, lib):
-    pi = np.pi
-    return lambda x, y: lib.vstack([y[1], -(x * y[1] + eps * pi**2 * lib.cos(pi * x)
-                                            + pi * x * lib.sin(pi * x)) / eps])
-
-
 def test_many_nodes_and_max_nodes_match_scipy():
-    # SciPy's shock problem needs ~100 nodes at tol=1e-3; at tol=1e-5 it exceeds max_nodes=200.
+    # SciPy's shock problem (eps = 1e-3) needs ~100 nodes at tol=1e-3; at tol=1e-5 it exceeds 256.
     x = np.linspace(-1.0, 1.0, 5)
-    bc_j = lambda a, b: jnp.array([a[0] + 2, b[0]])
-    bc_n = lambda a, b: np.array([a[0] + 2, b[0]])
+    pi = np.pi
+    fun = lambda x, y: np.vstack([y[1], -(x * y[1] + 1e-3 * pi**2 * np.cos(pi * x) + pi * x * np.sin(pi * x)) / 1e-3])
+    bc = lambda a, b: np.array([a[0] + 2, b[0]])
     xs = np.linspace(-1.0, 1.0, 41)
     for tol in (1e-3, 1e-5):
-        ours = solve_bvp(_shock(1e-3, jnp), bc_j, x, np.zeros((2, 5)), tol=tol, max_nodes=200)
-        ref = si.solve_bvp(_shock(1e-3, np), bc_n, x, np.zeros((2, 5)), tol=tol, max_nodes=200)
+        ours = _family(0.0, 0.0, -2.0, x=x, shock=1.0, tol=tol)
+        ref = si.solve_bvp(fun, bc, x, np.zeros((2, 5)), tol=tol, max_nodes=256)
         _compare(ours, ref, xs)
     assert ours.status == 1
-    assert ref.x.size > 100  # the converged case above was a large mesh
+    assert ref.x.size > 200
 
 
 def _value_at_half(lam):
