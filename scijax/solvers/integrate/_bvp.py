@@ -213,10 +213,11 @@ def _make_problem(funcs, has_bundle: bool, k: int, a: Array, S: Array | None) ->
         if bc_jac is None:
             bcj = jax.jacfwd(bc_fn, argnums=(0, 1, 2))
         else:
-            def bcj(ya, yb, p):
+            def bcj(ya: Array, yb: Array, p: Array) -> tuple[Array, Array, Array]:
                 got = _user(bc_jac, b, k)(ya, yb, p)
-                out = tuple(jnp.asarray(g, ya.dtype) for g in got)
-                return out if k else (*out[:2], jnp.zeros((ya.shape[0], 0), ya.dtype))
+                d_a, d_b = jnp.asarray(got[0], ya.dtype), jnp.asarray(got[1], ya.dtype)
+                d_p = jnp.asarray(got[2], ya.dtype) if k else jnp.zeros((ya.shape[0] + k, 0), ya.dtype)
+                return d_a, d_b, d_p
         return Problem(f_nodes, jac, bc_fn, bcj)
 
     return make

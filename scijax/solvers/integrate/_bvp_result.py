@@ -6,6 +6,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 
 from ..._typing import Array, ArrayLike
 from .._display import format_fields
@@ -22,7 +23,7 @@ MESSAGES = {
 
 
 def _traced(x: Any) -> bool:
-    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
+    return any(isinstance(leaf, Tracer) for leaf in jax.tree_util.tree_leaves(x))
 
 
 class BVPSolution(eqx.Module):
@@ -36,7 +37,7 @@ class BVPSolution(eqx.Module):
     nodes: Array  # (cap,) mesh buffer, padded with its last node
     values: Array  # (cap, n)
     slopes: Array  # (cap, n)
-    n_nodes: Array
+    n_nodes: Any
 
     def __call__(self, x: ArrayLike, nu: int = 0) -> Array | np.ndarray:
         x = jnp.asarray(x, self.nodes.dtype)
@@ -74,16 +75,17 @@ class BVPResult(eqx.Module):
         Number of live nodes (not a SciPy field).
     """
 
+    # Arrays under transformations; NumPy arrays and Python scalars after an eager call (as SciPy's).
     sol: BVPSolution
-    p: Array | None
-    x: Array
-    y: Array
-    yp: Array
-    rms_residuals: Array
-    niter: Array
-    status: Array
-    success: Array
-    n_nodes: Array
+    p: Any
+    x: Any
+    y: Any
+    yp: Any
+    rms_residuals: Any
+    niter: Any
+    status: Any
+    success: Any
+    n_nodes: Any
 
     @property
     def message(self) -> str:

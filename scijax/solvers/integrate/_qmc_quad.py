@@ -2,7 +2,7 @@
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -31,7 +31,7 @@ def _primes(count: int) -> list[int]:
     return out
 
 
-def halton(n_points: int, d: int, dtype=float) -> Array:
+def halton(n_points: int, d: int, dtype: Any = float) -> Array:
     """The first ``n_points`` points (indices 1..n) of the ``d``-dimensional Halton sequence, ``(d, n)``."""
     i = jnp.arange(1, n_points + 1)
     rows = []
