@@ -1,16 +1,21 @@
 """SciPy-compatible integration (mirrors :mod:`scipy.integrate`).
 
 ODE initial value problems (:func:`solve_ivp`, :func:`odeint`) on diffrax
-steppers, and quadrature (:func:`quad`, :func:`quad_vec`, :func:`fixed_quad`,
-:func:`trapezoid`, :func:`simpson`, :func:`cumulative_trapezoid`, :func:`romb`);
+steppers, boundary value problems (:func:`solve_bvp`), and quadrature (:func:`quad`,
+:func:`quad_vec`, :func:`fixed_quad`,
+:func:`trapezoid`, :func:`simpson`, :func:`cumulative_trapezoid`, :func:`cumulative_simpson`,
+:func:`romb`, :func:`newton_cotes`, :func:`qmc_quad`);
 all pure and differentiable.
 """
 
 from .._userfn import NotTraceableError as NotTraceableError
 from .._userfn import NotTraceableWarning as NotTraceableWarning
+from ._bvp import solve_bvp as solve_bvp
+from ._cumulative import cumulative_simpson as cumulative_simpson
 from ._ivp import solve_ivp as solve_ivp
 from ._ivp_result import OdeResult as OdeResult
 from ._ivp_result import OdeSolution as OdeSolution
+from ._newton_cotes import newton_cotes as newton_cotes
 from ._ode_solver import BDF as BDF
 from ._ode_solver import DOP853 as DOP853
 from ._ode_solver import LSODA as LSODA
@@ -20,6 +25,8 @@ from ._ode_solver import DenseOutput as DenseOutput
 from ._ode_solver import OdeSolver as OdeSolver
 from ._ode_solver import Radau as Radau
 from ._odeint import odeint as odeint
+from ._qmc_quad import QMCQuadResult as QMCQuadResult
+from ._qmc_quad import qmc_quad as qmc_quad
 from ._quad import quad as quad
 from ._quad import quad_vec as quad_vec
 from ._quad_fixed import cumulative_trapezoid as cumulative_trapezoid
@@ -36,6 +43,7 @@ __all__ = [
     "NotTraceableWarning",
     "solve_ivp",
     "odeint",
+    "solve_bvp",
     "OdeResult",
     "OdeSolution",
     "OdeSolver",
@@ -55,5 +63,9 @@ __all__ = [
     "trapezoid",
     "simpson",
     "cumulative_trapezoid",
+    "cumulative_simpson",
+    "newton_cotes",
+    "qmc_quad",
+    "QMCQuadResult",
     "romb",
 ]
