@@ -190,10 +190,17 @@ class BDF(diffrax.AbstractAdaptiveSolver):
         return terms.vf(t0, y0, args)
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
-        del made_jump
         d_arr, h_d, k, n_equal, jac_old, lu_old, piv_old, c_old, counts = solver_state
         yr0, g, unravel, from_r, n, cplx = self._setup(terms, t0, t1, y0, args)
         real = yr0.dtype
+        if made_jump is not False:  # y jumped (backsolve's segments): the history is void, restart at order 1
+            def restart():
+                d = jnp.zeros_like(d_arr).at[0].set(yr0).at[1].set((t1 - t0) * g(t0, yr0))
+                return d, (t1 - t0).astype(real), jnp.ones_like(k), jnp.zeros_like(n_equal), counts.at[0].add(1)
+
+            jumped = jnp.asarray(made_jump)
+            d_arr, h_d, k, n_equal, counts = jax.lax.cond(
+                jumped, restart, lambda: (d_arr, h_d.astype(real), k, n_equal, counts))
         m = yr0.shape[0]
         rtol = jnp.asarray(self.rtol, real)
         atol = jnp.asarray(self.atol, real)
