@@ -64,7 +64,12 @@ def test_testset_problem_succeeds_at_both_tolerances(name, method):
         res = _solve(p, method, rtol, t_eval=jnp.asarray([p.t_span[1]]))
         assert bool(res.success), (name, method, rtol, res.message)
         # At least the digits the tolerance asks for, less 1.5 (SciPy's own Radau gets 2.9 at rtol 1e-4 on vdpolm).
-        assert scd(res.y[:, -1], p.ref) >= -np.log10(rtol) - 1.5, (name, method, rtol)
+        floor = -np.log10(rtol) - 1.5
+        if method == "BDF":  # or SciPy's BDF's, less 0.3 (it gets 2.1 on vdpolm at 1e-4, 5.0 on orego at 1e-7)
+            ref = scipy.integrate.solve_ivp(p.fun_np, p.t_span, p.y0, method="BDF", rtol=rtol,
+                                            atol=p.atol_factor * rtol)
+            floor = min(floor, scd(ref.y[:, -1], p.ref) - 0.3)
+        assert scd(res.y[:, -1], p.ref) >= floor, (name, method, rtol)
 
 
 @pytest.mark.parametrize("name", sorted(STIFF_PROBLEMS))
