@@ -2,21 +2,19 @@
 
 SciPy's ``'BDF'`` implements the same published method (NDF orders 1-5, quasi-constant step
 size, order selection from orders k-1, k, k+1), so besides accuracy its step and Jacobian
-counts are an oracle: they agree within a few percent here (identical step counts on
-Robertson's problem; diffrax discards a rejected step's state, which costs a few extra
-factorisations).
+counts are an oracle: they agree within a few percent (identical step counts on Robertson's
+problem). That comparison on the stiff test set (Robertson, Van der Pol at rtol 1e-4 and 1e-7)
+lives in test_stiff.py, which already compiles 'BDF' for those problems.
 """
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 import scipy.integrate
 
 from scijax.solvers.integrate import solve_ivp
 from scijax.solvers.integrate._bdf import change_matrix
 from scijax.solvers.integrate._ivp_result import FLAG_NONFINITE
-from tests.problems.stiff_testset import STIFF_PROBLEMS, scd
 
 
 def test_change_matrix_rescales_backward_differences():
@@ -33,26 +31,6 @@ def test_change_matrix_rescales_backward_differences():
         mat = np.asarray(change_matrix(k, r))
         np.testing.assert_allclose(mat[:k + 1, :k + 1] @ diffs(0.1), diffs(0.1 * r), rtol=1e-12, atol=1e-13)
         np.testing.assert_array_equal(mat[k + 1:, k + 1:], np.eye(5 - k))  # rows above the order: identity
-
-
-@pytest.mark.parametrize("name", ["rober", "vdpolm"])
-def test_testset_against_scipy_bdf(name):
-    """Success, correct digits (>= SciPy BDF's - 0.3) and work counts comparable to SciPy's BDF."""
-    p = STIFF_PROBLEMS[name]
-    for rtol in [1e-4, 1e-7]:
-        atol = p.atol_factor * rtol
-        # The same options as test_stiff.py's solves, so the compiled program is shared.
-        res = solve_ivp(p.fun, p.t_span, jnp.asarray(p.y0), method="BDF", rtol=rtol, atol=atol, max_steps=20000,
-                        t_eval=jnp.asarray([p.t_span[1]]))
-        ref = scipy.integrate.solve_ivp(p.fun_np, p.t_span, p.y0, method="BDF", rtol=rtol, atol=atol)
-        assert bool(res.success) and ref.success
-        ours, theirs = scd(res.y[:, -1], p.ref), scd(ref.y[:, -1], p.ref)
-        assert ours >= theirs - 0.3, (name, rtol, ours, theirs)
-        steps = len(ref.t) - 1
-        assert 0.8 * steps <= int(res.n_steps) <= 1.1 * steps, (int(res.n_steps), steps)
-        assert int(res.njev) <= 1.2 * ref.njev + 2, (int(res.njev), ref.njev)
-        assert int(res.nlu) <= 1.5 * ref.nlu, (int(res.nlu), ref.nlu)
-        assert int(res.nfev) <= 1.2 * ref.nfev, (int(res.nfev), ref.nfev)
 
 
 def test_order_on_a_smooth_problem():
@@ -83,49 +61,53 @@ def _vdp(t, y, mu):
     return jnp.stack([y[1], mu * (1 - y[0] ** 2) * y[1] - y[0]])
 
 
-def _final(mu, y0, adjoint="checkpoint"):
-    return solve_ivp(_vdp, (0.0, 1.0), y0, method="BDF", args=(mu,), t_eval=jnp.array([0.5, 1.0]),
-                     rtol=1e-8, atol=1e-10, max_steps=256, adjoint=adjoint).y[:, -1]
+_W = jnp.array([1.0, 0.3])
 
 
-_FINAL_JIT = jax.jit(_final, static_argnames="adjoint")
+def _loss(mu, y0):
+    y = solve_ivp(_vdp, (0.0, 1.0), y0, method="BDF", args=(mu,), t_eval=jnp.array([0.5, 1.0]),
+                  rtol=1e-8, atol=1e-10, max_steps=256).y[:, -1]
+    return jnp.dot(_W, y)
+
+
+_VALUE_GRAD = jax.jit(jax.value_and_grad(_loss, argnums=(0, 1)))
 
 
 def test_bdf_jit_vmap_grad_no_recompile():
+    """One jitted value-and-gradient (default checkpoint adjoint, through the corrector equation's
+    custom_root): against SciPy, central differences, its vmap and new values without recompiling."""
     mus = jnp.array([1.0, 3.0])
     y0 = jnp.array([2.0, 0.0])
-    batched = jax.vmap(_FINAL_JIT, in_axes=(0, None))(mus, y0)
-    loop = np.stack([np.asarray(_FINAL_JIT(m, y0)) for m in mus])
-    np.testing.assert_allclose(batched, loop, rtol=1e-12, atol=1e-14)
+    loop = [_VALUE_GRAD(m, y0) for m in mus]
+    batched = jax.vmap(_VALUE_GRAD, in_axes=(0, None))(mus, y0)
+    np.testing.assert_allclose(batched[0], [v for v, _ in loop], rtol=1e-12)
+    np.testing.assert_allclose(batched[1][0], [g[0] for _, g in loop], rtol=1e-10)
     ref = scipy.integrate.solve_ivp(lambda t, y: np.asarray(_vdp(t, jnp.asarray(y), 3.0)), (0, 1), [2.0, 0.0],
                                     method="BDF", rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(loop[1], ref.y[:, -1], rtol=1e-6)
-    assert _FINAL_JIT._cache_size() == 1  # new values of mu: no recompilation
-    # grad through the corrector equation (custom_root) with the default adjoint, against central differences.
-    w = jnp.array([1.0, 0.3])
-    loss = lambda mu, y0: jnp.dot(w, _final(mu, y0))
-    g_mu, g_y0 = jax.grad(loss, argnums=(0, 1))(3.0, y0)
+    np.testing.assert_allclose(loop[1][0], np.dot(_W, ref.y[:, -1]), rtol=1e-6)
+    n_compiled = _VALUE_GRAD._cache_size()
     eps = 1e-4
-    np.testing.assert_allclose(g_mu, (loss(3.0 + eps, y0) - loss(3.0 - eps, y0)) / (2 * eps), rtol=1e-4)
+    value = lambda mu, y: _VALUE_GRAD(mu, y)[0]
+    g_mu, g_y0 = loop[1][1]
+    np.testing.assert_allclose(g_mu, (value(mus[1] + eps, y0) - value(mus[1] - eps, y0)) / (2 * eps), rtol=1e-4)
     e0 = jnp.array([eps, 0.0])
-    np.testing.assert_allclose(g_y0[0], (loss(3.0, y0 + e0) - loss(3.0, y0 - e0)) / (2 * eps), rtol=1e-4)
+    np.testing.assert_allclose(g_y0[0], (value(mus[1], y0 + e0) - value(mus[1], y0 - e0)) / (2 * eps), rtol=1e-4)
+    assert _VALUE_GRAD._cache_size() == n_compiled  # new values of mu and y0: no recompilation
 
 
-@pytest.mark.parametrize("adjoint", ["backsolve", "forward"])
-def test_bdf_other_adjoints(adjoint):
-    """Backsolve runs BDF on diffrax's adjoint state (restarting at order 1 at each saved time)."""
+def test_bdf_backsolve_adjoint():
+    """Backsolve runs BDF on diffrax's adjoint state, restarting at order 1 at each saved time (a jump)."""
 
     def y_end(y0, k):
         return solve_ivp(lambda t, y, k: -k * y, (0.0, 2.0), jnp.stack([y0]), method="BDF", t_eval=[1.0, 2.0],
-                         args=(k,), rtol=1e-10, atol=1e-12, adjoint=adjoint).y[0, -1]
+                         args=(k,), rtol=1e-10, atol=1e-12, adjoint="backsolve").y[0, -1]
 
-    diff = jax.grad if adjoint == "backsolve" else jax.jacfwd
-    gy0, gk = diff(y_end, argnums=(0, 1))(1.5, 0.7)
+    gy0, gk = jax.grad(y_end, argnums=(0, 1))(1.5, 0.7)
     np.testing.assert_allclose(gy0, np.exp(-1.4), rtol=1e-6)
     np.testing.assert_allclose(gk, -2.0 * 1.5 * np.exp(-1.4), rtol=1e-6)
 
 
-def test_bdf_dense_output_events_float32_complex_and_nonfinite():
+def test_bdf_dense_output_events_float32_backward_and_nonfinite():
     mu = 5.0
     ev = lambda t, y, mu: y[0]
     ev.terminal = True
@@ -137,21 +119,15 @@ def test_bdf_dense_output_events_float32_complex_and_nonfinite():
     assert int(res.status) == 1
     np.testing.assert_allclose(res.t_events[0][0], ref.t_events[0][0], rtol=1e-6)
     ts = np.linspace(0.0, float(res.t[-1]), 23)
-    np.testing.assert_allclose(np.asarray(res.sol(jnp.asarray(ts))), ref.sol(ts), atol=1e-6)
+    # Global error of a solve at rtol 1e-8 over a fast transition: about 1e-6 relative.
+    np.testing.assert_allclose(np.asarray(res.sol(jnp.asarray(ts))), ref.sol(ts), rtol=1e-5, atol=1e-6)
 
-    r32 = solve_ivp(lambda t, y: -3 * y, (0.0, 1.0), jnp.array([1.0], jnp.float32), method="BDF", rtol=1e-4)
+    # float32, backwards in time, and a right-hand side that turns NaN: one compiled program.
+    fun = lambda t, y, t_nan: jnp.where(t > t_nan, jnp.nan, -3 * y)
+    y0 = jnp.array([1.0], jnp.float32)
+    r32 = solve_ivp(fun, (1.0, 0.0), y0, method="BDF", args=(2.0,), rtol=1e-4)
     assert r32.y.dtype == jnp.float32 and int(r32.status) == 0
-    np.testing.assert_allclose(r32.y[0, -1], np.exp(-3.0), rtol=1e-3)
-
-    with pytest.warns(UserWarning, match="Complex"):  # diffrax's own warning about complex dtypes
-        rc = solve_ivp(lambda t, y: (-1 + 10j) * y, (1.0, 0.0), jnp.array([1.0 + 0j]), method="BDF",
-                       rtol=1e-8, atol=1e-10)  # backwards in time too
-    rc_ref = scipy.integrate.solve_ivp(lambda t, y: (-1 + 10j) * y, (1.0, 0.0), [1.0 + 0j], method="BDF",
-                                       rtol=1e-8, atol=1e-10)
-    assert int(rc.status) == 0
-    np.testing.assert_allclose(rc.y[0, -1], np.exp(-(-1 + 10j)), rtol=1e-5)
-    assert abs(complex(rc.y[0, -1]) - np.exp(1 - 10j)) < 3 * abs(rc_ref.y[0, -1] - np.exp(1 - 10j))
-
-    bad = solve_ivp(lambda t, y: jnp.where(t > 0.5, jnp.nan, -y), (0.0, 1.0), jnp.array([1.0]), method="BDF")
+    np.testing.assert_allclose(r32.y[0, -1], np.exp(3.0), rtol=2e-3)
+    bad = solve_ivp(fun, (0.0, 1.0), y0, method="BDF", args=(0.5,), rtol=1e-4)
     assert int(bad.status) == -1 and int(bad.flag) == FLAG_NONFINITE, bad.message
     assert float(bad.t[-1]) <= 0.5
