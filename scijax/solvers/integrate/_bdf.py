@@ -105,7 +105,9 @@ class BDFInterpolation(diffrax.AbstractLocalInterpolation):
         if t1 is not None:
             return self.evaluate(t1) - self.evaluate(t0)
         m = jnp.arange(MAX_ORDER)
-        x = (t0 - (self.t1 - m * self.h)) / ((m + 1) * self.h)
+        # A zero-length step (a finished member of a vmapped solve) must not put inf into derivatives.
+        h = jnp.where(self.h == 0, 1, self.h)
+        x = (t0 - (self.t1 - m * h)) / ((m + 1) * h)
         p = jnp.where(m < self.order, jnp.cumprod(x), 0)
         return jax.tree.map(lambda d: d[0] + jnp.tensordot(p.astype(d.dtype), d[1:], axes=1), self.d)
 
