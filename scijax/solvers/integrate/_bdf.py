@@ -198,7 +198,7 @@ class BDF(diffrax.AbstractAdaptiveSolver):
         if made_jump is not False:  # y jumped (backsolve's segments): the history is void, restart at order 1
             def restart():
                 d = jnp.zeros_like(d_arr).at[0].set(yr0).at[1].set((t1 - t0) * g(t0, yr0))
-                return d, (t1 - t0).astype(real), jnp.ones_like(k), jnp.zeros_like(n_equal), counts.at[0].add(1)
+                return d, jnp.asarray(t1 - t0, real), jnp.ones_like(k), jnp.zeros_like(n_equal), counts.at[0].add(1)
 
             jumped = jnp.asarray(made_jump)
             d_arr, h_d, k, n_equal, counts = jax.lax.cond(
