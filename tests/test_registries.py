@@ -73,12 +73,15 @@ def test_ivp_method_order(method):
     # or shrunk), error at the end point (a step point, so no dense-output error) against the closed form;
     # the same compiled solve as the accuracy test's.
     h = {True: 0.5, False: 0.25}[spec.order >= 5]
+    # 'BDF' varies its order (1-5): at these loose tolerances it picks order 1, as SciPy's does; its order-5
+    # convergence at tight tolerances is checked in tests/solvers/integrate/test_bdf.py.
+    nominal = 1 if method == "BDF" else spec.order
     errors = []
     for step in (h, h / 2):
         y, _ = _decay_at(method, step, step, 1e3, 1e3)
         errors.append(np.abs(y[:, -1] - exact[:, -1]).max())
     fitted = np.log2(errors[0] / errors[1])
-    assert fitted > spec.order - 0.6, (method, spec.order, fitted, errors)
+    assert fitted > nominal - 0.6, (method, nominal, fitted, errors)
 
 
 # --- minimize: every MINIMIZE_METHODS entry ---------------------------------------------------------

@@ -128,7 +128,8 @@ def solve_ivp(
     ``'Tsit5'``   ``Tsit5``               5(4)   not in SciPy
     ``'Radau'``   ``Radau`` (ours)        5(3)   Radau IIA, RADAU5's Newton and error
                                                  estimate, as SciPy's
-    ``'BDF'``     ``Rosenbrock(RODAS5)``  5(4)   instead of variable-order BDF
+    ``'BDF'``     ``BDF`` (ours)          1-5    variable-order NDF/BDF of Shampine &
+                                                 Reichelt, as SciPy's; own step/order control
     ``'LSODA'``   ``Rosenbrock(RODAS5)``  5(4)   no Adams/BDF switching: always the
                                                  stiff solver, which also solves
                                                  non-stiff problems (at more cost)
@@ -146,8 +147,9 @@ def solve_ivp(
       a message instead of looping, as SciPy's RK45 does.
     - ``nfev`` is counted per step from the method's stages (plus 2 for the start);
       for 'Kvaerno5' Newton iterations are not counted. ``njev`` and ``nlu`` count one
-      Jacobian and one factorisation per step. 'Radau' counts its own work: exactly
-      for accepted steps, the minimum for each rejected one.
+      Jacobian and one factorisation per step. 'Radau' and 'BDF' count their own work:
+      exactly for accepted steps, the minimum for each rejected one. 'BDF' evaluates
+      ``fun(t0, y0)`` once more than SciPy (for the first step and to start its history).
     - The Rosenbrock methods build a dense ``n x n`` Jacobian (autodiff, or ``jac``)
       and LU factorisation each step; 'Radau' keeps its Jacobian across steps and
       factorises one real and one complex ``n x n`` matrix per step (SciPy skips the

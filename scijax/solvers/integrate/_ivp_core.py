@@ -150,6 +150,8 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     solver = spec.solver()
     if hasattr(solver, "with_tolerances"):  # Radau's Newton iteration uses the user's tolerances
         solver = solver.with_tolerances(rtol, atol)  # pyright: ignore[reportAttributeAccessIssue] (hasattr above)
+    if hasattr(solver, "step_controller"):  # 'BDF' chooses its own steps and orders (see _bdf.py)
+        controller = solver.step_controller(rtol, atol, max_step)  # pyright: ignore[reportAttributeAccessIssue]
     counted = hasattr(solver, "work_counts")  # the solver counts its own nfev/njev/nlu in its state
     saveat = diffrax.SaveAt(subs=subs if len(subs) > 1 else subs[0], dense=dense, solver_state=counted)
     if not cfg.has_first_step:

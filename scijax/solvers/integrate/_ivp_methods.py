@@ -10,6 +10,7 @@ from typing import NamedTuple
 import diffrax
 import optimistix as optx
 
+from ._bdf import BDF
 from ._radau import Radau
 from ._rosenbrock import RODAS5, Rosenbrock
 
@@ -78,7 +79,9 @@ METHODS: dict[str, MethodSpec] = {
     # SciPy's LSODA takes 1872 steps in ~20 ms; see benchmarks/bench_ivp.py.
     # Radau IIA (5) with RADAU5's simplified Newton, Jacobian reuse and error estimate (O(h^4): error_order 4).
     "Radau": MethodSpec(Radau, 5, 4, True, 8, "Radau IIA order 5 (RADAU5); the same method", _PI),
-    "BDF": MethodSpec(_rodas5, 5, 5, True, 8, "variable-order BDF 1-5; here Rosenbrock Rodas5 (not BDF)", _PI),
+    # Shampine-Reichelt NDF orders 1-5 with its own step/order control (BDFController); error_order 2 gives
+    # SciPy's initial step for an order-1 start. `pid` is unused (the method sizes its own steps).
+    "BDF": MethodSpec(BDF, 5, 2, True, 2, "variable-order NDF/BDF 1-5 (Shampine & Reichelt); the same method"),
     "LSODA": MethodSpec(_rodas5, 5, 5, True, 8, "Adams/BDF switching; here L-stable Rodas5 throughout", _PI),
     "Rodas5": MethodSpec(_rodas5, 5, 5, True, 8, "not in SciPy; Rosenbrock 5(4), Di Marzo 1993", _PI),
     "Kvaerno5": MethodSpec(_stiff_kvaerno5, 5, 5, True, 7, "not in SciPy; ESDIRK 5(4) with Newton", _PI),

@@ -103,10 +103,12 @@ def test_integration_counts(method):
             # step, where SciPy reuses the LU while the step size is unchanged (documented).
             assert 0 < res.njev < 3
             assert res.nlu >= 2 * res.n_steps > 0
+        elif method == "BDF":
+            assert 0 < res.njev < 3 and 0 < res.nlu < 10  # SciPy's bounds
         else:
-            # Documented deviation: 'BDF' and 'LSODA' run Rosenbrock Rodas5, which evaluates one
-            # Jacobian and one LU per step (SciPy's Radau reuses its Jacobian: njev < 3; SciPy's LSODA runs
-            # Adams here: njev == 0). Check our own bookkeeping instead.
+            # Documented deviation: 'LSODA' runs Rosenbrock Rodas5, which evaluates one
+            # Jacobian and one LU per step (SciPy's LSODA runs Adams here: njev == 0).
+            # Check our own bookkeeping instead.
             assert res.njev == res.nlu == res.n_steps > 0
 
 
@@ -144,12 +146,13 @@ def test_integration_complex_counts(method):
     if method == "DOP853":
         assert res.nfev < 35
     elif method == "BDF":
-        # Documented deviation: Rodas5 takes 8 evaluations per step (SciPy's BDF: fewer, nfev < 25).
-        assert res.nfev == 8 * res.n_steps + 2
+        # SciPy's bound is nfev < 25 (it takes 24, in the same 11 steps); we evaluate f(t0, y0) once more,
+        # once to choose the first step and once to start the difference array.
+        assert res.nfev <= 25
     else:
         assert res.nfev < 25
     if method == "BDF":
-        assert res.njev == res.nlu == res.n_steps  # one Jacobian and LU per Rosenbrock step
+        assert res.njev == 1 and res.nlu < 6  # SciPy's
     else:
         assert res.njev == 0 and res.nlu == 0
 
@@ -172,9 +175,7 @@ def test_integration_const_jac(method):
         # iterations (3 evaluations each) plus f(t0, y0); fewer per step than Rodas5's 8. nlu is 2 per step.
         assert res.nfev < 8 * res.n_steps + 2 and res.nlu >= 2 * res.n_steps > 0
         return
-    # Documented deviation: Rodas5 refactorises every step and takes 8 evaluations per step
-    # (SciPy's Radau/BDF: nfev < 100, nlu < 15).
-    assert res.nfev == 8 * res.n_steps + 2 and res.nlu == res.n_steps > 0
+    assert res.nfev < 100 and 0 < res.nlu < 15  # SciPy's bounds for BDF
 
 
 @pytest.mark.parametrize("method", ["Radau", "BDF", "LSODA"])

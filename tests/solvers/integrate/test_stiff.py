@@ -64,7 +64,22 @@ def test_testset_problem_succeeds_at_both_tolerances(name, method):
         res = _solve(p, method, rtol, t_eval=jnp.asarray([p.t_span[1]]))
         assert bool(res.success), (name, method, rtol, res.message)
         # At least the digits the tolerance asks for, less 1.5 (SciPy's own Radau gets 2.9 at rtol 1e-4 on vdpolm).
-        assert scd(res.y[:, -1], p.ref) >= -np.log10(rtol) - 1.5, (name, method, rtol)
+        floor = -np.log10(rtol) - 1.5
+        ours = scd(res.y[:, -1], p.ref)
+        # Or SciPy's BDF's, less 0.3 (it gets 2.1 on vdpolm at 1e-4, 5.0 on orego at 1e-7); SciPy runs only
+        # where it is needed (the floor is not met, or the work comparison below).
+        if method == "BDF" and (ours < floor or name in ("rober", "vdpolm")):
+            ref = scipy.integrate.solve_ivp(p.fun_np, p.t_span, p.y0, method="BDF", rtol=rtol,
+                                            atol=p.atol_factor * rtol)
+            floor = min(floor, scd(ref.y[:, -1], p.ref) - 0.3)
+            if name in ("rober", "vdpolm"):  # the same method as SciPy's: its digits and work
+                assert ours >= scd(ref.y[:, -1], p.ref) - 0.3, (name, rtol)
+                steps = len(ref.t) - 1
+                assert 0.8 * steps <= int(res.n_steps) <= 1.1 * steps, (int(res.n_steps), steps)
+                assert int(res.njev) <= 1.2 * ref.njev + 2, (int(res.njev), ref.njev)
+                assert int(res.nlu) <= 1.5 * ref.nlu, (int(res.nlu), ref.nlu)
+                assert int(res.nfev) <= 1.2 * ref.nfev, (int(res.nfev), ref.nfev)
+        assert ours >= floor, (name, method, rtol)
 
 
 @pytest.mark.parametrize("name", sorted(STIFF_PROBLEMS))
