@@ -98,7 +98,9 @@ class RadauInterpolation(diffrax.AbstractLocalInterpolation):
         del left
         if t1 is not None:
             return self.evaluate(t1) - self.evaluate(t0)
-        s = (t0 - self.t0) / (self.t1 - self.t0)
+        # A zero-length step (a finished member of a vmapped solve) must not put inf into derivatives.
+        h = self.t1 - self.t0
+        s = (t0 - self.t0) / jnp.where(h == 0, 1, h)
         return jax.tree.map(lambda y, q: y + s * (q[0] + s * (q[1] + s * q[2])), self.y0, self.q)
 
 
