@@ -8,6 +8,9 @@ steppers, boundary value problems (:func:`solve_bvp`), and quadrature (:func:`qu
 all pure and differentiable.
 """
 
+from scipy.integrate import IntegrationWarning as IntegrationWarning  # the warning classes SciPy code filters
+from scipy.integrate import ODEintWarning as ODEintWarning
+
 from .._userfn import NotTraceableError as NotTraceableError
 from .._userfn import NotTraceableWarning as NotTraceableWarning
 from ._bvp import solve_bvp as solve_bvp
@@ -39,6 +42,8 @@ from ._quad_multi import nquad as nquad
 from ._quad_multi import tplquad as tplquad
 
 __all__ = [
+    "IntegrationWarning",
+    "ODEintWarning",
     "NotTraceableError",
     "NotTraceableWarning",
     "solve_ivp",

@@ -5,6 +5,9 @@ Dense structured solves (``solve``, ``lstsq``, ``cho_factor``, ...), Krylov meth
 ``LinearOperator`` and preconditioners.
 """
 
+from scipy.linalg import LinAlgError as LinAlgError  # the exception classes SciPy code catches
+from scipy.linalg import LinAlgWarning as LinAlgWarning
+
 from ._bicg import bicg as bicg
 from ._bicg import qmr as qmr
 from ._bicgstab import bicgstab as bicgstab
@@ -42,11 +45,24 @@ from ._operator import LinearOperator as LinearOperator
 from ._operator import aslinearoperator as aslinearoperator
 from ._precond import chebyshev_preconditioner as chebyshev_preconditioner
 from ._precond import jacobi_preconditioner as jacobi_preconditioner
+from ._reexport import block_diag as block_diag
 from ._reexport import cho_factor as cho_factor
 from ._reexport import cho_solve as cho_solve
 from ._reexport import cholesky as cholesky
+from ._reexport import circulant as circulant
+from ._reexport import companion as companion
+from ._reexport import convolution_matrix as convolution_matrix
 from ._reexport import det as det
+from ._reexport import dft as dft
 from ._reexport import expm as expm
+from ._reexport import fiedler as fiedler
+from ._reexport import fiedler_companion as fiedler_companion
+from ._reexport import funm as funm
+from ._reexport import hadamard as hadamard
+from ._reexport import hankel as hankel
+from ._reexport import helmert as helmert
+from ._reexport import hilbert as hilbert
+from ._reexport import leslie as leslie
 from ._reexport import lu_factor as lu_factor
 from ._reexport import lu_solve as lu_solve
 from ._reexport import polar as polar
@@ -54,7 +70,9 @@ from ._reexport import qr as qr
 from ._reexport import qr_multiply as qr_multiply
 from ._reexport import rsf2csf as rsf2csf
 from ._reexport import solve_triangular as solve_triangular
+from ._reexport import sqrtm as sqrtm
 from ._reexport import svd as svd
+from ._reexport import toeplitz as toeplitz
 from ._riccati import solve_continuous_are as solve_continuous_are
 from ._riccati import solve_discrete_are as solve_discrete_are
 from ._structured import cho_solve_banded as cho_solve_banded
@@ -64,6 +82,23 @@ from ._structured import solve_toeplitz as solve_toeplitz
 from ._structured import solveh_banded as solveh_banded
 
 __all__ = [
+    "LinAlgError",
+    "LinAlgWarning",
+    "block_diag",
+    "circulant",
+    "companion",
+    "convolution_matrix",
+    "dft",
+    "fiedler",
+    "fiedler_companion",
+    "funm",
+    "hadamard",
+    "hankel",
+    "helmert",
+    "hilbert",
+    "leslie",
+    "sqrtm",
+    "toeplitz",
     "LinearOperator",
     "aslinearoperator",
     "bicg",
