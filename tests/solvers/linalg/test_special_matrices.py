@@ -14,7 +14,8 @@ CASES = [
     ("block_diag", (np.eye(2), np.ones((1, 3)), np.array([[5.0]]))), ("companion", (np.array([1.0, -3.0, 2.0]),)),
     ("convolution_matrix", (C, 5)), ("convolution_matrix", (C, 5, "same")), ("dft", (4,)), ("fiedler", (C,)),
     ("fiedler_companion", (np.array([1.0, -3.0, 2.0]),)), ("hadamard", (4,)), ("hankel", (C,)),
-    ("helmert", (4,)), ("helmert", (4, True)), ("hilbert", (4,)), ("leslie", (np.array([0.1, 2.0, 1.0]), np.array([0.2, 0.8]))),
+    ("helmert", (4,)), ("helmert", (4, True)), ("hilbert", (4,)),
+    ("leslie", (np.array([0.1, 2.0, 1.0]), np.array([0.2, 0.8]))),
     ("sqrtm", (SPD,)), ("funm", (SPD, np.exp)),
 ]
 

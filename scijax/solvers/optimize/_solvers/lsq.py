@@ -20,11 +20,31 @@ __all__ = ["RUNNING", "evaluate", "with_loss", "cost_of", "jac_scale_inv", "eval
 RUNNING = -3
 
 
+def forward_mode_works(g, x) -> bool:
+    """Whether ``g`` can be differentiated in forward mode at ``x`` (checked by tracing only).
+
+    A residual built on a reverse-only derivative rule (``solve_ivp``'s default checkpointed
+    adjoint is a ``custom_vjp``) cannot be linearised; its Jacobian then comes from reverse mode.
+    """
+    try:
+        jax.eval_shape(lambda z: jax.vmap(jax.linearize(g, z)[1])(jnp.eye(z.shape[0], dtype=z.dtype)), x)
+    except TypeError as err:
+        if "custom_vjp" in str(err):
+            return False
+        raise
+    return True
+
+
 def evaluate(fn, x, args):
-    """Residuals and their Jacobian (forward mode, one JVP per column)."""
-    f, lin = jax.linearize(lambda z: fn(z, args)[0], x)
-    jac = jax.vmap(lin, out_axes=1)(jnp.eye(x.shape[0], dtype=x.dtype))
-    return f, jac
+    """Residuals and their Jacobian: forward mode (one JVP per column), or reverse mode (one VJP
+    per row) where the residuals only support reverse mode (a model that solves an ODE with the
+    default adjoint)."""
+    g = lambda z: fn(z, args)[0]  # noqa: E731
+    if forward_mode_works(g, x):
+        f, lin = jax.linearize(g, x)
+        return f, jax.vmap(lin, out_axes=1)(jnp.eye(x.shape[0], dtype=x.dtype))
+    f, vjp = jax.vjp(g, x)
+    return f, jax.vmap(lambda c: vjp(c)[0])(jnp.eye(f.shape[0], dtype=f.dtype))
 
 
 def with_loss(loss, f_scale, f, jac):
