@@ -31,6 +31,7 @@ from ._legacy import fmin_bfgs as fmin_bfgs
 from ._legacy import fmin_cg as fmin_cg
 from ._legacy import fmin_l_bfgs_b as fmin_l_bfgs_b
 from ._legacy import fmin_ncg as fmin_ncg
+from ._legacy import fmin_powell as fmin_powell
 from ._legacy import fmin_slsqp as fmin_slsqp
 from ._legacy import fminbound as fminbound
 from ._legacy import golden as golden
@@ -115,6 +116,7 @@ __all__ = [
     "fmin_cg",
     "fmin_l_bfgs_b",
     "fmin_ncg",
+    "fmin_powell",
     "fmin_slsqp",
     "fminbound",
     "fsolve",

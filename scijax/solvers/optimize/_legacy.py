@@ -5,8 +5,8 @@ argument names and packs SciPy's return conventions (``full_output``, ``retall``
 results are NumPy arrays and Python numbers, as SciPy's are.
 
 Differences from SciPy common to all of them: ``retall=True`` returns ``allvecs = [x0, xopt]``
-(the compiled solvers do not record their iterates), and ``callback`` is not supported (``minimize``
-rejects it). Function and gradient counts are those of our engines.
+(the compiled solvers do not record their iterates); ``callback(xk)`` is called once per iteration
+through ``minimize``'s callback. Function and gradient counts are those of our engines.
 """
 
 from collections.abc import Callable, Sequence
@@ -43,12 +43,6 @@ def _args(args: Any) -> tuple:
     return args if isinstance(args, tuple) else (args,)
 
 
-def _no_callback(callback: Any) -> None:
-    if callback is not None:
-        raise ValueError("`callback` is not supported by scijax's legacy wrappers (the solve is one "
-                         "compiled loop); call the function without it.")
-
-
 def _report(res: Any, disp: Any, gradients: bool = True, hessians: Any = None) -> None:
     """SciPy's convergence summary, printed when ``disp`` is true and the result is concrete."""
     if disp:
@@ -80,13 +74,37 @@ def fmin(func: Callable, x0: Any, args: tuple = (), xtol: float = 1e-4, ftol: fl
     >>> [round(float(v), 3) for v in x]
     [1.0, 1.0]
     """
-    _no_callback(callback)
     opts = {"xatol": xtol, "fatol": ftol, "maxiter": maxiter, "maxfev": maxfun,
             "initial_simplex": initial_simplex}
-    res = minimize(func, x0, args=_args(args), method="Nelder-Mead",
+    res = minimize(func, x0, args=_args(args), callback=callback, method="Nelder-Mead",
                    options={k: v for k, v in opts.items() if v is not None})
     _report(res, disp, gradients=False)
     return _pack(res, x0, (_num(res.fun), _num(res.nit), _num(res.nfev), _num(res.status)),
+                 full_output, retall)
+
+
+def fmin_powell(func: Callable, x0: Any, args: tuple = (), xtol: float = 1e-4, ftol: float = 1e-4,
+                maxiter: int | None = None, maxfun: int | None = None, full_output: bool = False,
+                disp: bool = True, retall: bool = False, callback: Callable | None = None,
+                direc: Any = None) -> Any:
+    """Powell's conjugate-direction method (``scipy.optimize.fmin_powell``): ``minimize(method='Powell')``.
+
+    Returns ``xopt``, or with ``full_output`` ``(xopt, fopt, direc, iter, funcalls, warnflag)``
+    (``direc`` is ``None``: our Powell does not return its final direction set), plus ``allvecs``
+    with ``retall``. ``disp`` prints SciPy's summary.
+
+    Examples
+    --------
+    >>> from scijax.solvers.optimize import fmin_powell, rosen
+    >>> x = fmin_powell(rosen, [1.3, 0.7], disp=False)
+    >>> [round(float(v), 3) for v in x]
+    [1.0, 1.0]
+    """
+    opts = {"xtol": xtol, "ftol": ftol, "maxiter": maxiter, "maxfev": maxfun, "direc": direc}
+    res = minimize(func, x0, args=_args(args), callback=callback, method="Powell",
+                   options={k: v for k, v in opts.items() if v is not None})
+    _report(res, disp, gradients=False)
+    return _pack(res, x0, (_num(res.fun), None, _num(res.nit), _num(res.nfev), _num(res.status)),
                  full_output, retall)
 
 
@@ -113,11 +131,10 @@ def fmin_bfgs(f: Callable, x0: Any, fprime: Callable | None = None, args: tuple 
     >>> [round(float(v), 4) for v in x]
     [1.0, 1.0]
     """
-    _no_callback(callback)
     opts = {"gtol": gtol, "norm": norm}
     if maxiter is not None:
         opts["maxiter"] = maxiter
-    res = minimize(f, x0, args=_args(args), method="BFGS", jac=_with_grad(fprime), options=opts)
+    res = minimize(f, x0, args=_args(args), callback=callback, method="BFGS", jac=_with_grad(fprime), options=opts)
     _report(res, disp)
     full = (_num(res.fun), _np(res.jac), _np(res.hess_inv), _num(res.nfev), _num(res.njev),
             _num(res.status))
@@ -140,11 +157,10 @@ def fmin_cg(f: Callable, x0: Any, fprime: Callable | None = None, args: tuple = 
     >>> [round(float(v), 4) for v in x]
     [2.0, 2.0]
     """
-    _no_callback(callback)
     opts = {"gtol": gtol, "norm": norm}
     if maxiter is not None:
         opts["maxiter"] = maxiter
-    res = minimize(f, x0, args=_args(args), method="CG", jac=_with_grad(fprime), options=opts)
+    res = minimize(f, x0, args=_args(args), callback=callback, method="CG", jac=_with_grad(fprime), options=opts)
     _report(res, disp)
     full = (_num(res.fun), _num(res.nfev), _num(res.njev), _num(res.status))
     return _pack(res, x0, full, full_output, retall)
@@ -168,11 +184,10 @@ def fmin_ncg(f: Callable, x0: Any, fprime: Callable, fhess_p: Callable | None = 
     >>> [round(float(v), 3) for v in x]
     [1.0, 1.0]
     """
-    _no_callback(callback)
     opts = {"xtol": avextol}
     if maxiter is not None:
         opts["maxiter"] = maxiter
-    res = minimize(f, x0, args=_args(args), method="Newton-CG", jac=_with_grad(fprime), options=opts)
+    res = minimize(f, x0, args=_args(args), callback=callback, method="Newton-CG", jac=_with_grad(fprime), options=opts)
     _report(res, disp, hessians=res.nit)
     full = (_num(res.fun), _num(res.nfev), _num(res.njev), _num(res.nit), _num(res.status))
     return _pack(res, x0, full, full_output, retall)
@@ -198,11 +213,11 @@ def fmin_l_bfgs_b(func: Callable, x0: Any, fprime: Callable | None = None, args:
     >>> [round(float(v), 4) for v in x], d['warnflag']
     ([1.0, 2.0], 0)
     """
-    _no_callback(callback)
     jac = fprime if callable(fprime) else (None if approx_grad else True)
     opts = {"maxcor": m, "ftol": factr * np.finfo(float).eps, "gtol": pgtol, "maxiter": maxiter,
             "maxfun": maxfun, "maxls": maxls}
-    res = minimize(func, x0, args=_args(args), method="L-BFGS-B", jac=jac, bounds=bounds, options=opts)
+    res = minimize(func, x0, args=_args(args), callback=callback, method="L-BFGS-B", jac=jac, bounds=bounds,
+                   options=opts)
     status = _num(res.status)
     d = {"grad": _np(res.jac), "task": res.message if _concrete(res.status) else None,
          "funcalls": _num(res.nfev), "nit": _num(res.nit),
@@ -238,11 +253,10 @@ def fmin_slsqp(func: Callable, x0: Any, eqcons: Sequence[Callable] = (), f_eqcon
     >>> [round(float(v), 4) for v in x]
     [0.5, 0.5]
     """
-    _no_callback(callback)
     args = _args(args)
     cons = _constraint_dicts("eq", eqcons, f_eqcons, args) + _constraint_dicts("ineq", ieqcons, f_ieqcons, args)
-    res = minimize(func, x0, args=args, method="SLSQP", jac=_with_grad(fprime), bounds=bounds or None,
-                   constraints=cons, options={"maxiter": iter, "ftol": acc})
+    res = minimize(func, x0, args=args, callback=callback, method="SLSQP", jac=_with_grad(fprime),
+                   bounds=bounds or None, constraints=cons, options={"maxiter": iter, "ftol": acc})
     _report(res, (disp if disp is not None else iprint) and int(disp if disp is not None else iprint) > 0)
     if full_output:
         smode = res.message if _concrete(res.status) else None

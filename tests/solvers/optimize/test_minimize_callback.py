@@ -86,3 +86,16 @@ def test_gradient_honest_when_stopped():
 def test_bad_callback():
     with pytest.raises(TypeError, match="callback"):
         minimize(rosen, X0, callback=5)
+
+
+def test_legacy_wrappers_pass_callback_and_fmin_powell_matches_scipy():
+    from scijax.solvers.optimize import fmin, fmin_powell
+
+    seen, ref_seen = [], []
+    ours = fmin(rosen, X0, callback=lambda xk: seen.append(xk), disp=False)
+    so.fmin(so.rosen, X0, callback=lambda xk: ref_seen.append(xk.copy()), disp=False)
+    assert len(seen) == len(ref_seen) and np.allclose(ours, ref_seen[-1], atol=1e-4)
+    a = fmin_powell(rosen, [1.3, 0.7], full_output=True, disp=False)
+    b = so.fmin_powell(so.rosen, [1.3, 0.7], full_output=True, disp=False)
+    np.testing.assert_allclose(a[0], b[0], rtol=1e-8)
+    assert a[3:] == b[3:]  # iterations, function calls, warnflag
