@@ -193,4 +193,16 @@ def test_root_scalar_methods_and_defaults():
     with pytest.raises(ValueError, match="bracket"):
         root_scalar(f, method="brentq", x0=1.0)
     with pytest.raises(ValueError, match="fprime"):
-        root_scalar(f, method="newton", x0=1.0)
+        root_scalar(f, method="halley", x0=1.0, fprime=lambda x: 3 * x**2)
+
+
+def test_newton_without_fprime_uses_autodiff():
+    f = lambda x: x**3 - 2 * x - 5  # noqa: E731
+    root, info = newton(f, 2.0, full_output=True)
+    _, ref = so.newton(f, 2.0, full_output=True)  # SciPy: the secant method
+    assert info.method == "newton" and abs(float(root) - ref.root) < 1e-12
+    assert int(info.iterations) <= ref.iterations
+    sol = root_scalar(f, x0=2.0, method="newton")
+    ref = so.root_scalar(f, x0=2.0, method="newton")  # SciPy: finite-difference derivative
+    assert bool(sol.converged) and abs(float(sol.root) - ref.root) < 1e-12
+    assert int(sol.iterations) == ref.iterations
