@@ -314,9 +314,8 @@ def newton(func: Callable, x0: ArrayLike, fprime: Callable | None = None, args: 
     >>> [round(float(v), 8) for v in r]
     [2.0, 3.0]
     """
-    if fprime is None and x1 is None:
-        fprime = "autodiff"
-    root, stats = _newton_solve(func, x0, fprime, fprime2, args, tol, rtol, maxiter, x1, "newton")
+    derivative: Any = "autodiff" if fprime is None and x1 is None else fprime
+    root, stats = _newton_solve(func, x0, derivative, fprime2, args, tol, rtol, maxiter, x1, "newton")
     converged, zero_der = stats["converged"], stats["zero_der"]
     if _is_concrete(converged) and disp:
         failed = np.logical_not(np.asarray(converged))
@@ -327,7 +326,7 @@ def newton(func: Callable, x0: ArrayLike, fprime: Callable | None = None, args: 
     if jnp.ndim(root) == 0:
         if full_output:
             flag = jnp.where(converged, CONVERGED, CONVERR)
-            method = "secant" if fprime is None else ("halley" if fprime2 is not None else "newton")
+            method = "secant" if derivative is None else ("halley" if fprime2 is not None else "newton")
             return root, RootResults(root, stats["nit"], stats["nfev"], converged, flag, method)
         return root
     return _ArrayNewtonResult(root, converged, zero_der) if full_output else root
@@ -389,11 +388,12 @@ def root_scalar(f: Callable, args: Any = (), method: str | None = None, bracket:
         raise ValueError(f"Unknown solver {method!r} for `method`.")
     if x0 is None:
         raise ValueError(f"`x0` must be provided for method {method!r}.")
+    derivative: Any = fprime
     if method == "newton" and not fprime:
-        fprime = "autodiff"  # SciPy differences f numerically here; autodiff gives the exact f'
+        derivative = "autodiff"  # SciPy differences f numerically here; autodiff gives the exact f'
     if method == "halley" and not (fprime and fprime2):
         raise ValueError("`fprime` and `fprime2` must be provided for method 'halley'.")
-    fp = None if method == "secant" else fprime
+    fp = None if method == "secant" else derivative
     fp2 = fprime2 if method == "halley" else None
     tol = 1.48e-8 if xtol is None else xtol
     root, stats = _newton_solve(f, x0, fp, fp2, args, tol, 0.0 if rtol is None else rtol,
