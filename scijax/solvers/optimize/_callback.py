@@ -26,23 +26,30 @@ import optimistix as optx
 from jax.experimental import io_callback
 from jaxtyping import Array
 
-__all__ = ["WithCallback", "CALLBACK_STATUS", "CALLBACK_MESSAGE", "register", "release", "unwrap", "unwrap_solution"]
+__all__ = ["WithCallback", "WithLeastSquaresCallback", "CALLBACK_STATUS", "CALLBACK_MESSAGE",
+           "LSQ_CALLBACK_STATUS", "LSQ_CALLBACK_MESSAGE", "register", "release", "unwrap", "unwrap_solution"]
 
 CALLBACK_STATUS = 99
 CALLBACK_MESSAGE = "`callback` raised `StopIteration`."
+LSQ_CALLBACK_STATUS = -2
+LSQ_CALLBACK_MESSAGE = "Stopped because `callback` function raised `StopIteration` or returned `True`"
 
 _REGISTRY: dict[int, Callable] = {}
 _COUNTER = itertools.count(1)
 _LOCK = threading.Lock()
 
 
-def register(callback: Callable) -> int:
-    """Keep ``callback`` under a fresh token (the compiled loop refers to it by this number)."""
+def register(callback: Callable, *, true_stops: bool = False) -> int:
+    """Keep ``callback`` under a fresh token (the compiled loop refers to it by this number).
+
+    ``true_stops``: a return value of ``True`` stops the solve too (``least_squares``'s rule).
+    """
     if not callable(callback):
         raise TypeError("`callback` must be callable or None.")
+    call = _scipy_signature(callback)
     with _LOCK:
         token = next(_COUNTER)
-        _REGISTRY[token] = _scipy_signature(callback)
+        _REGISTRY[token] = (lambda x, fields: call(x, fields) is True) if true_stops else call
     return token
 
 
@@ -62,22 +69,22 @@ def _scipy_signature(callback: Callable) -> Callable:
     if params == {"intermediate_result"}:
         from scipy.optimize import OptimizeResult as HostResult  # scipy is a dependency; host side only
 
-        return lambda x, f: callback(intermediate_result=HostResult(x=x, fun=f))
-    return lambda x, f: callback(x)
+        return lambda x, fields: callback(intermediate_result=HostResult(x=x, **fields))
+    return lambda x, fields: callback(x)
 
 
-def _host(token, x, f, new_iteration) -> np.ndarray:
+def _host(token, x, fields, new_iteration) -> np.ndarray:
     if not bool(new_iteration):
         return np.asarray(False)
     call = _REGISTRY.get(int(token))
     if call is None:  # released: an eager solve finished (cannot happen while it runs)
         return np.asarray(False)
     x = jax.tree_util.tree_map(lambda a: np.array(a, copy=True), x)
+    fields = {k: (float(v) if np.ndim(v) == 0 else np.array(v, copy=True)) for k, v in fields.items()}
     try:
-        call(x, float(f))
+        return np.asarray(bool(call(x, fields)))
     except StopIteration:
         return np.asarray(True)
-    return np.asarray(False)
 
 
 class _CallbackState(eqx.Module):
@@ -85,17 +92,20 @@ class _CallbackState(eqx.Module):
     stop: Array
 
 
-class WithCallback(optx.AbstractMinimiser):
+class _CallbackMixin(eqx.Module):
     """``inner``, with the registered callback ``token`` called after each completed iteration.
 
-    The objective is evaluated once more per iteration to hand ``fun`` to the callback; that
-    evaluation is not counted in ``nfev``. An engine whose state has no ``nit`` counter calls the
-    callback after every loop step.
+    The objective (residuals) is evaluated once more per iteration to hand ``fun`` (and ``cost``)
+    to the callback; that evaluation is not counted in ``nfev``. An engine whose state has no
+    ``nit`` counter calls the callback after every loop step.
     """
 
-    inner: optx.AbstractMinimiser
+    inner: Any
     token: Array
     unravel: Callable = eqx.field(static=True)
+
+    def _fields(self, value) -> dict:
+        raise NotImplementedError
 
     @property
     def rtol(self) -> float:
@@ -118,10 +128,10 @@ class WithCallback(optx.AbstractMinimiser):
         before, after = getattr(state.inner, "nit", None), getattr(inner, "nit", None)
         new_iteration = jnp.array(True) if before is None or after is None else after > before
         out = jax.eval_shape(lambda z: fn(z, args)[0], new_y)
-        f = jax.lax.cond(new_iteration, lambda z: fn(z, args)[0],
-                         lambda z: jnp.zeros(out.shape, out.dtype), new_y)
+        value = jax.lax.cond(new_iteration, lambda z: fn(z, args)[0],
+                             lambda z: jnp.zeros(out.shape, out.dtype), new_y)
         stop = io_callback(_host, jax.ShapeDtypeStruct((), jnp.bool_), self.token, self.unravel(new_y),
-                           f, new_iteration, ordered=False)
+                           self._fields(value), new_iteration, ordered=False)
         return new_y, _CallbackState(inner, state.stop | stop), aux
 
     def terminate(self, fn, y, args, options, state, tags):
@@ -133,14 +143,29 @@ class WithCallback(optx.AbstractMinimiser):
         return y, aux, {**stats, "callback_stop": state.stop}
 
 
+class WithCallback(_CallbackMixin, optx.AbstractMinimiser):
+    """A minimiser with ``minimize``'s callback (``intermediate_result`` has ``x`` and ``fun``)."""
+
+    def _fields(self, value) -> dict:
+        return {"fun": value}
+
+
+class WithLeastSquaresCallback(_CallbackMixin, optx.AbstractLeastSquaresSolver):
+    """A least-squares solver with ``least_squares``'s callback (``x``, ``fun`` (the residuals),
+    ``cost``)."""
+
+    def _fields(self, value) -> dict:
+        return {"fun": value, "cost": 0.5 * jnp.sum(jnp.abs(value) ** 2)}
+
+
 def unwrap(solver: Any) -> Any:
-    """The engine inside a :class:`WithCallback` (drivers size their loops from it)."""
-    return solver.inner if isinstance(solver, WithCallback) else solver
+    """The engine inside a callback wrapper (drivers size their loops from it)."""
+    return solver.inner if isinstance(solver, _CallbackMixin) else solver
 
 
 def unwrap_solution(solver: Any, sol: optx.Solution) -> optx.Solution:
     """``sol`` with the engine's own state in place of :class:`WithCallback`'s, so that result
     packers see what they would without a callback."""
-    if not isinstance(solver, WithCallback):
+    if not isinstance(solver, _CallbackMixin):
         return sol
     return eqx.tree_at(lambda s: s.state, sol, sol.state.inner)

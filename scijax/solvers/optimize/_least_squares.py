@@ -15,6 +15,7 @@ from .._precision import warn_if_truncated
 from .._user_jacobian import with_user_jacobian
 from .._userfn import prepare_bound
 from ._bounds import parse_bounds
+from ._callback import LSQ_CALLBACK_STATUS, WithLeastSquaresCallback, register, release, unwrap, unwrap_solution
 from ._implicit import implicit_bounded_solution
 from ._objective import prepare_args, prepare_x0
 from ._result import OptimizeResult
@@ -97,6 +98,8 @@ def least_squares(
     verbose: int = 0,
     args: Any = (),
     kwargs: dict | None = None,
+    callback: Callable | None = None,
+    workers: Any = None,
 ) -> OptimizeResult:
     """Bounded nonlinear least squares with robust losses (``scipy.optimize.least_squares``).
 
@@ -130,6 +133,10 @@ def least_squares(
     Differences from SciPy
     ----------------------
     - Jacobians come from autodiff; ``tr_solver='lsmr'`` and sparse Jacobians are not offered.
+      ``workers`` is accepted and ignored.
+    - ``callback`` (SciPy's, once per iteration with ``intermediate_result`` holding ``x``, ``fun``
+      and ``cost``, or ``callback(x)``; ``StopIteration`` or a return value of ``True`` stops with
+      status -2) runs on the host through ``io_callback``, also under ``jit``/``vmap``.
     - 'lm' runs the same exact trust-region engine without bounds and with ``x_scale='jac'``
       (what MINPACK's ``lmder`` computes) instead of calling MINPACK.
     - Residuals that become non-finite at the start raise eagerly (as SciPy does); under a
@@ -207,7 +214,18 @@ def least_squares(
         x = strictly_feasible(x, lb, ub)
     solver = spec.engine(ftol=ftol, xtol=xtol, gtol=gtol, max_nfev=int(max_nfev or 100 * n), loss=loss_fn,
                  f_scale=f_scale)
-    return _solve(residuals, solver, x, params, lb, ub, scale_arr, has_bounds, loss_fn, f_scale, xtol)
+    token = None if callback is None else register(callback, true_stops=True)
+    if token is not None:
+        solver = WithLeastSquaresCallback(solver, jnp.asarray(token, jnp.int32), _identity)
+    res = _solve(residuals, solver, x, params, lb, ub, scale_arr, has_bounds, loss_fn, f_scale, xtol)
+    if token is not None and _concrete(res.status):
+        jax.block_until_ready(res)
+        release(token)  # (under a transformation the compiled program keeps needing it)
+    return res
+
+
+def _identity(x):
+    return x
 
 
 def _concrete(*xs) -> bool:
@@ -268,7 +286,8 @@ def _solve(residuals, solver, x0, params, lb, ub, x_scale, has_bounds, loss_fn, 
     fn = eqx.filter_closure_convert(residuals, x0, params)
     options = {"lower": lb, "upper": ub, "x_scale": x_scale}
     sol = optx.least_squares(_no_grad(fn), solver, x0, _no_grad(params), options=_no_grad(options),
-                             has_aux=True, max_steps=solver.max_nfev + 1, throw=False)
+                             has_aux=True, max_steps=unwrap(solver).max_nfev + 1, throw=False)
+    sol = unwrap_solution(solver, sol)
     state = sol.stats["state"]
     status = sol.stats["status"]
     x_star = sol.value
@@ -287,6 +306,8 @@ def _solve(residuals, solver, x0, params, lb, ub, x_scale, has_bounds, loss_fn, 
     probe = jnp.clip(x_star - step, lb, ub)
     nonfinite = nonfinite | ((status > 0) & jnp.invert(jnp.all(jnp.isfinite(fn(probe, params)[0]))))
     status = jnp.where(nonfinite, 5, status).astype(jnp.int32)
+    if "callback_stop" in sol.stats:
+        status = jnp.where(sol.stats["callback_stop"], LSQ_CALLBACK_STATUS, status).astype(jnp.int32)
     x = implicit_bounded_solution(cost, x_star, params, lb, ub, has_bounds, active=active,
                                   success=(status > 0) & (status < 5))
     f_true = fn(x, params)[0]

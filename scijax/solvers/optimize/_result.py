@@ -9,7 +9,9 @@ import optimistix as optx
 from jaxtyping import Array, PyTree
 
 from .._display import format_fields
-from ._callback import CALLBACK_MESSAGE, CALLBACK_STATUS
+from ._callback import CALLBACK_MESSAGE, CALLBACK_STATUS, LSQ_CALLBACK_MESSAGE, LSQ_CALLBACK_STATUS
+
+_CALLBACK_MESSAGES = {CALLBACK_STATUS: CALLBACK_MESSAGE, LSQ_CALLBACK_STATUS: LSQ_CALLBACK_MESSAGE}
 
 __all__ = ["OptimizeResult", "ResultFields", "status_from_optx", "MINIMIZE_MESSAGES"]
 
@@ -51,8 +53,8 @@ class ResultFields(eqx.Module):
         success_code = None if success_code is None else np.asarray(success_code).ravel()
 
         def text(i: int, code: int) -> str:
-            if code == CALLBACK_STATUS:
-                return CALLBACK_MESSAGE
+            if code in _CALLBACK_MESSAGES:
+                return _CALLBACK_MESSAGES[code]
             if code == 0 and success_code is not None:  # which convergence test fired
                 return messages[int(success_code[i])]
             return messages[code]

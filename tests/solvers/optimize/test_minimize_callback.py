@@ -99,3 +99,30 @@ def test_legacy_wrappers_pass_callback_and_fmin_powell_matches_scipy():
     b = so.fmin_powell(so.rosen, [1.3, 0.7], full_output=True, disp=False)
     np.testing.assert_allclose(a[0], b[0], rtol=1e-8)
     assert a[3:] == b[3:]  # iterations, function calls, warnflag
+
+
+def test_least_squares_callback_matches_scipy():
+    from scijax.solvers.optimize import least_squares
+
+    def fun(x):
+        return jnp.array([10 * (x[1] - x[0] ** 2), 1 - x[0]])
+
+    def fun_np(x):
+        return np.array([10 * (x[1] - x[0] ** 2), 1 - x[0]])
+
+    def jac_np(x):
+        return np.array([[-20 * x[0], 10.0], [-1.0, 0.0]])
+
+    ours, ref = [], []
+    least_squares(fun, X0, callback=lambda intermediate_result: ours.append(intermediate_result.cost))
+    so.least_squares(fun_np, X0, jac=jac_np, callback=lambda intermediate_result: ref.append(intermediate_result.cost))
+    assert len(ours) == len(ref)
+    np.testing.assert_allclose(ours, ref, rtol=1e-8, atol=1e-20)
+
+    def stop(intermediate_result):
+        if intermediate_result.cost < 1:
+            raise StopIteration
+
+    res, want = least_squares(fun, X0, callback=stop), so.least_squares(fun_np, X0, jac=jac_np, callback=stop)
+    assert (int(res.status), res.message, bool(res.success)) == (want.status, want.message, want.success)
+    assert int(least_squares(fun, X0, callback=lambda x: True).status) == -2
