@@ -13,6 +13,7 @@ import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
 from ..._concrete import is_concrete as _is_concrete
+from .._display import format_fields
 from .._userfn import prepare_bound
 from ._implicit import attach_implicit_gradient, nan_unless
 from ._objective import prepare_args
@@ -44,6 +45,12 @@ class RootResults(eqx.Module):
         if code.ndim == 0:
             return _FLAGS[int(code)]
         return [_FLAGS[int(c)] for c in code.ravel()]
+
+    def __repr__(self) -> str:
+        if not _is_concrete(self.flag_code):  # traced: no flag text yet
+            return f"RootResults(root={self.root!r}, method={self.method!r})"
+        names = ("converged", "flag", "function_calls", "iterations", "root", "method")
+        return format_fields([(n, getattr(self, n)) for n in names])
 
 
 def _no_grad(tree):
