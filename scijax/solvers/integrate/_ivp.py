@@ -7,9 +7,11 @@ from typing import Any
 
 import diffrax
 import jax.numpy as jnp
+import numpy as np
 
 from ..._typing import RHS, ArrayLike, EventFn
 from .._userfn import prepare
+from ._ivp_batched import SAVED_STEPS_TRACED, engine_serves, solve_explicit, to_capacity
 from ._ivp_checks import (
     check_step_options,
     check_t_eval,
@@ -27,7 +29,7 @@ from ._sparsity import SparseJacobian
 
 __all__ = ["solve_ivp"]
 
-_OURS = {"rtol", "atol", "first_step", "max_step", "jac", "max_steps", "max_events", "adjoint"}
+_OURS = {"rtol", "atol", "first_step", "max_step", "jac", "max_steps", "max_events", "adjoint", "max_saved_steps"}
 # SciPy options that some SciPy method accepts but that change nothing here: warned about, as SciPy does.
 _SCIPY_NO_EFFECT = {"jac_sparsity", "lband", "uband", "min_step"}
 
@@ -232,6 +234,9 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
         raise ValueError("`max_steps` must be a positive integer.")
     if max_events <= 0:
         raise ValueError("`max_events` must be a positive integer.")
+    max_saved = options.get("max_saved_steps")
+    if max_saved is not None and (not isinstance(max_saved, int | np.integer) or max_saved < 2):
+        raise ValueError(f"`max_saved_steps` must be an integer >= 2, got {max_saved!r}.")
     if t_eval is not None:
         t_eval = check_t_eval(t_eval, t0, tf, real, strict_t_eval)
     jac = options.get("jac") if METHODS[method].implicit else None
@@ -253,7 +258,15 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
                     bool(dense_output), first_step is not None, max_steps, max_events, adjoint)
     if jac_value is not None:
         cfg = cfg._replace(jac="constant")
-    res = solve_core(cfg, t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step, jac_value)
+    concrete = is_concrete(t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step)
+    if engine_serves(method, y0, specs, dense_output):
+        # Eager calls keep every step (they are trimmed); traced calls get a bounded buffer.
+        cap = max_saved if max_saved is not None else max_steps + 1 if concrete else SAVED_STEPS_TRACED
+        res = solve_explicit(cfg, int(cap), t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step)
+    else:
+        res = solve_core(cfg, t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step, jac_value)
+        if max_saved is not None and t_eval is None:
+            res = to_capacity(res, int(max_saved))
     if is_concrete(res.t, res.y):
         res = res.trimmed()
     return res
