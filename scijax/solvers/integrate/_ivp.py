@@ -261,7 +261,7 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
     concrete = is_concrete(t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step)
     if engine_serves(method, y0, specs, dense_output):
         # Eager calls keep every step (they are trimmed); traced calls get a bounded buffer.
-        cap = max_saved if max_saved is not None else max_steps + 1 if concrete else SAVED_STEPS_TRACED
+        cap = max_saved or (max_steps + 1 if concrete else min(max_steps + 1, SAVED_STEPS_TRACED))
         res = solve_explicit(cfg, int(cap), t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step)
     else:
         res = solve_core(cfg, t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step, jac_value)
