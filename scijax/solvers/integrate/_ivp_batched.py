@@ -39,7 +39,9 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.custom_batching import custom_vmap
+from jax.custom_derivatives import SymbolicZero
 
 from ._ivp_checks import check_fun_shape
 from ._ivp_core import IvpConfig, solve_core
@@ -66,13 +68,15 @@ class _Rejoin:
     """``fun(t, y, *leaves)`` for :func:`solve_core`: the closure-converted user function, whose arrays
     (closed over, and ``args``) come in as ``leaves``.
 
-    It hashes as the user's ``fun`` (which hashes by code and closure structure): with the
+    It hashes as the static part of the user's ``fun`` (its code and closure structure): with the
     avals of ``leaves``, which ``solve_core``'s cache also keys on, that fixes the traced function,
     so a new trace of the caller does not recompile ``solve_core``.
     """
 
     def __init__(self, fun, static, treedef):
-        self.fun, self.static, self.treedef = fun, static, treedef
+        # `fun` may carry arrays (what it closes over, traced here): only its static part is hashed.
+        self.fun = eqx.partition(fun, eqx.is_array)[1]
+        self.static, self.treedef = static, treedef
 
     def __hash__(self) -> int:
         return hash((self.fun, self.treedef.num_leaves))
@@ -170,8 +174,33 @@ def solve_explicit(cfg: IvpConfig, cap: int, t0, tf, y0, t_eval, args, rtol, ato
         core.defjvp(lambda primals, tangents: jax.jvp(differentiable, primals, tangents))
     else:  # the default (checkpointed) and backsolve adjoints are custom_vjp rules: reverse mode only
         core = jax.custom_vjp(fast)
-        core.defvjp(lambda *primals: jax.vjp(differentiable, *primals), lambda vjp, ct: vjp(ct))
+        core.defvjp(lambda *primals: _vjp_fwd(differentiable, primals), _vjp_bwd, symbolic_zeros=True)
     return core(*fixed, *fleaves)
+
+
+def _vjp_fwd(differentiable, primals):
+    """Reverse mode through the diffrax path, for the inputs actually differentiated only (diffrax's
+    backsolve adjoint, for one, rejects cotangents for ``t_span`` and the tolerances)."""
+    values = [p.value for p in primals]
+    mask = tuple(jnp.zeros(()) if p.perturbed else None for p in primals)  # None: kept in the pytree structure
+    diff_at = [i for i, p in enumerate(primals) if p.perturbed]
+
+    def partial(*diff):
+        full = list(values)
+        for i, x in zip(diff_at, diff, strict=True):
+            full[i] = x
+        return differentiable(*full)
+
+    out, vjp = jax.vjp(partial, *[values[i] for i in diff_at])
+    return out, (vjp, mask)
+
+
+def _vjp_bwd(residuals, ct):
+    vjp, mask = residuals
+    ct = jax.tree.map(lambda c: np.zeros(c.aval.shape, c.aval.dtype) if isinstance(c, SymbolicZero) else c, ct,
+                      is_leaf=lambda c: isinstance(c, SymbolicZero))
+    cts = iter(vjp(ct))
+    return tuple(None if m is None else next(cts) for m in mask)
 
 
 class _Member:
