@@ -100,8 +100,11 @@ def solve_ivp(
         ``rtol`` (1e-3), ``atol`` (1e-6; scalar or shape ``(n,)``), ``first_step``,
         ``max_step``, ``jac`` (callable ``jac(t, y, *args)`` or constant matrix; for the
         implicit methods, which otherwise use an autodiff Jacobian), and ours:
-        ``max_steps`` (static capacity of the step buffer, default 4096),
-        ``max_events`` (static capacity per event, default 64) and ``adjoint``
+        ``max_steps`` (static step budget and capacity of the step buffer, default 4096),
+        ``max_saved_steps`` (static rows of the ``t``/``y`` buffers when ``t_eval`` is None:
+        default ``max_steps + 1`` eagerly, ``min(max_steps + 1, 1024)`` under ``jit``/``vmap``;
+        a solve that takes more steps stops with status -1), ``max_events`` (static capacity
+        per event, default 64) and ``adjoint``
         (``'checkpoint'`` default, ``'backsolve'``, ``'forward'`` for ``jax.jacfwd``/``jvp``,
         ``'direct'``, or any ``diffrax.AbstractAdjoint``).
 
@@ -139,13 +142,15 @@ def solve_ivp(
 
     Differences from SciPy
     ----------------------
-    - Step-size control is diffrax's PID controller with SciPy's constants (safety
-      0.9, factors 0.2 to 10) and RMS error norm; step sequences differ slightly, so
-      results agree to the tolerance, not bit for bit.
+    - The explicit methods use SciPy's step-size control (RK45 and RK23 take SciPy's
+      steps: same ``nfev``); their minimum step is ``10 * eps * |t|``. The implicit
+      methods, and the explicit ones with events or ``dense_output``, use diffrax's PID
+      controller with SciPy's constants (safety 0.9, factors 0.2 to 10) and RMS error
+      norm; their step sequences differ slightly, so results agree to the tolerance.
     - Runs at most ``max_steps`` steps; exhausting them is a failure (status -1),
       never a hang. Non-finite values from ``fun`` end the solve with status -1 and
       a message instead of looping, as SciPy's RK45 does.
-    - ``nfev`` is counted per step from the method's stages (plus 2 for the start);
+    - ``nfev`` is counted per step attempt from the method's stages (plus 2 for the start);
       for 'Kvaerno5' Newton iterations are not counted. ``njev`` and ``nlu`` count one
       Jacobian and one factorisation per step. 'Radau' counts its own work: exactly
       for accepted steps, the minimum for each rejected one.
@@ -172,6 +177,16 @@ def solve_ivp(
 
     Notes
     -----
+    Batching: the explicit methods ('RK45', 'RK23', 'DOP853', 'Tsit5'), without ``events`` or
+    ``dense_output`` and with real ``y0``, run on a structure-of-arrays Runge-Kutta engine
+    with SciPy's step-size control. Under ``jax.vmap`` (with or without ``jit``) it advances
+    all members in one loop, each with its own steps (``jax.custom_batching.custom_vmap``),
+    so a batch equals a loop of eager calls (values, ``nfev``, ``status``). Derivatives go
+    through the diffrax path (same method and tolerances); under differentiation the values
+    are that path's, equal to the tolerance. Events, ``dense_output``, complex ``y0`` and
+    the implicit methods keep the diffrax path, batched by a plain ``vmap``, where every
+    member steps until the slowest is done.
+
     A gradient through a solve that did not succeed (``status == -1``: step budget exhausted,
     step size underflow, a blow-up) is NaN for every output, in forward and reverse mode; it is
     never the zero that the NaN padding of the outputs would otherwise give.
