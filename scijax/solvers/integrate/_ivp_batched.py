@@ -56,6 +56,10 @@ SAVED_STEPS_TRACED = 1024
 """Default ``max_saved_steps`` of a traced call (``jit``/``vmap``) with ``t_eval=None``: 100,000
 Lorenz members in float64 then hold 3.3 GB of saved steps (``(n + 1) * 8`` bytes a row)."""
 
+_CPU_BLOCK = 1024
+"""Members per block on CPU (as ``ensemble_solve_ivp(backend='lean')``: the loop state of a block stays in
+cache; one loop over 1e5 Lorenz members measured several times slower)."""
+
 
 def engine_serves(method: str, y0: jax.Array, events: tuple, dense_output: bool) -> bool:
     """Whether ``solve_ivp`` runs this call on the ensemble engine (else on diffrax, as before)."""
@@ -148,6 +152,28 @@ def solve_explicit(cfg: IvpConfig, cap: int, t0, tf, y0, t_eval, args, rtol, ato
         return _normalize(to_capacity(res, cap) if cfg.save_steps else res)
 
     def engine(size, batched, leaves):
+        if cfg.save_steps or size <= _CPU_BLOCK or jax.default_backend() != "cpu":
+            return engine_block(size, batched, leaves)
+        # On CPU, blocks of members whose loop state stays in cache, one after another (lax.map).
+        # Not with t_eval=None: cutting the padding off the stacked step buffers would copy them.
+        n_blocks = -(-size // _CPU_BLOCK)
+        pad = n_blocks * _CPU_BLOCK - size
+        at = [i for i, b in enumerate(batched) if b]
+
+        def blocks(x):
+            x = jnp.concatenate([x, jnp.broadcast_to(x[-1:], (pad, *x.shape[1:]))]) if pad else x
+            return x.reshape(n_blocks, _CPU_BLOCK, *x.shape[1:])
+
+        def one(block):
+            full = list(leaves)
+            for i, x in zip(at, block, strict=True):
+                full[i] = x
+            return engine_block(_CPU_BLOCK, batched, full)
+
+        out = jax.lax.map(one, [blocks(leaves[i]) for i in at])
+        return jax.tree.map(lambda x: x.reshape(n_blocks * _CPU_BLOCK, *x.shape[2:])[:size], out)
+
+    def engine_block(size, batched, leaves):
         (t0, tf, y0, t_eval, rtol, atol, first_step, max_step), fl = unpack(leaves)
         (b_t0, b_tf, b_y0, b_te, b_rtol, b_atol, b_fs, b_ms), b_fl = unpack(batched)
         last = lambda x, b: jnp.moveaxis(x, 0, -1) if b else x  # member axis last
