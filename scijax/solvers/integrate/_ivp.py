@@ -144,7 +144,7 @@ def solve_ivp(
     ----------------------
     - The explicit methods use SciPy's step-size control (RK45 and RK23 take SciPy's
       steps: same ``nfev``); their minimum step is ``10 * eps * |t|``. The implicit
-      methods, and the explicit ones with events or ``dense_output``, use diffrax's PID
+      methods, the explicit ones with events, and ``sol`` (``dense_output``) use diffrax's PID
       controller with SciPy's constants (safety 0.9, factors 0.2 to 10) and RMS error
       norm; their step sequences differ slightly, so results agree to the tolerance.
     - Runs at most ``max_steps`` steps; exhausting them is a failure (status -1),
@@ -183,9 +183,10 @@ def solve_ivp(
     all members in one loop, each with its own steps (``jax.custom_batching.custom_vmap``),
     so a batch equals a loop of eager calls (values, ``nfev``, ``status``). Derivatives go
     through the diffrax path (same method and tolerances); under differentiation the values
-    are that path's, equal to the tolerance. Events, ``dense_output``, complex ``y0`` and
-    the implicit methods keep the diffrax path, batched by a plain ``vmap``, where every
-    member steps until the slowest is done.
+    are that path's, equal to the tolerance. With ``dense_output`` the engine gives ``t``/``y``
+    and a second, diffrax solve gives ``sol``. Events, complex ``y0`` and the implicit methods
+    keep the diffrax path, batched by a plain ``vmap``, where every member steps until the
+    slowest is done.
 
     A gradient through a solve that did not succeed (``status == -1``: step budget exhausted,
     step size underflow, a blow-up) is NaN for every output, in forward and reverse mode; it is
@@ -274,10 +275,14 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
     if jac_value is not None:
         cfg = cfg._replace(jac="constant")
     concrete = is_concrete(t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step)
-    if engine_serves(method, y0, specs, dense_output):
+    if engine_serves(method, y0, specs):
         # Eager calls keep every step (they are trimmed); traced calls get a bounded buffer.
         cap = max_saved or (max_steps + 1 if concrete else min(max_steps + 1, SAVED_STEPS_TRACED))
-        res = solve_explicit(cfg, int(cap), t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step)
+        res = solve_explicit(cfg._replace(dense_output=False), int(cap), t0, tf, y0, t_eval, args, rtol, atol,
+                             first_step, max_step)
+        if dense_output:  # the interpolant comes from diffrax's solve (the engine keeps no steps)
+            sol = solve_core(cfg, t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step, jac_value).sol
+            res = dataclasses.replace(res, sol=sol)
     else:
         res = solve_core(cfg, t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step, jac_value)
         if max_saved is not None and t_eval is None:

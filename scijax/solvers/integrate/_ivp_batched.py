@@ -2,8 +2,8 @@
 
 Mechanism
 ---------
-The explicit methods ('RK45', 'RK23', 'DOP853', 'Tsit5'; no events, no
-``dense_output``, real ``y0``) run :func:`solve_explicit`, which wraps one core
+The explicit methods ('RK45', 'RK23', 'DOP853', 'Tsit5'; no events, real
+``y0``; with ``dense_output`` only ``sol`` comes from diffrax) run :func:`solve_explicit`, which wraps one core
 function twice:
 
 - ``jax.custom_batching.custom_vmap``: called unbatched, the core integrates
@@ -61,11 +61,14 @@ _CPU_BLOCK = 1024
 cache; one loop over 1e5 Lorenz members measured several times slower)."""
 
 
-def engine_serves(method: str, y0: jax.Array, events: tuple, dense_output: bool) -> bool:
-    """Whether ``solve_ivp`` runs this call on the ensemble engine (else on diffrax, as before)."""
+def engine_serves(method: str, y0: jax.Array, events: tuple) -> bool:
+    """Whether ``solve_ivp`` runs this call on the ensemble engine (else on diffrax, as before).
+
+    With ``dense_output`` the engine gives ``t``/``y`` (so they equal a call without it, as in
+    SciPy) and a diffrax solve gives ``sol``.
+    """
     tab = TABLEAUS.get(method)
-    return (tab is not None and tab.e is not None and not events and not dense_output
-            and not jnp.issubdtype(y0.dtype, jnp.complexfloating))
+    return tab is not None and tab.e is not None and not events and not jnp.issubdtype(y0.dtype, jnp.complexfloating)
 
 
 class _Rejoin:
@@ -178,10 +181,12 @@ def solve_explicit(cfg: IvpConfig, cap: int, t0, tf, y0, t_eval, args, rtol, ato
         (b_t0, b_tf, b_y0, b_te, b_rtol, b_atol, b_fs, b_ms), b_fl = unpack(batched)
         last = lambda x, b: jnp.moveaxis(x, 0, -1) if b else x  # member axis last
         y0s = y0 if b_y0 else jnp.broadcast_to(y0, (size, *y0.shape))
+        # Tolerances: a scalar, one per component (n, 1), one per member (N,), or both (n, N).
+        rtol = last(rtol, b_rtol) if b_rtol or rtol.ndim == 0 else rtol[:, None]
         atol = last(atol, b_atol) if b_atol or atol.ndim == 0 else atol[:, None]
         member = _Member(ftree, fstatic, fl, [0 if b else None for b in b_fl], y0.dtype)
         res = _engine(cfg, cap, member, last(t0, b_t0), last(tf, b_tf), y0s,
-                      None if t_eval is None else last(t_eval, b_te), last(rtol, b_rtol), atol,
+                      None if t_eval is None else last(t_eval, b_te), rtol, atol,
                       None if first_step is None else last(first_step, b_fs), last(max_step, b_ms))
         return _normalize(res)
 
