@@ -175,18 +175,17 @@ def solve_ivp(
     - ``jax.jacfwd``/``jax.jvp`` need ``adjoint='forward'`` (or ``'direct'``); the
       default checkpointed adjoint is reverse-mode only.
 
-    Notes
-    -----
-    Batching: the explicit methods ('RK45', 'RK23', 'DOP853', 'Tsit5'), without ``events`` or
-    ``dense_output`` and with real ``y0``, run on a structure-of-arrays Runge-Kutta engine
-    with SciPy's step-size control. Under ``jax.vmap`` (with or without ``jit``) it advances
-    all members in one loop, each with its own steps (``jax.custom_batching.custom_vmap``),
-    so a batch equals a loop of eager calls (values, ``nfev``, ``status``). Derivatives go
-    through the diffrax path (same method and tolerances); under differentiation the values
-    are that path's, equal to the tolerance. With ``dense_output`` the engine gives ``t``/``y``
-    and a second, diffrax solve gives ``sol``. Events, complex ``y0`` and the implicit methods
-    keep the diffrax path, batched by a plain ``vmap``, where every member steps until the
-    slowest is done.
+    Notes ----- Batching: the explicit methods ('RK45', 'RK23', 'DOP853', 'Tsit5'), without
+    ``events`` or ``dense_output`` and with real ``y0``, run on a structure-of-arrays
+    Runge-Kutta engine with SciPy's step-size control. Under ``jax.vmap`` (with or without
+    ``jit``) it advances all members in one loop, each with its own steps
+    (``jax.custom_batching.custom_vmap``), so a batch equals a loop of eager calls (values,
+    ``nfev``, ``status``). Derivatives go through the diffrax path (same method and
+    tolerances); under differentiation the values are that path's, equal to the tolerance.
+    With ``dense_output`` and ``t_eval`` the engine gives ``t``/``y`` and a second, diffrax
+    solve gives ``sol``. Events, ``dense_output`` without ``t_eval``, complex ``y0`` and the
+    implicit methods keep the diffrax path, batched by a plain ``vmap``, where every member
+    steps until the slowest is done.
 
     A gradient through a solve that did not succeed (``status == -1``: step budget exhausted,
     step size underflow, a blow-up) is NaN for every output, in forward and reverse mode; it is
@@ -275,7 +274,7 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
     if jac_value is not None:
         cfg = cfg._replace(jac="constant")
     concrete = is_concrete(t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step)
-    if engine_serves(method, y0, specs):
+    if engine_serves(method, y0, specs, dense_output, t_eval is None):
         # Eager calls keep every step (they are trimmed); traced calls get a bounded buffer.
         cap = max_saved or (max_steps + 1 if concrete else min(max_steps + 1, SAVED_STEPS_TRACED))
         res = solve_explicit(cfg._replace(dense_output=False), int(cap), t0, tf, y0, t_eval, args, rtol, atol,

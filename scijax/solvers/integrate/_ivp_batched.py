@@ -3,8 +3,8 @@
 Mechanism
 ---------
 The explicit methods ('RK45', 'RK23', 'DOP853', 'Tsit5'; no events, real
-``y0``; with ``dense_output`` only ``sol`` comes from diffrax) run :func:`solve_explicit`, which wraps one core
-function twice:
+``y0``; with ``dense_output`` and ``t_eval``, ``sol`` comes from diffrax) run
+:func:`solve_explicit`, which wraps one core function twice:
 
 - ``jax.custom_batching.custom_vmap``: called unbatched, the core integrates
   one member with the ensemble loop of :mod:`._rk_ensemble`; batched by
@@ -61,14 +61,16 @@ _CPU_BLOCK = 1024
 cache; one loop over 1e5 Lorenz members measured several times slower)."""
 
 
-def engine_serves(method: str, y0: jax.Array, events: tuple) -> bool:
+def engine_serves(method: str, y0: jax.Array, events: tuple, dense_output: bool, save_steps: bool) -> bool:
     """Whether ``solve_ivp`` runs this call on the ensemble engine (else on diffrax, as before).
 
-    With ``dense_output`` the engine gives ``t``/``y`` (so they equal a call without it, as in
-    SciPy) and a diffrax solve gives ``sol``.
+    SciPy promises both that ``sol`` passes through the saved steps (``t_eval=None``) and that
+    ``dense_output`` does not change ``y`` at ``t_eval``: with ``dense_output`` and ``t_eval=None``
+    diffrax runs alone; with ``t_eval`` the engine gives ``t``/``y`` and a diffrax solve ``sol``.
     """
     tab = TABLEAUS.get(method)
-    return tab is not None and tab.e is not None and not events and not jnp.issubdtype(y0.dtype, jnp.complexfloating)
+    return (tab is not None and tab.e is not None and not events and y0.shape[0] > 0
+            and not (dense_output and save_steps) and not jnp.issubdtype(y0.dtype, jnp.complexfloating))
 
 
 class _Rejoin:
