@@ -175,17 +175,18 @@ def solve_ivp(
     - ``jax.jacfwd``/``jax.jvp`` need ``adjoint='forward'`` (or ``'direct'``); the
       default checkpointed adjoint is reverse-mode only.
 
-    Notes ----- Batching: the explicit methods ('RK45', 'RK23', 'DOP853', 'Tsit5'), without
-    ``events`` or ``dense_output`` and with real ``y0``, run on a structure-of-arrays
-    Runge-Kutta engine with SciPy's step-size control. Under ``jax.vmap`` (with or without
-    ``jit``) it advances all members in one loop, each with its own steps
-    (``jax.custom_batching.custom_vmap``), so a batch equals a loop of eager calls (values,
-    ``nfev``, ``status``). Derivatives go through the diffrax path (same method and
-    tolerances); under differentiation the values are that path's, equal to the tolerance.
-    With ``dense_output`` and ``t_eval`` the engine gives ``t``/``y`` and a second, diffrax
-    solve gives ``sol``. Events, ``dense_output`` without ``t_eval``, complex ``y0`` and the
-    implicit methods keep the diffrax path, batched by a plain ``vmap``, where every member
-    steps until the slowest is done.
+    Notes
+    -----
+    Batching: the explicit methods ('RK45', 'RK23', 'DOP853', 'Tsit5') with real ``y0`` and
+    no ``events`` run on a structure-of-arrays Runge-Kutta engine with SciPy's step-size
+    control. Under ``jax.vmap`` (with or without ``jit``) it advances all members in one
+    loop, each with its own steps (``jax.custom_batching.custom_vmap``), so a batch equals a
+    loop of eager calls (values, ``nfev``, ``status``). Derivatives go through the diffrax
+    path (same method and tolerances); under differentiation the values are that path's,
+    equal to the tolerance. With ``dense_output`` and ``t_eval`` the engine gives ``t``/``y``
+    and a second, diffrax solve gives ``sol``. Events, ``dense_output`` without ``t_eval``,
+    complex ``y0`` and the implicit methods keep the diffrax path, batched by a plain
+    ``vmap``, where every member steps until the slowest is done.
 
     A gradient through a solve that did not succeed (``status == -1``: step budget exhausted,
     step size underflow, a blow-up) is NaN for every output, in forward and reverse mode; it is
