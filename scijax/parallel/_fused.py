@@ -1,4 +1,4 @@
-"""The ``fused`` backend: the shared RK loop (:mod:`._stepper`) inside one Pallas kernel.
+"""The ``fused`` backend: the shared RK loop (:mod:`scijax.solvers.integrate.internal`) inside one Pallas kernel.
 
 One program integrates a block of members; each state component is a register
 row of shape ``(block,)`` and ``fun`` is traced into the kernel row by row
@@ -13,11 +13,10 @@ import jax
 import jax.numpy as jnp
 from jax.experimental import pallas as pl
 
-from ..solvers.integrate.internal import Tableau
+from ..solvers.integrate.internal import StepOptions, Tableau, integrate
 from ._ensemble import pad_members as _pad_members
 from ._lean import rows_tol
 from ._rowwise import rowwise_rhs
-from ._stepper import StepOptions, integrate
 
 __all__ = ["fused_solve"]
 

@@ -20,6 +20,7 @@ from ..solvers.integrate.internal import (
     FLAG_SUCCESS,
     METHODS,
     TABLEAUS,
+    StepOptions,
     check_t_eval,
     check_t_span,
     evals_per_step,
@@ -30,7 +31,6 @@ from ._ensemble import run_batched
 from ._fused import fused_solve
 from ._lean import lean_solve
 from ._rowwise import rowwise_rhs
-from ._stepper import StepOptions
 
 __all__ = ["ensemble_solve_ivp", "EnsembleResult", "BACKENDS"]
 

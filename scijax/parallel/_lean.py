@@ -1,4 +1,4 @@
-"""The ``lean`` backend: the shared RK loop (:mod:`._stepper`) as one XLA program.
+"""The ``lean`` backend: the shared RK loop (:mod:`scijax.solvers.integrate.internal`) as one XLA program.
 
 The state is structure of arrays. On GPU each component is one ``(N,)`` array
 with ``fun`` traced row-wise by :mod:`._rowwise`; on CPU, or for a ``fun`` the
@@ -10,10 +10,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..solvers.integrate.internal import Tableau
+from ..solvers.integrate.internal import StepOptions, Tableau, integrate
 from ._ensemble import pad_members
 from ._rowwise import rowwise_rhs
-from ._stepper import StepOptions, integrate
 
 __all__ = ["lean_solve", "rows_tol"]
 

@@ -7,10 +7,12 @@ from typing import Any
 
 import diffrax
 import jax.numpy as jnp
+import numpy as np
 
 from ..._typing import RHS, ArrayLike, EventFn
 from .._precision import warn_if_truncated
 from .._userfn import prepare
+from ._ivp_batched import SAVED_STEPS_TRACED, engine_serves, solve_explicit, to_capacity
 from ._ivp_checks import (
     check_step_options,
     check_t_eval,
@@ -28,7 +30,7 @@ from ._sparsity import SparseJacobian
 
 __all__ = ["solve_ivp"]
 
-_OURS = {"rtol", "atol", "first_step", "max_step", "jac", "max_steps", "max_events", "adjoint"}
+_OURS = {"rtol", "atol", "first_step", "max_step", "jac", "max_steps", "max_events", "adjoint", "max_saved_steps"}
 # SciPy options that some SciPy method accepts but that change nothing here: warned about, as SciPy does.
 _SCIPY_NO_EFFECT = {"jac_sparsity", "lband", "uband", "min_step"}
 
@@ -99,8 +101,11 @@ def solve_ivp(
         ``rtol`` (1e-3), ``atol`` (1e-6; scalar or shape ``(n,)``), ``first_step``,
         ``max_step``, ``jac`` (callable ``jac(t, y, *args)`` or constant matrix; for the
         implicit methods, which otherwise use an autodiff Jacobian), and ours:
-        ``max_steps`` (static capacity of the step buffer, default 4096),
-        ``max_events`` (static capacity per event, default 64) and ``adjoint``
+        ``max_steps`` (static step budget and capacity of the step buffer, default 4096),
+        ``max_saved_steps`` (static rows of the ``t``/``y`` buffers when ``t_eval`` is None:
+        default ``max_steps + 1`` eagerly, ``min(max_steps + 1, 1024)`` under ``jit``/``vmap``;
+        a solve that takes more steps stops with status -1), ``max_events`` (static capacity
+        per event, default 64) and ``adjoint``
         (``'checkpoint'`` default, ``'backsolve'``, ``'forward'`` for ``jax.jacfwd``/``jvp``,
         ``'direct'``, or any ``diffrax.AbstractAdjoint``).
 
@@ -139,13 +144,15 @@ def solve_ivp(
 
     Differences from SciPy
     ----------------------
-    - Step-size control is diffrax's PID controller with SciPy's constants (safety
-      0.9, factors 0.2 to 10) and RMS error norm; step sequences differ slightly, so
-      results agree to the tolerance, not bit for bit.
+    - The explicit methods use SciPy's step-size control (RK45 and RK23 take SciPy's
+      steps: same ``nfev``); their minimum step is ``10 * eps * |t|``. The implicit
+      methods, the explicit ones with events, and ``sol`` (``dense_output``) use diffrax's PID
+      controller with SciPy's constants (safety 0.9, factors 0.2 to 10) and RMS error
+      norm; their step sequences differ slightly, so results agree to the tolerance.
     - Runs at most ``max_steps`` steps; exhausting them is a failure (status -1),
       never a hang. Non-finite values from ``fun`` end the solve with status -1 and
       a message instead of looping, as SciPy's RK45 does.
-    - ``nfev`` is counted per step from the method's stages (plus 2 for the start);
+    - ``nfev`` is counted per step attempt from the method's stages (plus 2 for the start);
       for 'Kvaerno5' Newton iterations are not counted. ``njev`` and ``nlu`` count one
       Jacobian and one factorisation per step. 'Radau' and 'BDF' count their own work:
       exactly for accepted steps, the minimum for each rejected one. 'BDF' evaluates
@@ -174,6 +181,17 @@ def solve_ivp(
 
     Notes
     -----
+    Batching: the explicit methods ('RK45', 'RK23', 'DOP853', 'Tsit5') with real ``y0`` and
+    no ``events`` run on a structure-of-arrays Runge-Kutta engine with SciPy's step-size
+    control. Under ``jax.vmap`` (with or without ``jit``) it advances all members in one
+    loop, each with its own steps (``jax.custom_batching.custom_vmap``), so a batch equals a
+    loop of eager calls (values, ``nfev``, ``status``). Derivatives go through the diffrax
+    path (same method and tolerances); under differentiation the values are that path's,
+    equal to the tolerance. With ``dense_output`` and ``t_eval`` the engine gives ``t``/``y``
+    and a second, diffrax solve gives ``sol``. Events, ``dense_output`` without ``t_eval``,
+    complex ``y0`` and the implicit methods keep the diffrax path, batched by a plain
+    ``vmap``, where every member steps until the slowest is done.
+
     A gradient through a solve that did not succeed (``status == -1``: step budget exhausted,
     step size underflow, a blow-up) is NaN for every output, in forward and reverse mode; it is
     never the zero that the NaN padding of the outputs would otherwise give.
@@ -239,6 +257,9 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
         raise ValueError("`max_steps` must be a positive integer.")
     if max_events <= 0:
         raise ValueError("`max_events` must be a positive integer.")
+    max_saved = options.get("max_saved_steps")
+    if max_saved is not None and (not isinstance(max_saved, int | np.integer) or max_saved < 2):
+        raise ValueError(f"`max_saved_steps` must be an integer >= 2, got {max_saved!r}.")
     if t_eval is not None:
         t_eval = check_t_eval(t_eval, t0, tf, real, strict_t_eval)
     jac = options.get("jac") if METHODS[method].implicit else None
@@ -260,7 +281,19 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
                     bool(dense_output), first_step is not None, max_steps, max_events, adjoint)
     if jac_value is not None:
         cfg = cfg._replace(jac="constant")
-    res = solve_core(cfg, t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step, jac_value)
+    concrete = is_concrete(t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step)
+    if engine_serves(method, y0, specs, dense_output, t_eval is None):
+        # Eager calls keep every step (they are trimmed); traced calls get a bounded buffer.
+        cap = max_saved or (max_steps + 1 if concrete else min(max_steps + 1, SAVED_STEPS_TRACED))
+        res = solve_explicit(cfg._replace(dense_output=False), int(cap), t0, tf, y0, t_eval, args, rtol, atol,
+                             first_step, max_step)
+        if dense_output:  # the interpolant comes from diffrax's solve (the engine keeps no steps)
+            sol = solve_core(cfg, t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step, jac_value).sol
+            res = dataclasses.replace(res, sol=sol)
+    else:
+        res = solve_core(cfg, t0, tf, y0, t_eval, args, rtol, atol, first_step, max_step, jac_value)
+        if max_saved is not None and t_eval is None:
+            res = to_capacity(res, int(max_saved))
     if is_concrete(res.t, res.y):
         res = res.trimmed()
     return res

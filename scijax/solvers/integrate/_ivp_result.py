@@ -26,9 +26,13 @@ FAILURE_MESSAGES: tuple[str, ...] = (
     "The solver failed for an unclassified reason.",
     "An event occurred more often than `max_events` (an option, default 64) can record; later "
     "occurrences were dropped. Raise `max_events`.",
+    "More steps were taken than the saved-step buffer holds (`max_saved_steps`, an option; default "
+    "1024 under jit/vmap); the first steps are kept and the solve stopped. Pass `t_eval`, or raise "
+    "`max_saved_steps`.",
 )
 FLAG_SUCCESS, FLAG_EVENT, FLAG_MAX_STEPS, FLAG_DTMIN, FLAG_NONFINITE, FLAG_NONLINEAR, FLAG_OTHER = range(7)
 FLAG_EVENTS_LOST = 7
+FLAG_BUFFER_FULL = 8
 
 
 def status_message(flag: ArrayLike) -> str:

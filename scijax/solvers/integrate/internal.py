@@ -19,6 +19,8 @@ The explicit Runge-Kutta core (:mod:`._rk`, :mod:`._rk_tableaus`)
     :class:`Tableau` and the registry :data:`TABLEAUS`; :func:`rk_stages`, :func:`rk_step`,
     :func:`combine`, :func:`scaled_error`, :func:`step_factors`, :func:`initial_step`,
     :func:`dense_eval`, :func:`evals_per_step`.
+The structure-of-arrays ensemble loop (:mod:`._rk_ensemble`; ``solve_ivp`` runs it under ``vmap``)
+    :class:`StepOptions`, :func:`integrate`.
 """
 
 from ..._concrete import is_concrete as is_concrete
@@ -43,6 +45,8 @@ from ._rk import rk_stages as rk_stages
 from ._rk import rk_step as rk_step
 from ._rk import scaled_error as scaled_error
 from ._rk import step_factors as step_factors
+from ._rk_ensemble import StepOptions as StepOptions
+from ._rk_ensemble import integrate as integrate
 from ._rk_tableaus import TABLEAUS as TABLEAUS
 from ._rk_tableaus import Tableau as Tableau
 from ._rk_tableaus import evals_per_step as evals_per_step
@@ -73,4 +77,6 @@ __all__ = [
     "step_factors",
     "initial_step",
     "dense_eval",
+    "StepOptions",
+    "integrate",
 ]

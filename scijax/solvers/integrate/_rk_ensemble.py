@@ -1,4 +1,9 @@
-"""The one explicit Runge-Kutta loop shared by the ``lean`` and ``fused`` backends.
+"""The one explicit Runge-Kutta ensemble loop: ``solve_ivp`` under ``vmap`` and ``scijax.parallel``'s backends.
+
+It lives in the integrate family (not in :mod:`scijax.parallel`) because
+``solve_ivp`` runs it when batched by ``jax.vmap`` (:mod:`._ivp_batched`), and
+``solvers`` may not import ``parallel``; the ``lean`` and ``fused`` backends of
+``ensemble_solve_ivp`` import it through :mod:`.internal`.
 
 State is *structure of arrays*: every leaf of ``y`` is an array whose trailing
 axis is the ensemble member (the ``lean`` backend uses one ``(n, N)`` leaf, the
@@ -23,19 +28,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ..solvers.integrate.internal import (
-    FLAG_DTMIN,
-    FLAG_MAX_STEPS,
-    FLAG_NONFINITE,
-    FLAG_SUCCESS,
-    Tableau,
-    dense_eval,
-    evals_per_step,
-    initial_step,
-    rk_stages,
-    scaled_error,
-    step_factors,
-)
+from ._ivp_result import FLAG_DTMIN, FLAG_MAX_STEPS, FLAG_NONFINITE, FLAG_SUCCESS
+from ._rk import dense_eval, initial_step, rk_stages, scaled_error, step_factors
+from ._rk_tableaus import Tableau, evals_per_step
 
 __all__ = ["StepOptions", "integrate", "RUNNING", "MAX_STEPS", "DTMIN", "NONFINITE"]
 
@@ -71,6 +66,7 @@ class _State(NamedTuple):
     status: jax.Array  # flag: RUNNING (0) until a failure code is set
     nfev: jax.Array
     nsteps: jax.Array  # attempted steps (accepted in fixed-step mode)
+    naccept: jax.Array  # accepted steps (adaptive mode)
     step: jax.Array  # fixed-step mode: the (scalar) grid index shared by all running members
     t_old: jax.Array  # last accepted step, for dense output
     y_old: Any
@@ -117,7 +113,8 @@ def _init(rhs, tab, t0, tf, y0, opts, dtype):
     k = tuple(_tmap(jnp.zeros_like, f0) for _ in tab.c) if opts.dense else None
     return _State(
         t=t, y=y0, f=f0 if tab.fsal else None, h_abs=h_abs, err_prev=zeros + 1.0,
-        rejected=izeros > 0, status=izeros + RUNNING, nfev=nfev, nsteps=izeros, step=jnp.zeros((), jnp.int32),
+        rejected=izeros > 0, status=izeros + RUNNING, nfev=nfev, nsteps=izeros, naccept=izeros,
+        step=jnp.zeros((), jnp.int32),
         t_old=t, y_old=y0, h_old=zeros, k=k,
     )
 
@@ -158,6 +155,7 @@ def _attempt(rhs, tab, opts, tf, d, target, s: _State) -> _State:
         status=jnp.where(active, failed, s.status),
         nfev=jnp.where(active, s.nfev + evals_per_step(tab), s.nfev),
         nsteps=jnp.where(active, s.nsteps + 1, s.nsteps),
+        naccept=jnp.where(take, s.naccept + 1, s.naccept),
     )
     return _keep_step(new, s, take, h, ks)
 
@@ -223,6 +221,7 @@ def integrate(
     save: Callable[[Any, Any, Any], Any],
     aux: Any,
     opts: StepOptions,
+    each_step: Callable[[Any, Any, Any], tuple[Any, Any]] | None = None,
 ):
     """Integrate every member from ``t0`` to ``tf``, saving at ``t_at(k)`` for ``k < n_points``.
 
@@ -231,6 +230,12 @@ def integrate(
     between output times: all reach ``t_at(k)`` before the values are saved, so
     every store hits the same row. Members that failed before ``t_at(k)`` save
     ``nan``. Returns the final state (``status`` holds the flag codes above) and ``aux``.
+
+    ``each_step(old, new, aux) -> (new, aux)`` (adaptive steps only) runs after every
+    step attempt, with the states before and after it: ``solve_ivp`` with ``t_eval=None``
+    stores every accepted step there (members whose ``naccept`` grew), and may set a
+    member's ``status`` to stop it. ``t0``, ``tf`` and ``t_at(k)`` may be scalars or one
+    value per member.
     """
     dtype = jax.tree.leaves(y0)[0].dtype
     t0 = jnp.asarray(t0, dtype)
@@ -240,7 +245,13 @@ def integrate(
 
     unroll = opts.unroll or 1
 
-    def advance(s, target):
+    def advance(s, aux, target):
+        """Step every member to ``target``; ``aux`` goes through the loop only for ``each_step``."""
+        if each_step is None:
+            return _advance(s, None, target)[0], aux
+        return _advance(s, aux, target)
+
+    def _advance(s, aux, target):
         if opts.dt is not None:  # all members share the grid: scalar conditions, no reductions
             step = lambda s: _fixed_step(rhs, tab, opts, t0, tf, d, s)
             if unroll > 1:
@@ -250,23 +261,26 @@ def integrate(
                     return s
 
                 s = lax.while_loop(lambda s: _grid_before(s.step + unroll - 1, target, t0, tf, d, opts), steps, s)
-            return lax.while_loop(lambda s: _grid_before(s.step, target, t0, tf, d, opts), step, s)
+            return lax.while_loop(lambda s: _grid_before(s.step, target, t0, tf, d, opts), step, s), aux
 
-        def cond(s):
+        def cond(carry):
+            s = carry[0]
             active = (s.status == RUNNING) & (d * (target - s.t) > 0)
             return jnp.max(active.astype(jnp.int32)) > 0
 
-        def attempts(s):
+        def attempts(carry):
+            s, aux = carry
             for _ in range(unroll):  # an attempt is a no-op for members already at `target`
-                s = _attempt(rhs, tab, opts, tf, d, target, s)
-            return s
+                new = _attempt(rhs, tab, opts, tf, d, target, s)
+                s, aux = (new, aux) if each_step is None else each_step(s, new, aux)
+            return s, aux
 
-        return lax.while_loop(cond, attempts, s)
+        return lax.while_loop(cond, attempts, (s, aux))
 
     def point(k, carry):
         s, aux = carry
         te = jnp.asarray(t_at(k), dtype)
-        s = advance(s, te)
+        s, aux = advance(s, aux, te)
         missed = s.status != RUNNING
         if opts.dt is None:  # adaptive members stop where they fail; earlier output times stand
             missed = missed & (d * (te - s.t) > 0)
@@ -274,5 +288,4 @@ def integrate(
         return s, save(k, y_k, aux)
 
     s, aux = lax.fori_loop(0, n_points, point, (s, aux))
-    s = advance(s, tf)
-    return s, aux
+    return advance(s, aux, tf)
