@@ -230,7 +230,11 @@ def _vjp_fwd(differentiable, primals):
 
 def _vjp_bwd(residuals, ct):
     vjp, mask = residuals
-    ct = jax.tree.map(lambda c: np.zeros(c.aval.shape, c.aval.dtype) if isinstance(c, SymbolicZero) else c, ct,
+    def dense(c):
+        aval: Any = c.aval  # a ShapedArray (pyright sees the AbstractValue base)
+        return np.zeros(aval.shape, aval.dtype)
+
+    ct = jax.tree.map(lambda c: dense(c) if isinstance(c, SymbolicZero) else c, ct,
                       is_leaf=lambda c: isinstance(c, SymbolicZero))
     cts = iter(vjp(ct))
     return tuple(None if m is None else next(cts) for m in mask)
