@@ -8,10 +8,10 @@ The Jacobian is then assembled densely from ``n_colours`` JVPs instead of ``n`` 
 stiff steppers still factorise a dense matrix).
 """
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -39,15 +39,18 @@ def colour_columns(pattern) -> np.ndarray:
     return colours
 
 
-@dataclasses.dataclass(frozen=True)
-class SparseJacobian:
-    """A hashable ``jac(t, y, *args)`` built from ``fun`` and a coloured pattern by compressed JVPs."""
+class SparseJacobian(eqx.Module):
+    """``jac(t, y, *args)`` built from ``fun`` and a coloured pattern by compressed JVPs.
+
+    A pytree: the pattern is static, while ``fun`` keeps whatever arrays it closes over as traced
+    leaves (a function reading module-level floats made the old hashable version unhashable).
+    """
 
     fun: Callable[..., Any]
-    rows: tuple  # nonzero (row, column) pairs of the pattern, as tuples (hashable)
-    cols: tuple
-    colours: tuple
-    shape: tuple
+    rows: tuple = eqx.field(static=True)  # nonzero (row, column) pairs of the pattern, as tuples
+    cols: tuple = eqx.field(static=True)
+    colours: tuple = eqx.field(static=True)
+    shape: tuple = eqx.field(static=True)
 
     @classmethod
     def from_pattern(cls, fun: Callable[..., Any], pattern, n: int) -> "SparseJacobian":
