@@ -144,11 +144,12 @@ def solve_ivp(
 
     Differences from SciPy
     ----------------------
-    - The explicit methods use SciPy's step-size control (RK45 and RK23 take SciPy's
-      steps: same ``nfev``); their minimum step is ``10 * eps * |t|``. The implicit
-      methods, the explicit ones with events, and ``sol`` (``dense_output``) use diffrax's PID
-      controller with SciPy's constants (safety 0.9, factors 0.2 to 10) and RMS error
-      norm; their step sequences differ slightly, so results agree to the tolerance.
+    - Step-size control is diffrax's PID controller with SciPy's constants (safety 0.9,
+      factors 0.2 to 10) and RMS error norm for single calls; step sequences differ slightly
+      from SciPy's, so results agree to the tolerance. Under ``jax.vmap`` the explicit
+      methods run the ensemble engine, which uses SciPy's step-size control exactly (RK45
+      and RK23 take SciPy's steps: same ``nfev``; minimum step ``10 * eps * |t|``), so a
+      batch equals a loop of single calls to the tolerance, not step for step.
     - Runs at most ``max_steps`` steps; exhausting them is a failure (status -1),
       never a hang. Non-finite values from ``fun`` end the solve with status -1 and
       a message instead of looping, as SciPy's RK45 does.

@@ -6,22 +6,29 @@ The explicit methods ('RK45', 'RK23', 'DOP853', 'Tsit5'; no events, real
 ``y0``; with ``dense_output`` and ``t_eval``, ``sol`` comes from diffrax) run
 :func:`solve_explicit`, which wraps one core function twice:
 
-- ``jax.custom_batching.custom_vmap``: called unbatched, the core integrates
-  one member with the ensemble loop of :mod:`._rk_ensemble`; batched by
-  ``jax.vmap`` (with or without ``jit``), its rule runs the *same* loop on all
+- ``jax.custom_batching.custom_vmap``: called unbatched (eager or under ``jit``),
+  the core runs diffrax's solve (:func:`._ivp_core.solve_core`), the same
+  discretisation its derivatives use; batched by ``jax.vmap`` (with or without
+  ``jit``), its rule runs the ensemble loop of :mod:`._rk_ensemble` on all
   members at once, structure of arrays: every member keeps its own time, step
-  size and status and takes exactly its own steps, so a batch returns what a
-  Python loop of eager calls returns (same steps, ``nfev``, ``status``), instead
-  of a vmapped ``while_loop`` whose members all wait for the slowest one and
-  carry the stepper's whole state through every iteration.
+  size and status and takes exactly its own steps, instead of a vmapped
+  ``while_loop`` whose members all wait for the slowest one and carry the
+  stepper's whole state through every iteration. The engine implements SciPy's
+  step-size controller exactly and diffrax's controller differs in details, so a
+  batched result equals a loop of single calls to the requested tolerance, not
+  step for step. (An earlier version ran the engine for single calls too, which
+  made values and gradients of one call come from two step sequences: line
+  searches through ``solve_ivp`` then failed. A differentiable engine would give
+  one discretisation everywhere: the open item.)
 - ``jax.custom_vjp`` (``jax.custom_jvp`` for ``adjoint='forward'``/``'direct'``):
   the engine's ``while_loop`` is not reverse-differentiable, so every derivative
   (``grad``, ``jacrev``; ``jvp``/``jacfwd`` with a forward adjoint; batched or
   not) is taken through the differentiable diffrax path
   (:func:`._ivp_core.solve_core`, same method and tolerances, with the chosen
   ``adjoint``). Under differentiation the returned values therefore come from
-  that path: they agree with the engine's to the requested tolerance, not bit
-  for bit.
+  that path: batched, they agree with the engine's to the requested tolerance,
+  not bit for bit (so an optimiser run under ``vmap`` sees values and gradients
+  from different discretisations; unbatched there is one).
 
 ``custom_vmap`` is the one hook that sees the batch: a batched ``solve_ivp`` call
 cannot otherwise know it is batched (``vmap`` traces the facade once, for one
@@ -194,8 +201,10 @@ def solve_explicit(cfg: IvpConfig, cap: int, t0, tf, y0, t_eval, args, rtol, ato
 
     @custom_vmap
     def fast(*leaves):
-        res = engine(1, [False] * len(leaves), leaves)
-        return jax.tree.map(lambda x: x[0], res)
+        # Unbatched (eager or jit): diffrax, the discretisation its derivatives use. Running the engine
+        # here made values and gradients come from two different step sequences (equal only to the
+        # tolerance), and line searches through solve_ivp failed (SLSQP in notebook 07).
+        return differentiable(*leaves)
 
     @fast.def_vmap
     def _rule(axis_size, in_batched, *leaves):

@@ -124,7 +124,7 @@ class OdeSolver:
     --------
     >>> import jax.numpy as jnp
     >>> from scijax.solvers.integrate import RK45
-    >>> solver = RK45(lambda t, y: -y, 0.0, jnp.array([1.0]), 1.0)
+    >>> solver = RK45(lambda t, y: -y, 0.0, jnp.array([1.0]), 1.0, rtol=1e-8, atol=1e-10)
     >>> while solver.status == "running":
     ...     message = solver.step()
     >>> round(float(solver.y[0]), 4), solver.t

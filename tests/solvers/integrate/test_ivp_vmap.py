@@ -1,10 +1,10 @@
-"""``jax.vmap(solve_ivp)`` on the ensemble engine: equal to a loop of eager calls, differentiable, bounded.
+"""``jax.vmap(solve_ivp)`` on the ensemble engine: SciPy's steps, a loop's answers, differentiable, bounded.
 
 The explicit methods run the structure-of-arrays engine under ``vmap`` (each member its own
-steps); these tests check that a batch returns exactly what a Python loop of eager calls
-returns (values, ``nfev``, ``status``, the step times when ``t_eval=None``), with per-member
-parameters passed through ``args`` and through a closure. SciPy is the oracle for the step
-counts: RK45 and RK23 take SciPy's steps (same ``nfev``).
+steps), with per-member parameters passed through ``args`` and through a closure. SciPy is the
+oracle: batched RK45 and RK23 take SciPy's steps (same ``nfev``, values to 1e-9). Single calls
+run diffrax (the discretisation their gradients use), so a batch equals a loop of single calls
+to the tolerance, with the same status.
 """
 
 import jax
@@ -39,26 +39,24 @@ def _batched(method, t_eval):
 
 
 @pytest.mark.parametrize("method", ["RK45", "RK23", "DOP853", "Tsit5"])
-def test_vmap_equals_loop_of_eager_calls(method):
+def test_vmap_matches_scipy_and_a_loop(method):
     for t_eval in (T_EVAL, None):
         batch = _batched(method, t_eval)
         for i in range(len(KS)):
-            eager = solve_ivp(oscillator, (0.0, 2.0), Y0S[i], method=method, t_eval=t_eval, args=(KS[i],),
-                              rtol=RTOL, atol=ATOL)
-            n = len(eager.t)
-            assert int(batch.n_points[i]) == n
-            assert int(batch.nfev[i]) == eager.nfev and int(batch.status[i]) == eager.status == 0
-            assert int(batch.n_steps[i]) == eager.n_steps
-            # The same steps: equal to round-off (the batch evaluates `fun` on all members at once).
-            np.testing.assert_allclose(np.asarray(batch.t[i, :n]), eager.t, rtol=1e-13, atol=0)
-            np.testing.assert_allclose(np.asarray(batch.y[i, :, :n]), eager.y, rtol=1e-11, atol=1e-13)
-            assert bool(jnp.all(jnp.isnan(batch.t[i, n:])))  # padding
-            if method in ("RK45", "RK23"):  # SciPy's own step-size control: SciPy's nfev, to the step
+            n = int(batch.n_points[i])
+            assert int(batch.status[i]) == 0 and bool(jnp.all(jnp.isnan(batch.t[i, n:])))  # padding
+            if method in ("RK45", "RK23"):  # SciPy's own step-size control: SciPy's steps and nfev
                 ref = scipy.integrate.solve_ivp(oscillator_np, (0.0, 2.0), np.asarray(Y0S[i]), method=method,
                                                 t_eval=None if t_eval is None else np.asarray(t_eval),
                                                 args=(float(KS[i]),), rtol=RTOL, atol=ATOL)
-                assert eager.nfev == ref.nfev
-                np.testing.assert_allclose(eager.y, ref.y, rtol=1e-9, atol=1e-12)
+                assert int(batch.nfev[i]) == ref.nfev and n == len(ref.t)
+                np.testing.assert_allclose(np.asarray(batch.t[i, :n]), ref.t, rtol=1e-9, atol=0)
+                np.testing.assert_allclose(np.asarray(batch.y[i, :, :n]), ref.y, rtol=1e-9, atol=1e-12)
+            if t_eval is not None:  # a loop of single (diffrax) calls: the same answer to the tolerance
+                single = solve_ivp(oscillator, (0.0, 2.0), Y0S[i], method=method, t_eval=t_eval,
+                                   args=(KS[i],), rtol=RTOL, atol=ATOL)
+                assert single.status == 0
+                np.testing.assert_allclose(np.asarray(batch.y[i]), single.y, rtol=20 * RTOL, atol=20 * ATOL)
 
 
 def test_grad_through_batched_call_matches_finite_differences():
@@ -83,6 +81,6 @@ def test_max_saved_steps_bounds_the_buffer_and_fails_honestly():
     assert bool(jnp.all(batch.status == -1)) and bool(jnp.all(batch.n_points == 8))
     assert "max_saved_steps" in solve_ivp(oscillator, (0.0, 2.0), Y0S[0], args=(KS[0],), rtol=RTOL, atol=ATOL,
                                           max_saved_steps=8).message
-    np.testing.assert_allclose(np.asarray(batch.t[0]), eager.t[:8], rtol=1e-13)  # the first steps are kept
+    np.testing.assert_allclose(np.asarray(batch.t[0]), eager.t[:8], rtol=1e-9)  # the first steps are kept
     with pytest.raises(ValueError, match="max_saved_steps"):
         solve_ivp(oscillator, (0.0, 2.0), Y0S[0], args=(1.0,), max_saved_steps=1)
