@@ -149,6 +149,9 @@ def _vdp(t, y, mu):
     return jnp.stack([y[1], mu * (1 - y[0] ** 2) * y[1] - y[0]])
 
 
+_vdp_jit = jax.jit(_vdp)  # SciPy's reference solves call it thousands of times
+
+
 def _final(mu, y0=(2.0, 0.0)):
     # A small step buffer keeps the reverse-mode (checkpointed) program small.
     return solve_ivp(_vdp, (0.0, 1.0), jnp.asarray(y0), method="Radau", args=(mu,), t_eval=jnp.array([1.0]),
@@ -159,7 +162,7 @@ def test_radau_jit_vmap_grad():
     mus = jnp.array([1.0, 3.0])
     eager = np.stack([np.asarray(_final(m)) for m in mus])
     np.testing.assert_allclose(jax.jit(jax.vmap(_final))(mus), eager, rtol=1e-12, atol=1e-14)
-    ref = scipy.integrate.solve_ivp(lambda t, y: np.asarray(_vdp(t, jnp.asarray(y), 3.0)), (0, 1), [2.0, 0.0],
+    ref = scipy.integrate.solve_ivp(lambda t, y: np.asarray(_vdp_jit(t, y, 3.0)), (0, 1), [2.0, 0.0],
                                     method="Radau", rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(eager[1], ref.y[:, -1], rtol=1e-5)
     # grad (w.r.t. args and y0) through the implicit stage equations (custom_root) against central differences.
