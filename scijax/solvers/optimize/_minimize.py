@@ -179,6 +179,8 @@ def minimize(
     params, static_args = eqx.partition(args, eqx.is_array)
     objective = Objective(fun, jac, unravel, static_args)
     solver = spec.build(options, tol, n)
+    if spec.takes_hess:  # trust-constr: `hess` may be a quasi-Newton strategy (BFGS(), SR1())
+        solver = spec.build({**options, "hess": hess}, tol, n)
 
     has_bounds = spec.supports_bounds and not bounds_are_none(bounds)
     if has_bounds:
