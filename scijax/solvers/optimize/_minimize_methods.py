@@ -25,10 +25,10 @@ from ._solvers.powell import Powell
 from ._solvers.quasi_newton import WolfeBFGS, WolfeCG
 from ._solvers.slsqp import SLSQP
 from ._solvers.tnc import TNC
-from ._trust_constr_run import run_trust_constr
-from ._solvers.trust_krylov import lanczos_subproblem
 from ._solvers.trust_constr import TrustConstr
+from ._solvers.trust_krylov import lanczos_subproblem
 from ._solvers.trust_newton import TrustRegion, dogleg_subproblem, exact_subproblem, steihaug_cg
+from ._trust_constr_run import run_trust_constr
 
 __all__ = ["MinimizeMethod", "MINIMIZE_METHODS"]
 
