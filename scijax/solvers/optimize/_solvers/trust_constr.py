@@ -159,7 +159,7 @@ class TrustConstr(optx.AbstractMinimiser):
         n, p = y.shape[0], st.s.shape[0]
         h = self._hessian(fn, y, args, st)
         gb, hb, cb, ab = _blocks(st, h, st.mu)
-        d, v = sqp_step(gb, hb, cb, ab, st.radius)
+        d, v, ab_pinv = sqp_step(gb, hb, cb, ab, st.radius)
         d = self._fraction_to_boundary(d, n)
         quad = jnp.dot(gb, d) + 0.5 * jnp.dot(d, hb @ d)
         infeas = jnp.linalg.norm(cb)
@@ -177,7 +177,7 @@ class TrustConstr(optx.AbstractMinimiser):
         # Second-order correction: back onto the linearised constraints at the trial point.
         soc_ok = (ratio1 < _ETA) & (jnp.linalg.norm(v) <= 0.1 * jnp.linalg.norm(d))
         c_trial = jnp.concatenate([ce1, ci1 - s1])
-        corr = -jnp.linalg.pinv(ab) @ c_trial if cb.shape[0] else jnp.zeros_like(d)
+        corr = -ab_pinv @ c_trial
         d2 = self._fraction_to_boundary(d + jnp.where(jnp.all(jnp.isfinite(corr)), corr, 0.0), n)
         x2, s2, _, _, ratio2, fin2 = trial(d2)
         use2 = soc_ok & (ratio2 >= _ETA)

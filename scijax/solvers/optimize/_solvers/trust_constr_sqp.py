@@ -28,16 +28,23 @@ ZETA = 0.8
 """The normal step uses at most ``ZETA`` of the trust radius."""
 
 
-def _pinv_solve(a: Array, c: Array) -> Array:
-    """The minimum-norm least-squares ``z`` with ``a z ~ c`` (SVD, rank-revealing)."""
-    return jnp.linalg.pinv(a, rtol=jnp.finfo(a.dtype).eps * max(a.shape)) @ c
+def pinv_and_null_space(a: Array) -> tuple[Array, Array]:
+    """The pseudo-inverse of ``a`` (``m x N``, ``m <= N``) and an orthonormal basis (columns) of its
+    null space, from one full SVD."""
+    m, n = a.shape
+    if m == 0:
+        return jnp.zeros((n, 0), a.dtype), jnp.eye(n, dtype=a.dtype)
+    u, sig, vt = jnp.linalg.svd(a, full_matrices=True)
+    cutoff = jnp.finfo(a.dtype).eps * max(m, n) * sig[0]
+    inv = jnp.where(sig > cutoff, 1.0 / jnp.where(sig > cutoff, sig, 1.0), 0.0)
+    return vt[:m].T @ (inv[:, None] * u.T), vt[m:].T
 
 
-def normal_step(c: Array, a: Array, radius: Array) -> Array:
+def normal_step(c: Array, a: Array, a_pinv: Array, radius: Array) -> Array:
     """Dogleg for ``min |c + a v|`` with ``|v| <= radius``."""
     if c.shape[0] == 0:
         return jnp.zeros((a.shape[1],), a.dtype)
-    newton = -_pinv_solve(a, c)
+    newton = -a_pinv @ c
     grad = a.T @ c
     ag = a @ grad
     cauchy = -(jnp.dot(grad, grad) / jnp.where(jnp.dot(ag, ag) > 0, jnp.dot(ag, ag), 1.0)) * grad
@@ -52,34 +59,25 @@ def normal_step(c: Array, a: Array, radius: Array) -> Array:
     return jnp.where(n_norm <= radius, newton, jnp.where(c_norm >= radius, scaled_cauchy, dogleg))
 
 
-def null_space(a: Array) -> Array:
-    """An orthonormal basis (columns) of the null space of ``a`` (``m x N``, full row rank)."""
-    m, n = a.shape
-    if m == 0:
-        return jnp.eye(n, dtype=a.dtype)
-    _, _, vt = jnp.linalg.svd(a, full_matrices=True)
-    return vt[m:].T
-
-
-def sqp_step(g: Array, h: Array, c: Array, a: Array, radius: Array) -> tuple[Array, Array]:
-    """The composite step ``d = v + Z w`` and the normal part ``v``."""
-    v = normal_step(c, a, ZETA * radius)
-    z = null_space(a)
+def sqp_step(g: Array, h: Array, c: Array, a: Array, radius: Array) -> tuple[Array, Array, Array]:
+    """The composite step ``d = v + Z w``, the normal part ``v`` and the pseudo-inverse of ``a``."""
+    a_pinv, z = pinv_and_null_space(a)
+    v = normal_step(c, a, a_pinv, ZETA * radius)
     if z.shape[1] == 0:
-        return v, v
+        return v, v, a_pinv
     gr = z.T @ (g + h @ v)
     hr = z.T @ h @ z
     rest = jnp.sqrt(jnp.maximum(radius ** 2 - jnp.dot(v, v), 0.0))
     rest = jnp.maximum(rest, jnp.finfo(g.dtype).tiny ** 0.5)
     w, _ = exact_subproblem(lambda u: gr + hr @ u, jnp.zeros_like(gr), gr, rest)
-    return v + z @ w, v
+    return v + z @ w, v, a_pinv
 
 
 def least_squares_multipliers(g: Array, a: Array) -> Array:
     """``lambda`` minimising ``|g - a^T lambda|``."""
     if a.shape[0] == 0:
         return jnp.zeros((0,), g.dtype)
-    return _pinv_solve(a.T, g)
+    return pinv_and_null_space(a)[0].T @ g
 
 
 def penalty_update(nu: Array, quad: Array, infeas_decrease: Array, rho: float = 0.3) -> Array:
