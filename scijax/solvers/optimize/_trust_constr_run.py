@@ -18,7 +18,7 @@ from jaxtyping import Array, PyTree
 from ._callback import unwrap, unwrap_solution
 from ._constraints import parse_constraints
 from ._implicit import attach_implicit_gradient
-from ._result import ResultFields
+from ._result import OptimizeResult, ResultFields
 from ._solvers.slsqp import kkt_residual
 from ._solvers.trust_constr import TRUST_CONSTR_MESSAGES
 
@@ -56,6 +56,8 @@ class TrustConstrResult(ResultFields):
     barrier_tolerance: Any = None
     method: str = eqx.field(static=True, default="equality_constrained_sqp")
     messages: tuple[str, ...] = eqx.field(static=True, default=TRUST_CONSTR_MESSAGES)
+
+    __repr__ = OptimizeResult.__repr__
 
 
 def _no_grad(tree: PyTree) -> PyTree:
