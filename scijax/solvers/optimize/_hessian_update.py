@@ -9,6 +9,7 @@ strategy instead of changing it in place (``h = h.update(dx, dg)``). Formulas: N
 (18.15) Powell's damping.
 """
 
+import abc
 import dataclasses
 from typing import Any
 
@@ -96,9 +97,9 @@ class HessianUpdateStrategy(eqx.Module):
     matrix: eqx.AbstractVar[Array | None]
     first: eqx.AbstractVar[Array | None]
 
+    @abc.abstractmethod
     def rule(self, m: Array, s: Array, y: Array) -> Array:
         """The update of ``m`` from the step ``s`` and the gradient change ``y``."""
-        raise NotImplementedError
 
     def initialize(self, n: int, approx_type: str) -> "HessianUpdateStrategy":
         """The strategy with an ``n x n`` identity matrix for ``approx_type`` 'hess' or 'inv_hess'."""
