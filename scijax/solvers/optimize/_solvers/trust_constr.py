@@ -91,10 +91,11 @@ def _blocks(st: _State, h: Array, mu):
 
 
 def _multipliers(st: _State, mu):
-    _, _, _, ab = _blocks(st, jnp.zeros((st.g.shape[0],) * 2, st.g.dtype), mu)
-    gb = jnp.concatenate([st.g, jnp.full(st.s.shape, -1.0, st.g.dtype) * mu])
+    """Least-squares multipliers of ``(c_eq, c_in - s)`` for the barrier problem in scaled slacks."""
+    me, p = st.c_eq.shape[0], st.s.shape[0]
+    ab = jnp.block([[st.j_eq, jnp.zeros((me, p), st.g.dtype)], [st.j_in, -jnp.diag(st.s)]])
+    gb = jnp.concatenate([st.g, jnp.full((p,), -1.0, st.g.dtype) * mu])
     lam = least_squares_multipliers(gb, ab)
-    me = st.c_eq.shape[0]
     return lam[:me], lam[me:]
 
 
