@@ -23,6 +23,9 @@ from ._constraints import (
 from ._curve_fit import curve_fit as curve_fit
 from ._differential_evolution import differential_evolution as differential_evolution
 from ._fixed_point import fixed_point as fixed_point
+from ._hessian_update import BFGS as BFGS
+from ._hessian_update import SR1 as SR1
+from ._hessian_update import HessianUpdateStrategy as HessianUpdateStrategy
 from ._least_squares import least_squares as least_squares
 from ._legacy import bracket as bracket
 from ._legacy import brent as brent
@@ -85,7 +88,9 @@ from ._testfuncs import rosen_hess as rosen_hess
 from ._testfuncs import rosen_hess_prod as rosen_hess_prod
 
 __all__ = [
+    "BFGS",
     "Bounds",
+    "HessianUpdateStrategy",
     "LinearConstraint",
     "NonlinearConstraint",
     "NoConvergence",
@@ -94,6 +99,7 @@ __all__ = [
     "OptimizeResult",
     "OptimizeWarning",
     "RootResults",
+    "SR1",
     "approx_fprime",
     "anderson",
     "basinhopping",

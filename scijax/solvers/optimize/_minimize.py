@@ -67,7 +67,7 @@ def minimize(
         arrays in ``args`` come from the implicit function theorem.
     method
         'BFGS', 'L-BFGS-B', 'CG', 'Newton-CG', 'trust-ncg', 'trust-exact', 'trust-krylov',
-        'dogleg', 'Nelder-Mead', 'Powell', 'TNC' or 'SLSQP'. Default as in SciPy: BFGS,
+        'dogleg', 'Nelder-Mead', 'Powell', 'TNC', 'SLSQP' or 'trust-constr'. Default as in SciPy: BFGS,
         L-BFGS-B with bounds, SLSQP with constraints.
     jac
         ``None`` (autodiff; never finite differences), ``True`` (``fun`` returns ``(f, g)``) or a
@@ -76,6 +76,8 @@ def minimize(
     hess, hessp
         Accepted for compatibility; Hessians and Hessian-vector products always come from
         autodiff of ``fun``.
+        For 'trust-constr', ``hess=BFGS()`` or ``hess=SR1()`` (``HessianUpdateStrategy``) makes it
+        update a quasi-Newton Lagrangian Hessian instead.
     bounds
         ``Bounds`` or a sequence of ``(min, max)`` pairs (``None`` for unbounded), for
         L-BFGS-B, TNC, Powell, Nelder-Mead and SLSQP.
@@ -123,6 +125,13 @@ def minimize(
     - trust-krylov solves each subproblem exactly in the Lanczos (Krylov) subspace, grown until
       it is invariant (SciPy's ``inexact=False``); SciPy's default stops earlier.
     - Powell, TNC: ``status`` uses the generic codes below, not SciPy's method-specific ones.
+    - trust-constr is Byrd-Omojokun trust-region SQP, with SciPy's barrier method on slack
+      variables when there are inequalities or bounds (``_solvers/trust_constr.py``). Its default
+      Hessian is the exact Lagrangian Hessian by autodiff (SciPy's default is ``BFGS()``); the
+      tangential subproblem is solved exactly in the null space (SciPy: projected CG); dense linear
+      algebra (a few hundred variables). Its result has SciPy's trust-constr fields and codes (0
+      ``maxiter``, 1 ``gtol``, 2 ``xtol``, 3 callback, 4 constraints violated, 5 NaN; success for 1
+      and 2), with ``constr``/``jac``/``v`` as stacked ``(equality, inequality >= 0)`` rows.
     - ``nfev``/``njev`` count evaluations of ``fun`` and of its gradient as the JAX engines
       make them; they are not comparable one-for-one with SciPy's.
     - ``disp=True`` prints SciPy's summary after an eager solve (from the result, not from
@@ -179,6 +188,8 @@ def minimize(
     params, static_args = eqx.partition(args, eqx.is_array)
     objective = Objective(fun, jac, unravel, static_args)
     solver = spec.build(options, tol, n)
+    if spec.takes_hess:  # trust-constr: `hess` may be a quasi-Newton strategy (BFGS(), SR1())
+        solver = spec.build({**options, "hess": hess}, tol, n)
 
     has_bounds = spec.supports_bounds and not bounds_are_none(bounds)
     if has_bounds:

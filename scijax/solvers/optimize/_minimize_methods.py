@@ -16,6 +16,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array
 
+from ._hessian_update import HessianUpdateStrategy
 from ._minimize_run import run_constrained, run_minimiser
 from ._solvers.lbfgsb import LBFGSB
 from ._solvers.nelder_mead import NelderMead
@@ -24,8 +25,10 @@ from ._solvers.powell import Powell
 from ._solvers.quasi_newton import WolfeBFGS, WolfeCG
 from ._solvers.slsqp import SLSQP
 from ._solvers.tnc import TNC
+from ._solvers.trust_constr import TrustConstr
 from ._solvers.trust_krylov import lanczos_subproblem
 from ._solvers.trust_newton import TrustRegion, dogleg_subproblem, exact_subproblem, steihaug_cg
+from ._trust_constr_run import run_trust_constr
 
 __all__ = ["MinimizeMethod", "MINIMIZE_METHODS"]
 
@@ -84,6 +87,8 @@ class MinimizeMethod(NamedTuple):
     gradient_free: bool = False
     max_steps: Callable[[Any], int] = _loop_bound
     pack: Callable[[optx.Solution], dict] = _no_fields
+    takes_hess: bool = False
+    """``build`` also receives ``hess`` in ``options`` (trust-constr's quasi-Newton strategies)."""
 
 
 def _maxiter(options: dict, default: int) -> int:
@@ -234,6 +239,33 @@ def _tnc_fields(sol: optx.Solution) -> dict:
     return {"njev": sol.stats["nfev"]}
 
 
+def _trust_constr(options, tol, n):
+    hess = options.get("hess")
+    if isinstance(hess, type) and issubclass(hess, HessianUpdateStrategy):
+        raise TypeError("`hess` must be an instance such as BFGS(), not the class.")
+    if not (hess is None or callable(hess) or hess in ("2-point", "3-point", "cs")
+            or isinstance(hess, HessianUpdateStrategy)):
+        raise ValueError("`hess` must be None, a callable, '2-point', '3-point', 'cs', BFGS() or SR1(); "
+                         f"got {hess!r}.")
+    strategy = hess if isinstance(hess, HessianUpdateStrategy) else None
+    if strategy is not None:
+        strategy = strategy.initialize(n, "hess")  # (as SciPy: a fresh identity, for the Hessian)
+    gtol = options.get("gtol", 1e-8 if tol is None else tol)
+    xtol = options.get("xtol", 1e-8 if tol is None else tol)
+    barrier_tol = options.get("barrier_tol", 1e-8 if tol is None else tol)
+    for name, value in (("gtol", gtol), ("xtol", xtol), ("barrier_tol", barrier_tol)):
+        if not value > 0:
+            raise ValueError(f"`{name}` must be positive; got {value}.")
+    floats = {k: float(options[k]) for k in ("initial_tr_radius", "initial_constr_penalty",
+                                             "initial_barrier_parameter", "initial_barrier_tolerance")
+              if options.get(k) is not None}
+    for k, value in floats.items():
+        if not value > 0:
+            raise ValueError(f"`{k}` must be positive; got {value}.")
+    return TrustConstr(gtol=float(gtol), xtol=float(xtol), barrier_tol=float(barrier_tol),
+                       maxiter=_maxiter(options, 1000), hess=strategy, **floats)
+
+
 _COMMON = frozenset({"maxiter", "disp", "return_all"})
 _TRUST = _COMMON | {"gtol", "initial_trust_radius", "max_trust_radius", "eta", "inexact"}
 MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
@@ -262,5 +294,11 @@ MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
     "trust-krylov": MinimizeMethod(_trust(lanczos_subproblem), _TRUST, needs_hess=True),
     "slsqp": MinimizeMethod(_slsqp, _COMMON | {"ftol", "eps", "finite_diff_rel_step", "iprint", "workers"},
                             supports_bounds=True, supports_constraints=True, run=run_constrained),
+    "trust-constr": MinimizeMethod(
+        _trust_constr, frozenset({"gtol", "xtol", "barrier_tol", "sparse_jacobian", "maxiter", "verbose", "disp",
+                                  "initial_tr_radius", "initial_constr_penalty", "initial_barrier_parameter",
+                                  "initial_barrier_tolerance", "factorization_method", "finite_diff_rel_step"}),
+        supports_bounds=True, supports_constraints=True, needs_hess=True, run=run_trust_constr,
+        max_steps=lambda solver: int(solver.maxiter) + 2, takes_hess=True),
 }
 """SciPy method name (lower case) -> ``MinimizeMethod``. Adding a method is one entry here."""
