@@ -18,8 +18,11 @@ __all__ = ["prepare_constraints"]
 
 def _one(con: Any, x: Any) -> Any:
     if isinstance(con, NonlinearConstraint) and callable(con.fun):
+        fun = prepare(con.fun, (x,), solver="minimize", role="constraints.fun", closures=False)
+        if fun is con.fun:  # traceable: keep the user's object, the compiled solve's cache key
+            return con
         out = copy.copy(con)
-        out.fun = prepare(con.fun, (x,), solver="minimize", role="constraints.fun", closures=False)
+        out.fun = fun
         return out
     if isinstance(con, dict) and callable(con.get("fun")):
         args = prepare_args(con.get("args", ()))

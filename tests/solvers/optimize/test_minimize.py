@@ -151,6 +151,14 @@ def test_slsqp_equality_and_constraint_objects():
     np.testing.assert_allclose(res.x, ref.x, atol=1e-4)
     nl = so.NonlinearConstraint(lambda x: x[0] ** 2 + x[1] ** 2, 1.0, 1.0)
     np.testing.assert_allclose(minimize(neg_xy, x0, constraints=nl).x, ref.x, atol=1e-4)
+    compiles = []
+    listener = lambda event, *a, **k: compiles.append(event) if "backend_compile" in event else None  # noqa: E731
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        np.testing.assert_allclose(minimize(neg_xy, x0 + 0.1, constraints=nl).x, ref.x, atol=1e-4)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert not compiles  # the same constraint object and a new x0: no recompilation
     lin = so.LinearConstraint(np.array([[1.0, 1.0]]), -np.inf, 1.0)
     res = minimize(lambda x: jnp.sum((x - 1.0) ** 2), np.zeros(2), constraints=[lin])
     np.testing.assert_allclose(res.x, [0.5, 0.5], atol=1e-6)
