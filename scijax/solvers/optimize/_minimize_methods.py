@@ -16,6 +16,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array
 
+from ._cobyla import COBYLA_OPTIONS, build_cobyla, cobyla_max_steps, run_cobyla
 from ._minimize_run import run_constrained, run_minimiser
 from ._solvers.lbfgsb import LBFGSB
 from ._solvers.nelder_mead import NelderMead
@@ -262,5 +263,7 @@ MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
     "trust-krylov": MinimizeMethod(_trust(lanczos_subproblem), _TRUST, needs_hess=True),
     "slsqp": MinimizeMethod(_slsqp, _COMMON | {"ftol", "eps", "finite_diff_rel_step", "iprint", "workers"},
                             supports_bounds=True, supports_constraints=True, run=run_constrained),
+    "cobyla": MinimizeMethod(build_cobyla, COBYLA_OPTIONS, supports_bounds=True, supports_constraints=True,
+                             run=run_cobyla, max_steps=cobyla_max_steps),
 }
 """SciPy method name (lower case) -> ``MinimizeMethod``. Adding a method is one entry here."""
