@@ -65,10 +65,6 @@ def _ipm(w, g_mat, h, nd, rho, z0, gap_scale, iters: int = 60):
     def jac(z):
         return jnp.concatenate([g_mat, (2.0 * z * mask)[None, :]], 0)
 
-    def resid(z, lam, tau):
-        f = cons(z)
-        return jnp.concatenate([w + jac(z).T @ lam, -lam * f - 1.0 / tau])
-
     lam0 = gap_scale / m / -cons(z0)
 
     def cond(c):
@@ -87,16 +83,15 @@ def _ipm(w, g_mat, h, nd, rho, z0, gap_scale, iters: int = 60):
         hess = hess + (eps * (1.0 + jnp.max(jnp.abs(jnp.diag(hess))))) * jnp.eye(k, dtype=dtype)
         dz = jnp.linalg.solve(hess, -r_d - df.T @ (r_c / f))
         dlam = (r_c - lam * (df @ dz)) / f
-        smax = jnp.minimum(1.0, jnp.min(jnp.where(dlam < 0, -lam / jnp.where(dlam < 0, dlam, -1.0), 1.0)))
-        r0 = jnp.linalg.norm(jnp.concatenate([r_d, r_c]))
-
-        def bad(s):
-            zs = z + s * dz
-            return jnp.any(cons(zs) >= 0) | (jnp.linalg.norm(resid(zs, lam + s * dlam, tau)) > (1 - 0.01 * s) * r0)
-
-        s = jax.lax.while_loop(lambda sj: bad(sj[0]) & (sj[1] < 60), lambda sj: (0.5 * sj[0], sj[1] + 1),
-                               (0.99 * smax, 0))[0]
-        ok = jnp.invert(bad(s)) & jnp.all(jnp.isfinite(dz)) & jnp.all(jnp.isfinite(dlam))
+        # Fraction to the boundary, for the multipliers and for the (linear and ball) constraints.
+        s_dual = jnp.min(jnp.where(dlam < 0, -lam / jnp.where(dlam < 0, dlam, -1.0), jnp.inf))
+        rate = g_mat @ dz
+        s_lin = jnp.min(jnp.where(rate > 0, -f[:-1] / jnp.where(rate > 0, rate, 1.0), jnp.inf), initial=jnp.inf)
+        qa, qb = jnp.sum((dz * mask) ** 2), 2.0 * jnp.sum(z * dz * mask)
+        s_ball = (-qb + jnp.sqrt(qb * qb - 4.0 * qa * f[-1])) / (2.0 * jnp.where(qa > 0, qa, 1.0))
+        s_ball = jnp.where(qa > 0, s_ball, jnp.inf)
+        s = jnp.minimum(1.0, 0.99 * jnp.minimum(s_dual, jnp.minimum(s_lin, s_ball)))
+        ok = jnp.all(jnp.isfinite(dz)) & jnp.all(jnp.isfinite(dlam)) & jnp.all(cons(z + s * dz) < 0) & (s > 0)
         z_new = jnp.where(ok, z + s * dz, z)
         lam_new = jnp.where(ok, lam + s * dlam, lam)
         f_new = cons(z_new)
