@@ -230,8 +230,9 @@ class COBYLA(optx.AbstractMinimiser):
             new_mu = jnp.where(jnp.isinf(denom) | (denom <= 0), 0.0,
                                jnp.where(frange < mu * denom, frange / jnp.where(denom > 0, denom, 1.0), mu))
             new_mu = jnp.where(mu > 0, new_mu, mu)
-            false = jnp.array(False)
-            return (pts, fval, cval, jnp.where(last, rho, new_rho), jnp.where(last, mu, new_mu), false, false,
+            # As Powell's code: the step after a reduction is a trust-region step, whatever the geometry.
+            return (pts, fval, cval, jnp.where(last, rho, new_rho), jnp.where(last, mu, new_mu), jnp.array(True),
+                    jnp.array(False),
                     zero, jnp.asarray(COBYLA_INFO["small_tr_radius"]), last)
 
         def trust(_):
