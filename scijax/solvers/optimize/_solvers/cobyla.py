@@ -120,16 +120,29 @@ def trust_region_lp(g: Array, c: Array, a: Array, rho: Array) -> tuple[Array, Ar
         return jnp.where(gn > 0, -rho * g / jnp.where(gn > 0, gn, 1.0), 0.0), jnp.zeros((), dtype)
     amax = jnp.max(jnp.linalg.norm(a, axis=0))
     cscale = jnp.maximum(rho * amax, jnp.finfo(dtype).eps * (1.0 + jnp.max(jnp.abs(c))))
-    # Phase 1: least violation t in the ball, variables (d, t).
-    g1 = jnp.block([[-a.T, -jnp.ones((m, 1), dtype)], [jnp.zeros((1, n), dtype), -jnp.ones((1, 1), dtype)]])
-    h1 = jnp.concatenate([c, jnp.zeros((1,), dtype)])
-    w1 = jnp.zeros((n + 1,), dtype).at[n].set(1.0)
-    t0 = _violation(c) + cscale
-    z = _ipm(w1, g1, h1, n, rho, jnp.zeros((n + 1,), dtype).at[n].set(t0), cscale)
-    d1, t1 = z[:n], z[n]
-    # Phase 2: the model of f with the violation held at phase 1's level.
     slack = jnp.finfo(dtype).eps ** 0.75 * cscale
-    d = _ipm(g, -a.T, c + t1 + slack, n, rho, d1, rho * jnp.linalg.norm(g) + slack)
+    # Variables (d, t) and the same shapes in both phases, so that one loop over the phases
+    # compiles the interior-point solve once. Phase 1 minimises the violation t: rows
+    # c + a.T d + t >= 0, 0 <= t <= 2 t0. Phase 2 minimises g.d from phase 1's point: rows
+    # c + a.T d + t1 + slack >= 0, and -1 <= t <= 1 (t no longer enters the other rows).
+    t0 = _violation(c) + cscale
+    ones = jnp.ones((m, 1), dtype)
+    pad = jnp.array([[-1.0], [1.0]], dtype)
+    w1 = jnp.zeros((n + 1,), dtype).at[n].set(1.0)
+    w2 = jnp.concatenate([g, jnp.zeros((1,), dtype)])
+
+    def phase(k, z):
+        second = k == 1
+        top = jnp.concatenate([-a.T, jnp.where(second, 0.0, -1.0) * ones], 1)
+        g_mat = jnp.concatenate([top, jnp.concatenate([jnp.zeros((2, n), dtype), pad], 1)], 0)
+        h = jnp.concatenate([c + jnp.where(second, z[n] + slack, 0.0),
+                             jnp.where(second, jnp.array([1.0, 1.0], dtype), jnp.stack([0.0 * t0, 2.0 * t0]))])
+        z = jnp.where(second, z.at[n].set(0.0), z)
+        scale = jnp.where(second, rho * jnp.linalg.norm(g) + slack, cscale)
+        return _ipm(jnp.where(second, w2, w1), g_mat, h, n, rho, z, scale)
+
+    z0 = jnp.zeros((n + 1,), dtype).at[n].set(t0)
+    d = jax.lax.fori_loop(0, 2, phase, z0)[:n]
     return d, _violation(c + a.T @ d)
 
 
