@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from ._callback import unwrap, unwrap_solution
+from ._callback import CALLBACK_MESSAGE, CALLBACK_STATUS, unwrap, unwrap_solution
 from ._constraints import parse_constraints
 from ._implicit import attach_implicit_gradient
 from ._minimize_run import _callback_status, _no_grad
@@ -28,7 +28,7 @@ from ._result import OptimizeResult
 from ._solvers.cobyla import COBYLA
 from ._solvers.slsqp import kkt_residual
 
-__all__ = ["COBYLA_MESSAGES", "COBYLA_OPTIONS", "build_cobyla", "cobyla_max_steps", "run_cobyla"]
+__all__ = ["CobylaResult", "COBYLA_MESSAGES", "COBYLA_OPTIONS", "build_cobyla", "cobyla_max_steps", "run_cobyla"]
 
 _WHY = "Return from COBYLA because "
 COBYLA_MESSAGES: tuple[str, ...] = (
@@ -45,6 +45,25 @@ two entries, as Python's negative indices do). Entry 4 is SciPy's message for a 
 with ``maxcv > catol`` (status 0, ``success`` False)."""
 
 COBYLA_OPTIONS = frozenset({"rhobeg", "tol", "maxiter", "disp", "catol", "f_target"})
+
+
+class CobylaResult(OptimizeResult):
+    """``OptimizeResult`` whose ``message`` reads SciPy's negative COBYLA codes (-1, -2) from
+    ``messages`` (the shared table maps -2 to ``least_squares``'s callback message)."""
+
+    @property
+    def message(self) -> str | list[str]:
+        status = np.asarray(self.status)
+        success = np.broadcast_to(np.asarray(self.success_message), status.shape).ravel()
+
+        def text(i: int, code: int) -> str:
+            if code == CALLBACK_STATUS:
+                return CALLBACK_MESSAGE
+            return self.messages[int(success[i])] if code == 0 else self.messages[code]
+
+        if status.ndim == 0:
+            return text(0, int(status))
+        return [text(i, int(c)) for i, c in enumerate(status.ravel())]
 
 
 def build_cobyla(options: dict, tol: float | None, n: int) -> COBYLA:
@@ -80,7 +99,10 @@ def _multipliers(fn, x, inputs, rhoend):
 
     def fit(active):
         a = jnp.concatenate([j_eq, j_in * active[:, None]], 0)
-        lam = jnp.linalg.lstsq(a.T, g)[0]
+        gram = a @ a.T
+        reg = jnp.finfo(x.dtype).eps * (1.0 + jnp.trace(gram)) + (1.0 - jnp.concatenate(
+            [jnp.ones_like(c_eq), active]))  # unit diagonal for the inactive rows (their lam is 0)
+        lam = jnp.linalg.solve(gram + jnp.diag(reg), a @ g)
         return lam[: c_eq.shape[0]], lam[c_eq.shape[0]:] * active
 
     lam_eq, lam_in = fit(cand.astype(x.dtype))
@@ -130,5 +152,5 @@ def run_cobyla(spec: Any, objective, solver, x0, params, lower, upper, has_bound
     x, _, _ = attach_implicit_gradient((x_star, lam_eq, lam_in), kkt_residual(fn, active), inputs,
                                        success=success)
     f = fn(x, inputs)[0]
-    return OptimizeResult(x=unravel(x), success=success, status=status, fun=f, nfev=stats["nfev"], maxcv=maxcv,
+    return CobylaResult(x=unravel(x), success=success, status=status, fun=f, nfev=stats["nfev"], maxcv=maxcv,
                           success_message=jnp.where(feasible, 0, 4), messages=COBYLA_MESSAGES)

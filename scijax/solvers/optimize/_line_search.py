@@ -149,8 +149,13 @@ def line_search(f: Callable, myfprime: Callable | None, xk: ArrayLike, pk: Array
     f = prepare(f, (xk, *args), solver="line_search", role="f", closures=False)
     if myfprime is not None:
         myfprime = prepare(myfprime, (xk, *args), solver="line_search", role="myfprime", closures=False)
-    out = _search(f, myfprime, extra_condition, xk, pk, None if gfk is None else jnp.asarray(gfk, xk.dtype),
-                  old_fval, old_old_fval, args, float(c1), float(c2), amax, int(maxiter))
+
+    def opt(v):
+        return None if v is None else jnp.asarray(v, xk.dtype)
+
+    out = _search(f, myfprime, extra_condition, xk, pk, opt(gfk), opt(old_fval), opt(old_old_fval), args,
+                  jnp.asarray(c1, xk.dtype), jnp.asarray(c2, xk.dtype), amax,
+                  int(maxiter))
     alpha, fc, gc, new_fval, old_fval_out, new_slope, found = out
     if is_concrete(found):
         if not bool(found):
