@@ -151,6 +151,7 @@ class _CobylaState(eqx.Module):
     fval: Array  # (n + 1,)
     cval: Array  # (n + 1, m)
     rho: Array
+    delta: Array  # the trust-region radius, >= rho
     mu: Array
     trust_next: Array  # the last trust-region step was good: another one, whatever the geometry
     reduce_next: Array  # the last trust-region step was short or poor: reduce rho (or fix geometry)
@@ -195,13 +196,14 @@ class COBYLA(optx.AbstractMinimiser):
         finite = jnp.all(jnp.isfinite(fval)) & jnp.all(jnp.isfinite(cval)) & x_finite
         info = jnp.where(finite, 0, jnp.where(x_finite, COBYLA_INFO["nan_inf_f"], COBYLA_INFO["nan_inf_x"]))
         false = jnp.array(False)
-        return _CobylaState(pts, fval, cval, jnp.asarray(self.rhobeg, y.dtype), jnp.zeros((), y.dtype), false,
-                            false, fval[0], jnp.array(0), jnp.array(n + 1), info, jnp.invert(finite))
+        rho = jnp.asarray(self.rhobeg, y.dtype)
+        return _CobylaState(pts, fval, cval, rho, rho, jnp.zeros((), y.dtype), false, false, fval[0], jnp.array(0),
+                            jnp.array(n + 1), info, jnp.invert(finite))
 
     def step(self, fn, y, args, options, state, tags):
         dtype = y.dtype
         pts, fval, cval, _ = _order(state.pts, state.fval, state.cval, state.mu)
-        rho, mu = state.rho, state.mu
+        rho, delta, mu = state.rho, state.delta, state.mu
         x0, f0, c0 = pts[0], fval[0], cval[0]
         v0 = _violation(c0)
         sim = pts[1:] - x0
@@ -210,24 +212,25 @@ class COBYLA(optx.AbstractMinimiser):
         g, a = grads[:, 0], grads[:, 1:]
         veta = jnp.linalg.norm(sim, axis=1)
         vsig = 1.0 / jnp.linalg.norm(simi, axis=0)
-        acceptable = jnp.all(veta <= _BETA * rho) & jnp.all(vsig >= _ALPHA * rho)
+        acceptable = jnp.all(veta <= _BETA * delta) & jnp.all(vsig >= _ALPHA * delta)
         singular = jnp.invert(jnp.all(jnp.isfinite(grads)) & jnp.all(jnp.isfinite(simi)))
         zero = jnp.array(0)
+        false, true = jnp.array(False), jnp.array(True)
 
         def evaluate(x):
             f, c = self._eval(fn, x, args)
             return f, c, jnp.isfinite(f) & jnp.all(jnp.isfinite(c))
 
         def geometry(_):
-            far = veta > _BETA * rho
+            far = veta > _BETA * delta
             j = jnp.where(jnp.any(far), jnp.argmax(veta), jnp.argmin(vsig))
-            dx = _GAMMA * rho * vsig[j] * simi[:, j]
+            dx = _GAMMA * delta * vsig[j] * simi[:, j]
             model = lambda s: s * jnp.dot(g, dx) + mu * _violation(c0 + s * (a.T @ dx))  # noqa: E731
             dx = jnp.where(model(-1.0) < model(1.0), -dx, dx)
             f, c, finite = evaluate(x0 + dx)
             info = jnp.where(finite, 0, COBYLA_INFO["nan_inf_f"])
             new = (pts.at[j + 1].set(x0 + dx), fval.at[j + 1].set(f), cval.at[j + 1].set(c))
-            return (*new, rho, mu, jnp.array(False), jnp.array(False), jnp.array(1), info, jnp.invert(finite))
+            return (*new, rho, delta, mu, false, false, jnp.array(1), info, jnp.invert(finite))
 
         def reduce(_):
             last = rho <= self.rhoend
@@ -243,19 +246,27 @@ class COBYLA(optx.AbstractMinimiser):
             new_mu = jnp.where(jnp.isinf(denom) | (denom <= 0), 0.0,
                                jnp.where(frange < mu * denom, frange / jnp.where(denom > 0, denom, 1.0), mu))
             new_mu = jnp.where(mu > 0, new_mu, mu)
+            # While delta > rho only delta shrinks (it did after the step that led here): try again.
+            keep = delta > rho
+            last = last & jnp.invert(keep)
+            new_rho = jnp.where(keep | last, rho, new_rho)
+            new_delta = jnp.where(keep | last, delta, jnp.maximum(0.5 * delta, new_rho))
             # As Powell's code: the step after a reduction is a trust-region step, whatever the geometry.
-            return (pts, fval, cval, jnp.where(last, rho, new_rho), jnp.where(last, mu, new_mu), jnp.array(True),
-                    jnp.array(False),
-                    zero, jnp.asarray(COBYLA_INFO["small_tr_radius"]), last)
+            return (pts, fval, cval, new_rho, new_delta, jnp.where(keep | last, mu, new_mu), true, false, zero,
+                    jnp.asarray(COBYLA_INFO["small_tr_radius"]), last)
 
         def trust(_):
-            d, vpred = trust_region_lp(g, c0, a, rho)
-            short = jnp.linalg.norm(d) < 0.5 * rho
+            d, vpred = trust_region_lp(g, c0, a, delta)
+            dnorm = jnp.linalg.norm(d)
+            short = dnorm < 0.5 * rho
             preref = -jnp.dot(g, d)
             prerec = v0 - vpred
             barmu = jnp.where(prerec > 0, -preref / jnp.where(prerec > 0, prerec, 1.0), 0.0)
             new_mu = jnp.where(mu < 1.5 * barmu, 2.0 * barmu, mu)
             reorder = _order(pts, fval, cval, new_mu)[3]
+
+            def shrink(t):
+                return jnp.where(t <= 1.5 * rho, rho, t)
 
             def take(_):
                 f, c, finite = evaluate(x0 + d)
@@ -273,7 +284,7 @@ class COBYLA(optx.AbstractMinimiser):
                 j = jnp.where(weight[j] > floor, j, -1)
                 sigbar = weight * vsig
                 dist = jnp.where(trured > 0, jnp.linalg.norm(d[None] - sim, axis=1), veta)
-                eligible = ((sigbar >= _ALPHA * rho) | (sigbar >= vsig)) & (dist > _DELTA * rho)
+                eligible = ((sigbar >= _ALPHA * delta) | (sigbar >= vsig)) & (dist > _DELTA * delta)
                 far = jnp.argmax(jnp.where(eligible, dist, -jnp.inf))
                 j = jnp.where(jnp.any(eligible), far, j)
                 j = jnp.where(finite, j, -1)
@@ -282,17 +293,23 @@ class COBYLA(optx.AbstractMinimiser):
                 new = (jnp.where(keep, pts.at[jj].set(x0 + d), pts), jnp.where(keep, fval.at[jj].set(f), fval),
                        jnp.where(keep, cval.at[jj].set(c), cval))
                 good = (trured > 0) & (trured >= 0.1 * prerem)
-                return (*new, rho, new_mu, good, jnp.invert(good), jnp.array(1), zero, jnp.array(False))
+                # The trust-region radius of Powell's later methods (and PRIMA's COBYLA).
+                ratio = jnp.where(prerem > 0, trured / jnp.where(prerem > 0, prerem, 1.0), -1.0)
+                new_delta = jnp.where(ratio <= 0.1, 0.5 * delta,
+                                      jnp.where(ratio <= 0.7, jnp.maximum(0.5 * delta, dnorm),
+                                                jnp.maximum(0.5 * delta, 2.0 * dnorm)))
+                return (*new, rho, shrink(new_delta), new_mu, good, jnp.invert(good), jnp.array(1), zero, false)
 
             def skip(_):  # short step: reduce rho next; mu raised and the best vertex changed: again
-                return (pts, fval, cval, rho, new_mu, jnp.invert(short), short, zero, zero, jnp.array(False))
+                new_delta = jnp.where(short, shrink(0.1 * delta), delta)
+                return (pts, fval, cval, rho, new_delta, new_mu, jnp.invert(short), short, zero, zero, false)
 
             return jax.lax.cond(short | reorder, skip, take, None)
 
         mode = jnp.where(state.reduce_next, jnp.where(acceptable, 2, 0),
                          jnp.where(acceptable | state.trust_next, 1, 0))
         out = jax.lax.switch(mode, [geometry, trust, reduce], None)
-        pts, fval, cval, rho, mu, trust_next, reduce_next, evals, info, done = out
+        pts, fval, cval, rho, delta, mu, trust_next, reduce_next, evals, info, done = out
         nfev = state.nfev + evals
         info = jnp.where(singular, COBYLA_INFO["nan_inf_f"], info)
         done = done | singular
@@ -303,7 +320,7 @@ class COBYLA(optx.AbstractMinimiser):
         info = jnp.where(at_target & jnp.invert(done), COBYLA_INFO["ftarget"],
                          jnp.where(out_of_budget, COBYLA_INFO["maxfun"], info))
         done = done | at_target | out_of_budget
-        state = _CobylaState(best[0], best[1], best[2], rho, mu, trust_next, reduce_next, best[1][0],
+        state = _CobylaState(best[0], best[1], best[2], rho, delta, mu, trust_next, reduce_next, best[1][0],
                              state.nit + evals, nfev, info, done)
         return best[0][0], state, best[2][0]
 
