@@ -129,16 +129,16 @@ def minimize(
       and ``rescale`` has no effect.
     - trust-krylov solves each subproblem exactly in the Lanczos (Krylov) subspace, grown until
       it is invariant (SciPy's ``inexact=False``); SciPy's default stops earlier.
-    - COBYLA is Powell's 1994 method (linear interpolation on a simplex, trust radius ``rho``
-      halved from ``rhobeg`` to ``tol``, an l-infinity merit function with an adaptive penalty),
-      written from the paper; SciPy >= 1.16 runs PRIMA's COBYLA, whose iterates differ (PRIMA
-      also lets a second radius grow after good steps, so on long curved valleys such as
-      Rosenbrock's it needs fewer evaluations: 1165 vs our 2886 from ``(0, 0)``). Each
-      trust-region subproblem is solved by a small interior-point method instead of Powell's
-      active-set TRSTLP (same minimiser). Bounds are constraint rows, so iterates may leave the
-      box (PRIMA keeps them inside). ``catol`` defaults to ``sqrt(eps)`` of ``x0``'s dtype. The
-      derivative of ``x`` is the implicit one of the KKT conditions of the constraints active at
-      the returned point, which is accurate to about ``tol``.
+    - COBYLA is Powell's 1994 method (linear interpolation on a simplex, radius ``rho`` halved
+      from ``rhobeg`` to ``tol``, an l-infinity merit function with an adaptive penalty), written
+      from the paper, with the growing trust-region radius of his later methods; SciPy >= 1.16
+      runs PRIMA's COBYLA, whose iterates differ (same answers to about ``tol`` on SciPy's tests;
+      counts within about 2x, fewer or more). Each trust-region subproblem is solved by a small
+      interior-point method instead of Powell's active-set TRSTLP (same minimiser). Bounds are
+      constraint rows, so iterates may leave the box (PRIMA keeps them inside). ``catol``
+      defaults to ``sqrt(eps)`` of ``x0``'s dtype. The derivative of ``x`` is the implicit one
+      of the KKT conditions of the constraints active at the returned point, which is accurate
+      to about ``tol``.
     - Powell, TNC: ``status`` uses the generic codes below, not SciPy's method-specific ones.
     - ``nfev``/``njev`` count evaluations of ``fun`` and of its gradient as the JAX engines
       make them; they are not comparable one-for-one with SciPy's.

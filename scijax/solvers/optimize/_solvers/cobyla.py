@@ -8,18 +8,26 @@ The state is a simplex of ``n + 1`` evaluated points, row 0 the best one under t
 Interpolation on the simplex gives linear models of ``f`` and of every ``c_i``. One step of the
 engine (one trip of optimistix's loop) is one of:
 
-- **trust-region step**: ``d`` minimises the linear model of ``f`` within ``||d|| <= rho``
+- **trust-region step**: ``d`` minimises the linear model of ``f`` within ``||d|| <= delta``
   subject to the linearised constraints relaxed to the least violation attainable in the ball
   (Powell's two phases); the penalty ``mu`` is raised to twice the ratio of predicted objective
   increase to predicted violation decrease when it is below 1.5 times that ratio; the new point
   replaces the vertex Powell's rule picks (the one whose barycentric weight is largest, or one
   too far from the best vertex); a reduction ratio ``>= 0.1`` asks for another trust-region step;
-- **geometry step**: when a vertex is further than ``2.1 rho`` from the best one, or closer than
-  ``0.25 rho`` to the face opposite it, that vertex moves ``0.5 rho`` from the best one along
-  the face's normal (the sign that lowers the model merit);
+- **geometry step**: when a vertex is further than ``2.1 delta`` from the best one, or closer
+  than ``0.25 delta`` to the face opposite it, that vertex moves ``0.5 delta`` from the best one
+  along the face's normal (the sign that lowers the model merit);
 - **radius reduction**: after a short (``||d|| < rho / 2``) or poor trust-region step on an
-  acceptable simplex, ``rho`` halves (to ``rhoend`` once below ``1.5 rhoend``) and ``mu`` is
-  reduced by Powell's rule; at ``rho = rhoend`` the run ends (SciPy's status 0).
+  acceptable simplex with ``delta = rho``, ``rho`` halves (to ``rhoend`` once below
+  ``1.5 rhoend``) and ``mu`` is reduced by Powell's rule; at ``rho = rhoend`` the run ends
+  (SciPy's status 0).
+
+In Powell's 1994 paper the trust-region radius is ``rho`` itself. Here, as in his later methods
+(NEWUOA, BOBYQA) and in PRIMA's COBYLA that SciPy >= 1.16 runs, a second radius ``delta >= rho``
+follows the reduction ratio (halved below 0.1, ``max(delta / 2, ||d||)`` up to 0.7, else
+``max(delta / 2, 2 ||d||)``, and set to ``rho`` once below ``1.5 rho``); with ``delta = rho``
+throughout it is the 1994 method. Without it, long curved valleys take several times more
+evaluations than SciPy's.
 
 Each trust-region subproblem (Powell's TRSTLP is an active-set method) is solved here by two
 small primal-dual interior-point solves of the convex problems (the Euclidean ball as a quadratic
