@@ -46,7 +46,7 @@ def _tnc_code(res: Any, x0: Any, bounds: Any, options: dict) -> Any:
     x0 = jnp.ravel(jnp.asarray(x0, x.dtype))
     xscale = jnp.where(jnp.isfinite(lower) & jnp.isfinite(upper), upper - lower, 1.0 + jnp.abs(x0))
     fixed = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
-    gtol = MINIMIZE_METHODS["tnc"].build(options, None, n).gtol
+    gtol = getattr(MINIMIZE_METHODS["tnc"].build(options, None, n), "gtol")  # noqa: B009 (a TNC engine)
     pg_small = jnp.linalg.norm(jnp.where(fixed, 0.0, g * xscale)) <= gtol
     status = res.status
     code = jnp.where(status == 0, jnp.where(pg_small, 0, 1),

@@ -60,7 +60,8 @@ def _search(f, fprime, extra_condition, xk, pk, gfk, old_fval, old_old_fval, arg
     extra = None
     if extra_condition is not None:
         extra = lambda a, aux: jnp.asarray(extra_condition(a, xk + a * pk, aux[0], aux[1]), bool)  # noqa: E731
-    res = strong_wolfe(phi, phi0, derphi0, alpha1, c1=c1, c2=c2, amax=big, maxiter=maxiter, extra=extra)
+    res = strong_wolfe(phi, phi0, derphi0, alpha1, c1=c1, c2=c2, amax=big, maxiter=maxiter,  # pyright: ignore[reportArgumentType] (traced c1, c2, amax)
+                       extra=extra)
     found = res.found & (alpha1 > 0) & (derphi0 < 0)
     return res.step, fc + res.evals, gc + res.evals, res.value, phi0, res.aux[1], found
 
