@@ -145,7 +145,7 @@ def run_cobyla(spec: Any, objective, solver, x0, params, lower, upper, has_bound
     maxcv = jnp.maximum(jnp.max(jnp.abs(c_eq), initial=0.0), jnp.max(-c_in, initial=0.0))
     catol = jnp.sqrt(jnp.finfo(dtype).eps) if engine.ctol is None else engine.ctol
     feasible = maxcv <= catol
-    info = jnp.where(sol.result == optx.RESULTS.successful, stats["info"], 3)
+    info = jnp.where(sol.result == optx.RESULTS.nonlinear_max_steps_reached, 3, stats["info"])
     status = _callback_status(stats, info.astype(jnp.int32))
     success = ((status == 0) | (status == 1)) & feasible
     lam_eq, lam_in, active = _multipliers(fn, x_star, inputs, engine.rhoend)

@@ -22,7 +22,8 @@ from scijax.solvers.optimize import (
 from scijax.solvers.optimize._line_search import LineSearchWarning
 
 # A family with parameters: min (x0 - p0)^2 + (x1 - p1)^2 s.t. p2 - x0 - x1 >= 0, x >= 0. One
-# compiled solve serves every p (interior, constraint active, constraint and bound active).
+# compiled solve serves every p (interior, constraint active, constraint and bound active);
+# p3 shifts x0 (the solution does not depend on it).
 _X0 = np.array([0.5, 0.5])
 _BOUNDS = [(0.0, None), (0.0, None)]
 _TOL = 1e-9
@@ -37,18 +38,18 @@ def _c(x, p):
 
 
 def _solve(p):
-    return minimize(_f, jnp.asarray(_X0), args=(p,), method="COBYLA", bounds=_BOUNDS,
+    return minimize(_f, jnp.asarray(_X0) + p[3], args=(p,), method="COBYLA", bounds=_BOUNDS,
                     constraints={"type": "ineq", "fun": _c, "args": (p,)}, options={"tol": _TOL})
 
 
 SOLVE = jax.jit(_solve)
-CASES = np.array([[0.2, 0.3, 5.0],  # interior
-                  [1.0, 1.5, 1.0],  # x0 + x1 <= p2 active
-                  [-1.0, 2.0, 1.0]])  # x0 >= 0 and x0 + x1 <= p2 active
+CASES = np.array([[0.2, 0.3, 5.0, 0.0],  # interior
+                  [1.0, 1.5, 1.0, 0.0],  # x0 + x1 <= p2 active
+                  [-1.0, 2.0, 1.0, 0.0]])  # x0 >= 0 and x0 + x1 <= p2 active
 # d x / d p at each case, from the active sets
-JACOBIANS = np.array([[[1, 0, 0], [0, 1, 0]],
-                      [[0.5, -0.5, 0.5], [-0.5, 0.5, 0.5]],
-                      [[0, 0, 0], [0, 0, 1]]], dtype=float)
+JACOBIANS = np.array([[[1, 0, 0, 0], [0, 1, 0, 0]],
+                      [[0.5, -0.5, 0.5, 0], [-0.5, 0.5, 0.5, 0]],
+                      [[0, 0, 0, 0], [0, 0, 1, 0]]], dtype=float)
 
 
 def _scipy(p):
@@ -65,10 +66,13 @@ def test_family_matches_scipy_jit_no_recompile_and_nonfinite():
         assert float(res.maxcv) <= 1e-8
         # Same order of work as SciPy (PRIMA) on these small problems.
         assert int(res.nfev) < 3 * ref.nfev + 20
-    bad = SOLVE(jnp.array([np.nan, 0.3, 5.0]))  # f is NaN from the start
-    assert SOLVE._cache_size() == 1
+    bad = SOLVE(jnp.array([np.nan, 0.3, 5.0, 0.0]))  # f is NaN from the start
     assert int(bad.status) == -2 and not bool(bad.success)
     assert bad.message == "Return from COBYLA because the objective function returns NaN/+Inf."
+    bad = SOLVE(jnp.array([0.2, 0.3, 5.0, np.nan]))  # x0 is NaN
+    assert int(bad.status) == -1 and not bool(bad.success)
+    assert bad.message == "Return from COBYLA because NaN or Inf occurs in x."
+    assert SOLVE._cache_size() == 1
     assert res.message == ref.message and set(res.keys()) == set(ref.keys())
 
 
@@ -81,7 +85,7 @@ def test_vmap_matches_loop_and_implicit_jacobian_matches_finite_differences():
     h = 1e-4
     for k, p in enumerate(CASES):
         fd = np.stack([(np.asarray(SOLVE(jnp.asarray(p + h * e)).x) - np.asarray(SOLVE(jnp.asarray(p - h * e)).x))
-                       / (2 * h) for e in np.eye(3)], 1)
+                       / (2 * h) for e in np.eye(4)], 1)
         np.testing.assert_allclose(jac[k], fd, atol=1e-3)
     assert SOLVE._cache_size() == 1
 
@@ -126,7 +130,7 @@ def test_hs35_float32_linear_constraint_and_equality():
 
 
 def test_infeasible_status_and_bad_inputs():
-    p = np.array([1.0, 1.0, -1.0])  # x0 + x1 <= -1 with x >= 0: no feasible point
+    p = np.array([1.0, 1.0, -1.0, 0.0])  # x0 + x1 <= -1 with x >= 0: no feasible point
     res, ref = SOLVE(jnp.asarray(p)), _scipy(p)
     assert SOLVE._cache_size() == 1
     assert not bool(res.success) and not ref.success
