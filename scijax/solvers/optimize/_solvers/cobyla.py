@@ -210,7 +210,7 @@ class COBYLA(optx.AbstractMinimiser):
 
     def step(self, fn, y, args, options, state, tags):
         dtype = y.dtype
-        pts, fval, cval, _ = _order(state.pts, state.fval, state.cval, state.mu)
+        pts, fval, cval = state.pts, state.fval, state.cval  # (ordered under mu by the last step)
         rho, delta, mu = state.rho, state.delta, state.mu
         x0, f0, c0 = pts[0], fval[0], cval[0]
         v0 = _violation(c0)
