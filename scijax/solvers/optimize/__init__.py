@@ -40,6 +40,9 @@ from ._legacy import fminbound as fminbound
 from ._legacy import golden as golden
 from ._legacy_minpack import fsolve as fsolve
 from ._legacy_minpack import leastsq as leastsq
+from ._legacy_tnc_cobyla import fmin_cobyla as fmin_cobyla
+from ._legacy_tnc_cobyla import fmin_tnc as fmin_tnc
+from ._line_search import line_search as line_search
 from ._linprog import linprog as linprog
 from ._lsq_linear import lsq_linear as lsq_linear
 from ._lsq_linear import nnls as nnls
@@ -120,15 +123,18 @@ __all__ = [
     "fmin",
     "fmin_bfgs",
     "fmin_cg",
+    "fmin_cobyla",
     "fmin_l_bfgs_b",
     "fmin_ncg",
     "fmin_powell",
     "fmin_slsqp",
+    "fmin_tnc",
     "fminbound",
     "fsolve",
     "golden",
     "least_squares",
     "leastsq",
+    "line_search",
     "linearmixing",
     "linprog",
     "lsq_linear",

@@ -69,6 +69,7 @@ def minimize(
         'BFGS', 'L-BFGS-B', 'CG', 'Newton-CG', 'trust-ncg', 'trust-exact', 'trust-krylov',
         'dogleg', 'Nelder-Mead', 'Powell', 'TNC', 'SLSQP' or 'trust-constr'. Default as in SciPy: BFGS,
         L-BFGS-B with bounds, SLSQP with constraints.
+        Also 'COBYLA' (derivative-free; bounds and constraints, see below).
     jac
         ``None`` (autodiff; never finite differences), ``True`` (``fun`` returns ``(f, g)``) or a
         callable ``jac(x, *args)``. SciPy's ``'2-point'``, ``'3-point'`` and ``'cs'`` are accepted
@@ -81,9 +82,11 @@ def minimize(
     bounds
         ``Bounds`` or a sequence of ``(min, max)`` pairs (``None`` for unbounded), for
         L-BFGS-B, TNC, Powell, Nelder-Mead and SLSQP.
+        COBYLA takes them too (as constraint rows, see below).
     constraints
         For SLSQP: dicts with ``type`` ('eq'/'ineq'), ``fun``, optional ``jac`` and ``args``, or
         ``LinearConstraint``/``NonlinearConstraint`` objects.
+        COBYLA takes the same forms (each equality becomes two inequalities).
     tol
         Default tolerance, mapped onto each method's own option as SciPy does.
     callback
@@ -102,6 +105,10 @@ def minimize(
         ``x``, ``fun``, ``jac``, ``hess_inv`` (BFGS), ``nit``, ``nfev``, ``njev``, ``status``,
         ``success`` and ``message``. ``status``: 0 converged, 1 iteration limit, 2 stopped
         without meeting the tolerance (precision loss, failed line search), 3 NaN/inf.
+        COBYLA returns SciPy's fields ``x``, ``fun``, ``nfev``, ``maxcv``, ``status``, ``success``,
+        ``message`` and SciPy's codes: 0 the radius reached ``tol`` (``success`` only if
+        ``maxcv <= catol``), 1 ``f_target`` reached, 3 ``maxiter`` evaluations, -2 NaN/inf in ``f``
+        or a constraint, -1 NaN/inf in ``x0``.
 
     Differences from SciPy
     ----------------------
@@ -124,6 +131,16 @@ def minimize(
       and ``rescale`` has no effect.
     - trust-krylov solves each subproblem exactly in the Lanczos (Krylov) subspace, grown until
       it is invariant (SciPy's ``inexact=False``); SciPy's default stops earlier.
+    - COBYLA is Powell's 1994 method (linear interpolation on a simplex, radius ``rho`` halved
+      from ``rhobeg`` to ``tol``, an l-infinity merit function with an adaptive penalty), written
+      from the paper, with the growing trust-region radius of his later methods; SciPy >= 1.16
+      runs PRIMA's COBYLA, whose iterates differ (same answers to about ``tol`` on SciPy's tests;
+      counts within about 2x, fewer or more). Each trust-region subproblem is solved by a small
+      interior-point method instead of Powell's active-set TRSTLP (same minimiser). Bounds are
+      constraint rows, so iterates may leave the box (PRIMA keeps them inside). ``catol``
+      defaults to ``sqrt(eps)`` of ``x0``'s dtype. The derivative of ``x`` is the implicit one
+      of the KKT conditions of the constraints active at the returned point, which is accurate
+      to about ``tol``.
     - Powell, TNC: ``status`` uses the generic codes below, not SciPy's method-specific ones.
     - trust-constr is Byrd-Omojokun trust-region SQP, with SciPy's barrier method on slack
       variables when there are inequalities or bounds (``_solvers/trust_constr.py``). Its default

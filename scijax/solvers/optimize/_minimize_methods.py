@@ -17,6 +17,7 @@ import optimistix as optx
 from jaxtyping import Array
 
 from ._hessian_update import HessianUpdateStrategy
+from ._cobyla import COBYLA_OPTIONS, build_cobyla, cobyla_max_steps, run_cobyla
 from ._minimize_run import run_constrained, run_minimiser
 from ._solvers.lbfgsb import LBFGSB
 from ._solvers.nelder_mead import NelderMead
@@ -300,5 +301,7 @@ MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
                                   "initial_barrier_tolerance", "factorization_method", "finite_diff_rel_step"}),
         supports_bounds=True, supports_constraints=True, needs_hess=True, run=run_trust_constr,
         max_steps=lambda solver: int(solver.maxiter) + 2, takes_hess=True),
+    "cobyla": MinimizeMethod(build_cobyla, COBYLA_OPTIONS, supports_bounds=True, supports_constraints=True,
+                             run=run_cobyla, max_steps=cobyla_max_steps),
 }
 """SciPy method name (lower case) -> ``MinimizeMethod``. Adding a method is one entry here."""
