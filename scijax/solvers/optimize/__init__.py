@@ -22,6 +22,7 @@ from ._constraints import (
 )
 from ._curve_fit import curve_fit as curve_fit
 from ._differential_evolution import differential_evolution as differential_evolution
+from ._direct import direct as direct
 from ._dual_annealing import dual_annealing as dual_annealing
 from ._fixed_point import fixed_point as fixed_point
 from ._least_squares import least_squares as least_squares
@@ -110,6 +111,7 @@ __all__ = [
     "curve_fit",
     "diagbroyden",
     "differential_evolution",
+    "direct",
     "dual_annealing",
     "excitingmixing",
     "fixed_point",

@@ -1,0 +1,160 @@
+"""DIRECT (Jones, Perttunen and Stuckman 1993) and DIRECT-L (Gablonsky and Kelley 2001): the engine.
+
+The bookkeeping of the hyperrectangles (centres in the unit cube, the trisection level of every
+side, the function values) is host-side NumPy; the function values come from a batched
+``evaluate(points) -> values`` supplied by the facade, called once per iteration with the new
+sample points of *every* potentially optimal rectangle of that iteration.
+"""
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["DirectOutcome", "direct_search"]
+
+
+class DirectOutcome(NamedTuple):
+    x: np.ndarray  # the best centre, in the unit cube
+    fun: float
+    status: int  # 1 maxfun, 2 maxiter, 3 f_min reached, 4 vol_tol, 5 len_tol
+    nfev: int
+    nit: int
+
+
+class _Boxes:
+    """Growable arrays of rectangles: centre ``c``, side levels ``lev`` (side ``3**-lev``) and ``f``."""
+
+    def __init__(self, n: int) -> None:
+        self.c = np.empty((0, n))
+        self.lev = np.empty((0, n), np.int64)
+        self.f = np.empty(0)
+
+    def add(self, c: np.ndarray, lev: np.ndarray, f: np.ndarray) -> None:
+        self.c = np.concatenate([self.c, c])
+        self.lev = np.concatenate([self.lev, lev])
+        self.f = np.concatenate([self.f, f])
+
+
+def _effective(f: np.ndarray) -> np.ndarray:
+    """Non-finite values (points where the function is undefined) rank just above the worst finite one."""
+    finite = np.isfinite(f)
+    if not finite.any():
+        return np.zeros_like(f)
+    return np.where(finite, f, f[finite].max() + 1.0)
+
+
+def _size(lev: np.ndarray, locally_biased: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(group key, size measure d)``: half the longest side (DIRECT-L) or half the diagonal (DIRECT).
+
+    Sides only ever differ by one level, so ``(min level, how many sides at it)`` fixes the diagonal.
+    """
+    n = lev.shape[1]
+    k = lev.min(axis=1)
+    if locally_biased:
+        return k, 0.5 * 3.0 ** (-k.astype(float))
+    p = (lev == k[:, None]).sum(axis=1)
+    d = 0.5 * np.sqrt(p * 9.0 ** (-k.astype(float)) + (n - p) * 9.0 ** (-(k + 1).astype(float)))
+    return k * (n + 1) + (n - p), d
+
+
+def _potentially_optimal(boxes: _Boxes, eps: float, locally_biased: bool) -> np.ndarray:
+    """Indices of the potentially optimal rectangles (Jones' conditions with the ``eps`` test)."""
+    f = _effective(boxes.f)
+    key, d = _size(boxes.lev, locally_biased)
+    order = np.lexsort((np.arange(f.size), f, key))  # by size group, then f, then age
+    first = np.ones(order.size, bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    heads = order[first]  # the lowest (oldest on ties) rectangle of each size
+    dh, fh = d[heads], f[heads]
+    fmin = f.min()
+    chosen = []
+    for j in range(heads.size):  # Jones' conditions: some K > 0 puts f - K d of j lowest, by eps
+        smaller, larger = dh < dh[j], dh > dh[j]
+        low = np.max((fh[j] - fh[smaller]) / (dh[j] - dh[smaller])) if smaller.any() else -np.inf
+        if larger.any():
+            up = np.min((fh[larger] - fh[j]) / (dh[larger] - dh[j]))
+            if up <= 0 or low > up or fh[j] - up * dh[j] > fmin - eps * abs(fmin):
+                continue
+        chosen.append(heads[j])
+    chosen = np.array(chosen, np.int64)
+    if not locally_biased and chosen.size:  # DIRECT takes every rectangle tied with its group's head
+        head_f = dict(zip(key[chosen].tolist(), f[chosen].tolist(), strict=True))
+        target = np.array([head_f.get(kk, np.nan) for kk in key.tolist()])
+        chosen = np.flatnonzero(f == target)
+    return np.sort(chosen)
+
+
+def _samples(c: np.ndarray, lev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The points ``c +- delta e_i`` along the longest sides of one rectangle: ``(dims, delta, points)``."""
+    k = lev.min()
+    dims = np.flatnonzero(lev == k)
+    delta = 3.0 ** (-(k + 1))
+    eye = np.eye(c.size)[dims] * delta
+    return dims, delta, np.concatenate([c + eye, c - eye])  # (+ for every dim, then - for every dim)
+
+
+def _divide(boxes: _Boxes, i: int, dims: np.ndarray, f_new: np.ndarray, points: np.ndarray) -> None:
+    """Trisect rectangle ``i`` along ``dims``, the dimension with the best sample first (largest children)."""
+    m = dims.size
+    f_plus, f_minus = f_new[:m], f_new[m:]
+    w = np.minimum(_effective_pair(f_plus), _effective_pair(f_minus))
+    lev = boxes.lev[i].copy()
+    new_c, new_lev, new_f = [], [], []
+    for r in np.argsort(w, kind="stable"):
+        lev[dims[r]] += 1
+        new_c += [points[r], points[m + r]]
+        new_lev += [lev.copy(), lev.copy()]
+        new_f += [f_plus[r], f_minus[r]]
+    boxes.lev[i] = lev
+    boxes.add(np.array(new_c), np.array(new_lev), np.array(new_f))
+
+
+def _effective_pair(f: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(f), f, np.inf)
+
+
+def direct_search(evaluate: Callable[[np.ndarray], np.ndarray], n: int, *, eps: float, maxfun: int, maxiter: int,
+                  locally_biased: bool, f_min: float, f_min_rtol: float, vol_tol: float, len_tol: float,
+                  callback: Callable[[np.ndarray], object] | None = None) -> DirectOutcome:
+    """Run DIRECT on the unit cube; ``evaluate`` maps points of shape ``(m, n)`` to values ``(m,)``."""
+    boxes = _Boxes(n)
+    centre = np.full((1, n), 0.5)
+    boxes.add(centre, np.zeros((1, n), np.int64), evaluate(centre))
+    nfev, nit, status = 1, 0, 2
+
+    def split(idx: np.ndarray) -> int:
+        plans = [_samples(boxes.c[i], boxes.lev[i]) for i in idx]
+        points = np.concatenate([p[2] for p in plans])
+        values = evaluate(points)
+        at = 0
+        for i, (dims, _, pts) in zip(idx, plans, strict=True):
+            _divide(boxes, int(i), dims, values[at:at + pts.shape[0]], pts)
+            at += pts.shape[0]
+        return points.shape[0]
+
+    nfev += split(np.array([0]))
+    while True:
+        f = _effective(boxes.f)
+        best = int(np.argmin(f))
+        fbest = boxes.f[best]
+        if callback is not None and nit > 0:
+            callback(boxes.c[best])
+        if np.isfinite(f_min) and (fbest - f_min) / (abs(f_min) if f_min != 0 else 1.0) <= f_min_rtol:
+            status = 3
+            break
+        if np.prod(3.0 ** (-boxes.lev[best].astype(float))) <= vol_tol:
+            status = 4
+            break
+        if _size(boxes.lev[best:best + 1], locally_biased)[1][0] <= len_tol:
+            status = 5
+            break
+        if nfev >= maxfun:
+            status = 1
+            break
+        if nit >= maxiter:
+            status = 2
+            break
+        nfev += split(_potentially_optimal(boxes, eps, locally_biased))
+        nit += 1
+    return DirectOutcome(boxes.c[best], float(boxes.f[best]), status, nfev, nit)
