@@ -121,7 +121,7 @@ def direct_search(evaluate: Callable[[np.ndarray], np.ndarray], n: int, *, eps: 
     boxes = _Boxes(n)
     centre = np.full((1, n), 0.5)
     boxes.add(centre, np.zeros((1, n), np.int64), evaluate(centre))
-    nfev, nit, status = 1, 0, 2
+    nfev = 1
 
     def split(idx: np.ndarray) -> int:
         plans = [_samples(boxes.c[i], boxes.lev[i]) for i in idx]
@@ -134,27 +134,30 @@ def direct_search(evaluate: Callable[[np.ndarray], np.ndarray], n: int, *, eps: 
         return points.shape[0]
 
     nfev += split(np.array([0]))
+    divisions = 0
     while True:
+        # Stopping tests after every division, then the callback (SciPy's order); ``nit`` counts the
+        # initial trisection as an iteration, and ``maxiter`` allows ``maxiter - 2`` divisions, as SciPy's.
         f = _effective(boxes.f)
         best = int(np.argmin(f))
         fbest = boxes.f[best]
-        if callback is not None and nit > 0:
-            callback(boxes.c[best])
+        status = 0
         if np.isfinite(f_min) and (fbest - f_min) / (abs(f_min) if f_min != 0 else 1.0) <= f_min_rtol:
             status = 3
-            break
-        if np.prod(3.0 ** (-boxes.lev[best].astype(float))) <= vol_tol:
+        elif np.prod(3.0 ** (-boxes.lev[best].astype(float))) <= vol_tol:
             status = 4
-            break
-        if _size(boxes.lev[best:best + 1], locally_biased)[1][0] <= len_tol:
+        elif _size(boxes.lev[best:best + 1], locally_biased)[1][0] <= len_tol:
             status = 5
-            break
-        if nfev >= maxfun:
+        elif nfev > maxfun:
             status = 1
+        if status:
+            nit = divisions + 1
             break
-        if nit >= maxiter:
-            status = 2
+        if callback is not None and divisions > 0:
+            callback(boxes.c[best])
+        if divisions + 2 >= max(maxiter, 2):
+            status, nit = 2, max(maxiter, 2)
             break
         nfev += split(_potentially_optimal(boxes, eps, locally_biased))
-        nit += 1
+        divisions += 1
     return DirectOutcome(boxes.c[best], float(boxes.f[best]), status, nfev, nit)
