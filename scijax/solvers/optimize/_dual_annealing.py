@@ -11,7 +11,8 @@ from jaxtyping import Array, ArrayLike
 
 from ..._concrete import is_concrete
 from .._userfn import prepare_bound
-from ._differential_evolution import _key_from, _no_derivative, _parse_finite_bounds
+from ._differential_evolution import _key_from, _parse_finite_bounds
+from ._implicit import implicit_bounded_solution
 from ._minimize import minimize
 from ._objective import prepare_args
 from ._result import OptimizeResult
@@ -52,11 +53,13 @@ def _local_search(objective, params, lower, upper, kwargs: dict) -> Callable[[Ar
 def _run(objective, params, x_first, key, lower, upper, maxiter: int, initial_temp: float, restart_ratio: float,
          visit: float, accept: float, maxfun: float, no_local_search: bool, ls_kwargs: dict):
     n = x_first.shape[0]
-    energy = lambda z: objective(z, params)  # noqa: E731
-    local = _local_search(objective, params, lower, upper, ls_kwargs)
+    fixed = jax.lax.stop_gradient(params)  # the search itself is not differentiated
+    energy = lambda z: objective(z, fixed)  # noqa: E731
+    local = _local_search(objective, fixed, lower, upper, ls_kwargs)
     x, e, count, key = random_start(key, energy, lower, upper, x_first)
     i32 = lambda v: jnp.asarray(v, jnp.int32)  # noqa: E731
-    start = AnnealState(x, e, x, e, x, e, key, i32(count), i32(0), i32(0), i32(0), i32(0), i32(1000), jnp.array(False),
+    no = jnp.array(False)
+    start = AnnealState(x, e, x, e, x, e, key, i32(count), i32(0), i32(0), i32(0), i32(0), i32(1000), no, no,
                         jnp.where(jnp.isfinite(e), RUNNING, NONFINITE).astype(jnp.int32))
     t_restart = initial_temp * restart_ratio
 
@@ -65,7 +68,8 @@ def _run(objective, params, x_first, key, lower, upper, maxiter: int, initial_te
         ok = jnp.all(jnp.isfinite(res.x)) & jnp.isfinite(res.fun) & jnp.all((res.x >= lower) & (res.x <= upper))
         take = ok & (res.fun < e0)
         njev = jnp.asarray(res.njev if res.njev is not None else 0, jnp.int32)
-        return jnp.where(take, res.x, x0), jnp.where(take, res.fun, e0), s.nfev + res.nfev, s.njev + njev
+        return (jnp.where(take, res.x, x0), jnp.where(take, res.fun, e0), s.nfev + res.nfev, s.njev + njev,
+                take & res.success)
 
     def after_chain(s: AnnealState) -> AnnealState:
         # After an improvement, polish the best point; after 1000 chains without one, the chain's
@@ -74,13 +78,14 @@ def _run(objective, params, x_first, key, lower, upper, maxiter: int, initial_te
 
         def go(s: AnnealState) -> AnnealState:
             x0, e0 = jnp.where(s.improved, s.xbest, s.xmin), jnp.where(s.improved, s.ebest, s.emin)
-            x1, e1, nfev, njev = search(s, x0, e0)
+            x1, e1, nfev, njev, from_ls = search(s, x0, e0)
             better = e1 < s.ebest
             s = AnnealState(jnp.where(better, x1, s.x), jnp.where(better, e1, s.e),
                             jnp.where(better, x1, s.xbest), jnp.where(better, e1, s.ebest),
                             jnp.where(forced, x1, s.xmin), jnp.where(forced, e1, s.emin),
                             s.key, nfev, njev, s.nit, s.step, jnp.where(better | forced, 0, s.not_improved),
                             jnp.where(forced, n, s.not_improved_max), s.improved,
+                            jnp.where(better, from_ls, s.best_ls),
                             jnp.where(nfev >= maxfun, MAXFUN_LS, RUNNING).astype(jnp.int32))
             return s
 
@@ -112,16 +117,11 @@ def _run(objective, params, x_first, key, lower, upper, maxiter: int, initial_te
     start = eqx.tree_at(lambda t: t.status, start, jnp.where((start.status == RUNNING) & (maxiter <= 0), MAXITER,
                                                              start.status).astype(jnp.int32))
     end = jax.lax.while_loop(lambda s: s.status == RUNNING, iteration, start)
-    xbest, ebest = jax.lax.stop_gradient(end.xbest), jax.lax.stop_gradient(end.ebest)
-    if no_local_search:
-        x, fun = _no_derivative(xbest, params), ebest
-    else:
-        # The loop is not differentiated: a last local search from the (constant) best point
-        # carries minimize's implicit derivative; its evaluations are not counted.
-        res = local(xbest)
-        take = res.success & (res.fun <= ebest)
-        x = jnp.where(take, res.x, _no_derivative(xbest, params))
-        fun = jnp.where(take, res.fun, ebest)
+    # The loop is not differentiated: where the best point is a minimum found by a successful
+    # local search, its derivative follows from the optimality conditions within the bounds.
+    x = implicit_bounded_solution(objective, jax.lax.stop_gradient(end.xbest), params, lower, upper, True,
+                                  success=end.best_ls)
+    fun = objective(x, params)
     return OptimizeResult(x=x, success=end.status == MAXITER, status=end.status, fun=fun, nit=end.nit,
                           nfev=end.nfev, njev=end.njev, nhev=jnp.zeros_like(end.njev), messages=DA_MESSAGES)
 
@@ -206,9 +206,10 @@ def dual_annealing(
     - ``message`` is a string and ``status`` has the codes above (SciPy: a list, ``status`` 0).
       Under ``jit`` a non-finite objective gives status 3 instead of a ``ValueError``.
     - ``callback`` is not supported (it raises).
-    - ``jax.grad`` of ``x`` or ``fun`` with respect to ``args`` is the implicit derivative of a last
-      local search from the best point (NaN for ``x`` when that search fails or with
-      ``no_local_search``: a sampled point has no derivative).
+    - ``jax.grad`` of ``x`` or ``fun`` with respect to ``args`` is the implicit derivative of the
+      best point's optimality conditions (the gradient vanishes in the free coordinates, the
+      active bounds hold) when that point came from a successful local search; otherwise (a
+      sampled point, or ``no_local_search``) it is NaN.
 
     Examples
     --------

@@ -36,6 +36,7 @@ class AnnealState(eqx.Module):
     not_improved: Array
     not_improved_max: Array
     improved: Array  # the best energy improved during the last chain
+    best_ls: Array  # the best point came from a successful local search (a stationary point)
     status: Array  # RUNNING or a final code
 
 
@@ -135,7 +136,7 @@ def run_chain(s: AnnealState, temperature: Array, energy: Callable[[Array], Arra
         status = jnp.where(nfev >= maxfun, MAXFUN_CHAIN, RUNNING)
         new = AnnealState(x, e_cur, jnp.where(new_best, xv, s.xbest), jnp.where(new_best, e, s.ebest), xmin, emin,
                           key, nfev, s.njev, s.nit, s.step, jnp.where(new_best, 0, s.not_improved),
-                          s.not_improved_max, s.improved | new_best, status)
+                          s.not_improved_max, s.improved | new_best, s.best_ls & ~new_best, status)
         done = s.status != RUNNING  # the budget ran out earlier in this chain: keep the state
         return jax.tree_util.tree_map(lambda a, b: _keep(done, a, b), s, new)
 
