@@ -1,5 +1,6 @@
 """``scipy.optimize.direct``: DIRECT / DIRECT-L with each iteration's samples evaluated as one batch."""
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,18 @@ _MESSAGES = {
     5: "The side length measure of the hyperrectangle containing the lowest function value found is below "
        "len_tol={}",
 }
+
+
+@functools.lru_cache(maxsize=16)
+def _evaluator(func: Callable, lb: tuple, width: tuple) -> Callable:
+    """The compiled batch evaluation, kept for repeated calls with the same function and box."""
+    lo, w = np.asarray(lb), np.asarray(width)
+
+    @jax.jit
+    def batch(u, a):
+        return jax.vmap(lambda z: jnp.asarray(func(lo + z * w, *a)).reshape(()))(u)
+
+    return batch
 
 
 def _bounds(bounds: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -149,11 +162,10 @@ def direct(
     if any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves(args_t)):
         raise TypeError("`args` of direct must be concrete: direct runs an eager loop over iterations and "
                         "cannot be traced by jax.jit, jax.vmap or jax.grad.")
-    lo, width = jnp.asarray(lb), jnp.asarray(ub - lb)
-
-    @jax.jit
-    def batch(u, a):
-        return jax.vmap(lambda z: jnp.asarray(func(lo + z * width, *a)).reshape(()))(u)
+    try:
+        batch = _evaluator(func, tuple(lb.tolist()), tuple((ub - lb).tolist()))
+    except TypeError:  # an unhashable callable: no reuse across calls
+        batch = _evaluator.__wrapped__(func, tuple(lb.tolist()), tuple((ub - lb).tolist()))
 
     def evaluate(points: np.ndarray) -> np.ndarray:
         m = points.shape[0]
