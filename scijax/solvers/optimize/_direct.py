@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
+from ..._concrete import is_concrete
 from ._objective import prepare_args
 from ._result import OptimizeResult
 from ._solvers.direct import direct_search
@@ -139,9 +140,9 @@ def direct(
     >>> import jax.numpy as jnp
     >>> from scijax.solvers.optimize import direct
     >>> styblinski_tang = lambda x: 0.5 * jnp.sum(x**4 - 16 * x**2 + 5 * x)
-    >>> res = direct(styblinski_tang, [(-4.0, 4.0), (-4.0, 4.0)], len_tol=1e-3)
-    >>> [round(float(v), 2) for v in res.x], round(float(res.fun), 3), int(res.status)
-    ([-2.9, -2.9], -78.332, 5)
+    >>> res = direct(styblinski_tang, [(-4.0, 4.0), (-4.0, 4.0)])
+    >>> [round(float(v), 4) for v in res.x], round(float(res.fun), 4), res.message
+    ([-2.9032, -2.9032], -78.3323, 'Number of function evaluations done is larger than maxfun=2000')
     """
     lb, ub = _bounds(bounds)
     n = lb.size
@@ -159,7 +160,7 @@ def direct(
     if not float(eps) >= 0:
         raise ValueError(f"`eps` must be >= 0; got {eps!r}.")
     args_t = prepare_args(args)
-    if any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves(args_t)):
+    if not is_concrete(args_t):
         raise TypeError("`args` of direct must be concrete: direct runs an eager loop over iterations and "
                         "cannot be traced by jax.jit, jax.vmap or jax.grad.")
     try:
@@ -179,5 +180,6 @@ def direct(
                         vol_tol=float(vol_tol), len_tol=float(len_tol), callback=user_cb)
     fmt = {1: maxfun, 2: maxiter, 3: f_min_rtol, 4: vol_tol, 5: len_tol}[out.status]
     messages = tuple(_MESSAGES.get(i, "").format(fmt) for i in range(6))
-    return OptimizeResult(x=np.asarray(lb + out.x * (ub - lb)), success=np.bool_(out.status > 2),
-                          status=np.int32(out.status), fun=out.fun, nfev=out.nfev, nit=out.nit, messages=messages)
+    return OptimizeResult(x=np.asarray(lb + out.x * (ub - lb)), success=jnp.asarray(out.status > 2),
+                          status=jnp.asarray(out.status, jnp.int32), fun=out.fun, nfev=out.nfev, nit=out.nit,
+                          messages=messages)

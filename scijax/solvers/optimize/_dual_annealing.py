@@ -63,7 +63,7 @@ def _run(objective, params, x_first, key, lower, upper, maxiter: int, initial_te
                         jnp.where(jnp.isfinite(e), RUNNING, NONFINITE).astype(jnp.int32))
     t_restart = initial_temp * restart_ratio
 
-    def search(s: AnnealState, x0: Array, e0: Array) -> tuple[Array, Array, Array, Array]:
+    def search(s: AnnealState, x0: Array, e0: Array) -> tuple[Array, Array, Array, Array, Array]:
         res = local(x0)
         ok = jnp.all(jnp.isfinite(res.x)) & jnp.isfinite(res.fun) & jnp.all((res.x >= lower) & (res.x <= upper))
         take = ok & (res.fun < e0)
