@@ -95,12 +95,13 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="10 and 30 dimensions, 5 seeds (default: 5-D, 3 seeds)")
     ap.add_argument("--solver", choices=("differential_evolution", "dual_annealing", "direct"),
                     default="differential_evolution")
+    ap.add_argument("--dims", type=int, nargs="*", help="dimensions (overrides the defaults above)")
     opts = ap.parse_args()
     if opts.solver == "dual_annealing":
-        bench_dual_annealing((10, 30) if opts.full else (5,), range(5) if opts.full else range(3))
+        bench_dual_annealing(opts.dims or ((10, 30) if opts.full else (5,)), range(5) if opts.full else range(3))
         return
     if opts.solver == "direct":
-        bench_direct((10, 30) if opts.full else (2, 5))
+        bench_direct(opts.dims or ((10, 30) if opts.full else (2, 5)))
         return
     dims, seeds, maxiter = ((10, 30), range(5), 1000) if opts.full else ((5,), range(3), 300)
     print("| function | n | SciPy success | scijax success | SciPy nfev | scijax nfev | SciPy (ms) | scijax (ms) "

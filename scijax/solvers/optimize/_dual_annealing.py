@@ -38,14 +38,19 @@ DA_MESSAGES: tuple[str, ...] = (
 )
 
 
+_BOUNDED = ("l-bfgs-b", "tnc", "slsqp", "powell", "nelder-mead", "trust-constr", "cobyla", "cobyqa")
+
+
 def _local_search(objective, params, lower, upper, kwargs: dict) -> Callable[[Array], Any]:
     def local(x: Array) -> Any:
         bounds = [(lower[i], upper[i]) for i in range(x.shape[0])]
         options = dict(kwargs.get("options") or {})
         options.setdefault("maxiter", min(max(6 * x.shape[0], 100), 1000))
         rest = {k: v for k, v in kwargs.items() if k not in ("options", "bounds", "method", "args")}
-        return minimize(lambda z, p: objective(z, p), x, args=(params,), method=kwargs.get("method", "L-BFGS-B"),
-                        bounds=kwargs.get("bounds", bounds), options=options, **rest)
+        method = kwargs.get("method", "L-BFGS-B")
+        if str(method).lower() in _BOUNDED:  # as SciPy: the search box goes to methods that take bounds
+            rest["bounds"] = kwargs.get("bounds", bounds)
+        return minimize(lambda z, p: objective(z, p), x, args=(params,), method=method, options=options, **rest)
     return local
 
 
@@ -169,7 +174,8 @@ def dual_annealing(
         Maximum number of global iterations (chains).
     minimizer_kwargs : dict, optional
         Keyword arguments of :func:`minimize` for the local search (default: ``method='L-BFGS-B'``,
-        the ``bounds``, ``options={'maxiter': min(max(6 N, 100), 1000)}``).
+        ``options={'maxiter': min(max(6 N, 100), 1000)}``; the ``bounds`` go to methods that take
+        bounds, and a local minimum outside them is discarded).
     initial_temp, restart_temp_ratio : float, optional
         Initial temperature (in ``(0.01, 5e4]``) and the ratio (in ``(0, 1)``) that triggers a re-annealing.
     visit, accept : float, optional
