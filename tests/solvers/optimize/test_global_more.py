@@ -2,8 +2,8 @@
 float32, bad inputs and non-finite objectives.
 
 dual_annealing draws from a JAX random stream, so its iterates differ from SciPy's for the same
-seed: it is compared by the minimum both reach. direct is deterministic: on Rosenbrock and
-Eggholder it visits SciPy's points (same x, fun and nit); elsewhere the minima agree.
+seed: it is compared by the minimum both reach. direct is deterministic: on these runs it
+evaluates SciPy's points (same x, fun, nit and nfev).
 """
 
 import jax
@@ -119,19 +119,21 @@ def _np(f):
     return lambda x: float(f(jnp.asarray(x)))
 
 
-@pytest.mark.parametrize("f, bounds, kwargs, same_nit", [
-    (styblinski_tang, [(-4.0, 4.0)] * 2, {}, False),
-    (rosen, [(-5.0, 5.0)] * 3, {"len_tol": 1e-3}, True),
-    (eggholder, [(-512.0, 512.0)] * 2, {"locally_biased": False, "len_tol": 1e-3}, True),
+@pytest.mark.parametrize("f, bounds, kwargs", [
+    (styblinski_tang, [(-4.0, 4.0)] * 2, {}),
+    (rosen, [(-5.0, 5.0)] * 3, {"len_tol": 1e-3}),
+    (rosen, [(-5.0, 5.0)] * 3, {"len_tol": 1e-3, "locally_biased": False}),
+    (eggholder, [(-512.0, 512.0)] * 2, {"len_tol": 1e-3}),
+    (eggholder, [(-512.0, 512.0)] * 2, {"locally_biased": False, "len_tol": 1e-3}),
 ])
-def test_direct_matches_scipy(f, bounds, kwargs, same_nit):
+def test_direct_matches_scipy(f, bounds, kwargs):
+    # Deterministic and, on these runs, the same sequence of evaluated points as SciPy's.
     res = direct(f, bounds, **kwargs)
     ref = so.direct(_np(f), bounds, **kwargs)
     np.testing.assert_allclose(res.x, ref.x, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(res.fun, ref.fun, rtol=1e-9)
     assert int(res.status) == ref.status and bool(res.success) == ref.success and res.message == ref.message
-    assert (int(res.nit) == ref.nit) if same_nit else abs(int(res.nit) - ref.nit) <= 0.2 * ref.nit
-    assert 0.5 * ref.nfev <= int(res.nfev) <= 1.1 * ref.nfev
+    assert (int(res.nit), int(res.nfev)) == (ref.nit, ref.nfev)
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -142,10 +144,8 @@ def test_direct_stopping_rules_follow_scipy(kwargs):
     res = direct(styblinski_tang, [(-4.0, 4.0)] * 2, callback=seen.append, **kwargs)
     ref = so.direct(_np(styblinski_tang), [(-4.0, 4.0)] * 2, **kwargs)
     assert int(res.status) == ref.status and res.message == ref.message and bool(res.success) == ref.success
-    # Our selection of rectangles departs from Gablonsky's code after a few iterations (module
-    # docstring), so the evaluation budget runs out at a different iteration.
-    assert (abs(int(res.nit) - ref.nit) <= 1) if "maxfun" in kwargs else int(res.nit) == ref.nit
-    assert float(res.fun) <= ref.fun + 1e-3
+    assert (int(res.nit), int(res.nfev)) == (ref.nit, ref.nfev)
+    np.testing.assert_allclose(res.fun, ref.fun, rtol=1e-12)
     assert len(seen) >= 1 and all(np.shape(s) == (2,) for s in seen)
 
 

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = ["DirectOutcome", "direct_search"]
+TIE_TOL = 1e-13  # DIRECT divides every rectangle of a selected size within this of the size's lowest value
 
 
 class DirectOutcome(NamedTuple):
@@ -29,11 +30,18 @@ class _Boxes:
         self.c = np.empty((0, n))
         self.lev = np.empty((0, n), np.int64)
         self.f = np.empty(0)
+        self.stamp = np.empty(0, np.int64)  # when each entered its size group (ties go by it)
+        self.clock = 0
+
+    def tick(self, k: int) -> np.ndarray:
+        self.clock += k
+        return np.arange(self.clock - k, self.clock)
 
     def add(self, c: np.ndarray, lev: np.ndarray, f: np.ndarray) -> None:
         self.c = np.concatenate([self.c, c])
         self.lev = np.concatenate([self.lev, lev])
         self.f = np.concatenate([self.f, f])
+        self.stamp = np.concatenate([self.stamp, self.tick(f.size)])
 
 
 def _effective(f: np.ndarray) -> np.ndarray:
@@ -47,6 +55,8 @@ def _effective(f: np.ndarray) -> np.ndarray:
 def _size(lev: np.ndarray, locally_biased: bool) -> tuple[np.ndarray, np.ndarray]:
     """``(group key, size measure d)``: half the longest side (DIRECT-L) or half the diagonal (DIRECT).
 
+    (SciPy's ``len_tol`` test for DIRECT-L compares the whole longest side, ``2 d``: see ``direct_search``.)
+
     Sides only ever differ by one level, so ``(min level, how many sides at it)`` fixes the diagonal.
     """
     n = lev.shape[1]
@@ -59,29 +69,39 @@ def _size(lev: np.ndarray, locally_biased: bool) -> tuple[np.ndarray, np.ndarray
 
 
 def _potentially_optimal(boxes: _Boxes, eps: float, locally_biased: bool) -> np.ndarray:
-    """Indices of the potentially optimal rectangles (Jones' conditions with the ``eps`` test)."""
+    """Indices of the rectangles to divide.
+
+    Per size group, the lowest rectangle (the earliest to join the group on ties) is a candidate.
+    Jones' test asks for one slope ``K > 0`` with ``f_j - K d_j`` lowest among all groups and at
+    most ``f_min - eps |f_min|``. As in Gablonsky's code that SciPy wraps (we matched its sequences
+    of evaluations), a candidate is kept when every larger group is higher (``K`` can be positive)
+    and the ``eps`` test holds with the largest admissible ``K`` (the least slope to a larger group,
+    or, when the smaller groups demand more, their greatest slope). DIRECT (not DIRECT-L) then
+    takes every rectangle of a kept size within ``TIE_TOL`` of its lowest value.
+    """
     f = _effective(boxes.f)
     key, d = _size(boxes.lev, locally_biased)
-    order = np.lexsort((np.arange(f.size), f, key))  # by size group, then f, then age
+    order = np.lexsort((boxes.stamp, f, key))  # by size group, then f, then time in the group
     first = np.ones(order.size, bool)
     first[1:] = key[order][1:] != key[order][:-1]
-    heads = order[first]  # the lowest (oldest on ties) rectangle of each size
+    heads = order[first]  # the lowest rectangle of each size
     dh, fh = d[heads], f[heads]
     fmin = f.min()
     chosen = []
-    for j in range(heads.size):  # Jones' conditions: some K > 0 puts f - K d of j lowest, by eps
+    for j in range(heads.size):
         smaller, larger = dh < dh[j], dh > dh[j]
         low = np.max((fh[j] - fh[smaller]) / (dh[j] - dh[smaller])) if smaller.any() else -np.inf
         if larger.any():
             up = np.min((fh[larger] - fh[j]) / (dh[larger] - dh[j]))
-            if up <= 0 or low > up or fh[j] - up * dh[j] > fmin - eps * abs(fmin):
+            k = up if low <= up else low
+            if up <= 0 or fh[j] - k * dh[j] > fmin - eps * abs(fmin):
                 continue
         chosen.append(heads[j])
     chosen = np.array(chosen, np.int64)
     if not locally_biased and chosen.size:  # DIRECT takes every rectangle tied with its group's head
         head_f = dict(zip(key[chosen].tolist(), f[chosen].tolist(), strict=True))
         target = np.array([head_f.get(kk, np.nan) for kk in key.tolist()])
-        chosen = np.flatnonzero(f == target)
+        chosen = np.flatnonzero(np.abs(f - target) <= TIE_TOL)
     return np.sort(chosen)
 
 
@@ -108,6 +128,7 @@ def _divide(boxes: _Boxes, i: int, dims: np.ndarray, f_new: np.ndarray, points: 
         new_f += [f_plus[r], f_minus[r]]
     boxes.lev[i] = lev
     boxes.add(np.array(new_c), np.array(new_lev), np.array(new_f))
+    boxes.stamp[i] = boxes.tick(1)[0]  # the divided rectangle joins its new size group last
 
 
 def _effective_pair(f: np.ndarray) -> np.ndarray:
@@ -146,7 +167,9 @@ def direct_search(evaluate: Callable[[np.ndarray], np.ndarray], n: int, *, eps: 
             status = 3
         elif np.prod(3.0 ** (-boxes.lev[best].astype(float))) <= vol_tol:
             status = 4
-        elif _size(boxes.lev[best:best + 1], locally_biased)[1][0] <= len_tol:
+        elif _size(boxes.lev[best:best + 1], locally_biased)[1][0] * (2.0 if locally_biased else 1.0) <= len_tol:
+            # DIRECT-L: the longest side itself (not half of it, as SciPy's docstring says) is
+            # what SciPy's stopping test compares with ``len_tol``; its iteration counts agree.
             status = 5
         elif nfev > maxfun:
             status = 1
