@@ -120,7 +120,7 @@ def _np(f):
 
 
 @pytest.mark.parametrize("f, bounds, kwargs", [
-    (styblinski_tang, [(-4.0, 4.0)] * 2, {}),
+    (styblinski_tang, [(-4.0, 4.0)] * 2, {"len_tol": 1e-3}),
     (rosen, [(-5.0, 5.0)] * 3, {"len_tol": 1e-3}),
     (rosen, [(-5.0, 5.0)] * 3, {"len_tol": 1e-3, "locally_biased": False}),
     (eggholder, [(-512.0, 512.0)] * 2, {"len_tol": 1e-3}),
