@@ -7,7 +7,8 @@ function and dimension: success rate over seeds (|f - f*| < 1e-4), median nfev a
 of a compiled call (scijax) against SciPy's call. Usage: ``python benchmarks/bench_global.py [--full]``.
 
 ``--solver dual_annealing``: both with SciPy's defaults (``maxiter=1000``, L-BFGS-B local search;
-SciPy's uses finite differences, ours autodiff), the same seeds; success as above.
+SciPy's uses finite differences, ours autodiff), the same seeds; success as above. Then 16 seeds
+as one ``vmap``-ed call against a loop of 16 SciPy calls (multi-start batching).
 ``--solver direct``: DIRECT-L and DIRECT at SciPy's default budget (``maxfun = 1000 N``) on the
 same functions (deterministic: one run each); the error |f - f*| both reach, nfev and time (scijax's
 second call, its evaluations already compiled).
@@ -70,6 +71,29 @@ def bench_dual_annealing(dims, seeds) -> None:
                   f"{ts * 1e3:.1f} | {tj * 1e3:.1f} | {ts / tj:.1f}x |")
 
 
+def bench_dual_annealing_batch(n: int, batch: int) -> None:
+    """``batch`` seeds as one ``jax.vmap``-ed call against a loop of SciPy calls (multi-start)."""
+    print("| function | n | seeds | SciPy successes | scijax successes | SciPy loop (ms) | scijax vmap (ms) "
+          "| speed-up |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name in ("rastrigin", "ackley"):
+        fj, fn, half, fstar = FUNCTIONS[name]
+        bounds = [(-half, half)] * n
+        run = jax.jit(jax.vmap(lambda key, b=bounds, f=fj: dual_annealing(f, b, rng=key).fun))
+        keys = jax.random.split(jax.random.key(0), batch)
+        jax.block_until_ready(run(keys))
+        t0 = time.perf_counter()
+        ref = [so.dual_annealing(fn, bounds, rng=s).fun for s in range(batch)]
+        ts = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        funs = np.asarray(jax.block_until_ready(run(keys)))
+        tj = time.perf_counter() - t0
+        ok_s = sum(abs(f - fstar) < 1e-4 for f in ref)
+        ok_j = int(np.sum(np.abs(funs - fstar) < 1e-4))
+        print(f"| {name} | {n} | {batch} | {ok_s}/{batch} | {ok_j}/{batch} | {ts * 1e3:.1f} | {tj * 1e3:.1f} | "
+              f"{ts / tj:.1f}x |")
+
+
 def bench_direct(dims) -> None:
     print("| function | n | variant | SciPy abs(f - f*) | scijax abs(f - f*) | SciPy nfev | scijax nfev | SciPy (ms) "
           "| scijax (ms) | speed-up |")
@@ -99,6 +123,7 @@ def main() -> None:
     opts = ap.parse_args()
     if opts.solver == "dual_annealing":
         bench_dual_annealing(opts.dims or ((10, 30) if opts.full else (5,)), range(5) if opts.full else range(3))
+        bench_dual_annealing_batch((opts.dims or (5,))[0], 16)
         return
     if opts.solver == "direct":
         bench_direct(opts.dims or ((10, 30) if opts.full else (2, 5)))
