@@ -37,11 +37,11 @@ class _Boxes:
         self.clock += k
         return np.arange(self.clock - k, self.clock)
 
-    def add(self, c: np.ndarray, lev: np.ndarray, f: np.ndarray) -> None:
+    def add(self, c: np.ndarray, lev: np.ndarray, f: np.ndarray, stamp: np.ndarray | None = None) -> None:
         self.c = np.concatenate([self.c, c])
         self.lev = np.concatenate([self.lev, lev])
         self.f = np.concatenate([self.f, f])
-        self.stamp = np.concatenate([self.stamp, self.tick(f.size)])
+        self.stamp = np.concatenate([self.stamp, self.tick(f.size) if stamp is None else stamp])
 
 
 def _effective(f: np.ndarray) -> np.ndarray:
@@ -99,8 +99,9 @@ def _potentially_optimal(boxes: _Boxes, eps: float, locally_biased: bool) -> np.
         chosen.append(heads[j])
     chosen = np.array(chosen, np.int64)
     if not locally_biased and chosen.size:  # DIRECT takes every rectangle tied with its group's head
-        head_f = dict(zip(key[chosen].tolist(), f[chosen].tolist(), strict=True))
-        target = np.array([head_f.get(kk, np.nan) for kk in key.tolist()])
+        ck = key[chosen]  # distinct and sorted (heads come in group order)
+        pos = np.clip(np.searchsorted(ck, key), 0, ck.size - 1)
+        target = np.where(ck[pos] == key, f[chosen][pos], np.nan)
         chosen = np.flatnonzero(np.abs(f - target) <= TIE_TOL)
     return np.sort(chosen)
 
@@ -114,21 +115,20 @@ def _samples(c: np.ndarray, lev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return dims, delta, np.concatenate([c + eye, c - eye])  # (+ for every dim, then - for every dim)
 
 
-def _divide(boxes: _Boxes, i: int, dims: np.ndarray, f_new: np.ndarray, points: np.ndarray) -> None:
-    """Trisect rectangle ``i`` along ``dims``, the dimension with the best sample first (largest children)."""
+def _divide(lev: np.ndarray, dims: np.ndarray, f_new: np.ndarray, points: np.ndarray) -> tuple:
+    """Trisect a rectangle with levels ``lev`` along ``dims``, the dimension with the best sample
+    first (so its children are the largest). Returns the children ``(c, lev, f)`` and the new ``lev``."""
     m = dims.size
     f_plus, f_minus = f_new[:m], f_new[m:]
     w = np.minimum(_effective_pair(f_plus), _effective_pair(f_minus))
-    lev = boxes.lev[i].copy()
+    lev = lev.copy()
     new_c, new_lev, new_f = [], [], []
     for r in np.argsort(w, kind="stable"):
         lev[dims[r]] += 1
         new_c += [points[r], points[m + r]]
         new_lev += [lev.copy(), lev.copy()]
         new_f += [f_plus[r], f_minus[r]]
-    boxes.lev[i] = lev
-    boxes.add(np.array(new_c), np.array(new_lev), np.array(new_f))
-    boxes.stamp[i] = boxes.tick(1)[0]  # the divided rectangle joins its new size group last
+    return new_c, new_lev, new_f, lev
 
 
 def _effective_pair(f: np.ndarray) -> np.ndarray:
@@ -149,9 +149,17 @@ def direct_search(evaluate: Callable[[np.ndarray], np.ndarray], n: int, *, eps: 
         points = np.concatenate([p[2] for p in plans])
         values = evaluate(points)
         at = 0
+        cs, levs, fs, stamps = [], [], [], []
         for i, (dims, _, pts) in zip(idx, plans, strict=True):
-            _divide(boxes, int(i), dims, values[at:at + pts.shape[0]], pts)
+            c, lv, fv, parent = _divide(boxes.lev[i], dims, values[at:at + pts.shape[0]], pts)
             at += pts.shape[0]
+            boxes.lev[i] = parent
+            cs += c
+            levs += lv
+            fs += fv
+            stamps.append(boxes.tick(len(fv)))
+            boxes.stamp[i] = boxes.tick(1)[0]  # the divided rectangle joins its new size group last
+        boxes.add(np.array(cs), np.array(levs), np.array(fs), np.concatenate(stamps))
         return points.shape[0]
 
     nfev += split(np.array([0]))
