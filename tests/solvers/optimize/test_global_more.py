@@ -48,15 +48,8 @@ def test_dual_annealing_finds_scipys_minimum_reproducibly():
     assert _da._cache_size() == 1  # new values of args and key do not recompile
 
 
-def test_dual_annealing_vmap_matches_loop_and_grad_is_implicit():
-    shifts = jnp.array([[0.3, -0.2], [-1.1, 0.4]])
-    keys = jax.random.split(jax.random.key(1), 2)
-    batch = jax.vmap(_da)(shifts, keys)
-    for i in range(2):
-        single = _da(shifts[i], keys[i])
-        np.testing.assert_allclose(batch.x[i], single.x, atol=1e-10)
-        np.testing.assert_allclose(batch.x[i], shifts[i], atol=1e-6)
-    # x*(a) = a, so dx0/da0 = 1 through the final local search's implicit derivative (reverse mode).
+def test_dual_annealing_grad_is_implicit():
+    # x*(a) = a, so dx0/da0 = 1 through the best point's optimality conditions (reverse mode).
     g = jax.grad(lambda a: _da(a, jax.random.key(0)).x[0])(SHIFT)
     h = 1e-3
     fd = (_da(SHIFT.at[0].add(h), jax.random.key(0)).x[0] - _da(SHIFT.at[0].add(-h), jax.random.key(0)).x[0]) / (2 * h)
@@ -64,25 +57,39 @@ def test_dual_annealing_vmap_matches_loop_and_grad_is_implicit():
     np.testing.assert_allclose(g, [1.0, 0.0], atol=1e-6)
 
 
-def test_dual_annealing_float32_without_local_search_and_budget():
+# Plain annealing in float32 (its dtype from x0), shared by the vmap and float32 checks.
+_plain = jax.jit(lambda a, key, x0: dual_annealing(rastrigin, BOX, args=(a,), x0=x0, maxiter=300, rng=key,
+                                                   no_local_search=True))
+
+
+def test_dual_annealing_float32_vmap_and_budget():
     x0 = jnp.array([1.0, 1.0], jnp.float32)
-    shift = np.array([0.3, -0.2], np.float32)
-    res = dual_annealing(rastrigin, BOX, args=(shift,), x0=x0, maxiter=300, rng=0, no_local_search=True)
-    assert res.x.dtype == jnp.float32 and res.fun.dtype == jnp.float32
-    ref = so.dual_annealing(rastrigin_np, BOX, args=(shift,), x0=np.asarray(x0), maxiter=300, rng=0,
-                            no_local_search=True)
-    assert float(res.fun) < 0.5 and ref.fun < 0.5  # plain annealing: near the minimum, not on it
-    np.testing.assert_allclose(res.x, shift, atol=0.05)
+    shifts = jnp.array([[0.3, -0.2], [-1.1, 0.4]], jnp.float32)
+    keys = jax.random.split(jax.random.key(1), 2)
+    batch = jax.vmap(_plain, in_axes=(0, 0, None))(shifts, keys, x0)
+    assert batch.x.dtype == jnp.float32 and batch.fun.dtype == jnp.float32
+    for i in range(2):
+        single = _plain(shifts[i], keys[i], x0)
+        np.testing.assert_allclose(batch.x[i], single.x, atol=1e-6)
+        np.testing.assert_allclose(batch.x[i], shifts[i], atol=0.05)  # plain annealing: near, not on it
+        ref = so.dual_annealing(rastrigin_np, BOX, args=(np.asarray(shifts[i]),), x0=np.asarray(x0), maxiter=300,
+                                rng=i, no_local_search=True)
+        assert float(single.fun) < 0.5 and ref.fun < 0.5
+    shift = np.asarray(shifts[0])
     cut = dual_annealing(rastrigin, BOX, args=(shift,), x0=x0, maxfun=50, rng=0, no_local_search=True)
     ref = so.dual_annealing(rastrigin_np, BOX, args=(shift,), maxfun=50, rng=0, no_local_search=True)
     assert int(cut.nfev) == ref.nfev == 50 and not bool(cut.success) and cut.message == ref.message[0]
 
 
 def test_dual_annealing_non_finite_objective():
-    hole = lambda x: jnp.where(x[0] > 0, jnp.nan, jnp.sum((x + 1.0) ** 2))  # noqa: E731
-    res = dual_annealing(hole, BOX, maxiter=50, rng=0, x0=jnp.array([2.0, 2.0]), no_local_search=True)
+    def holey(x, cut):  # NaN for x0 > cut: a hole (cut = 0) or everywhere (cut = -inf)
+        return jnp.where(x[0] > cut, jnp.nan, jnp.sum((x + 1.0) ** 2))
+
+    run = jax.jit(lambda cut: dual_annealing(holey, BOX, args=(cut,), maxiter=50, rng=0, x0=jnp.array([2.0, 2.0]),
+                                             no_local_search=True))
+    res = run(0.0)
     assert bool(res.success) and float(res.fun) < 0.1 and float(res.x[0]) < 0  # restarted where finite
-    bad = dual_annealing(lambda x: jnp.inf * x[0], BOX, maxiter=5, rng=0, no_local_search=True)
+    bad = run(-jnp.inf)
     assert int(bad.status) == 3 and not bool(bad.success) and "NaN" in bad.message
     with pytest.raises(ValueError, match="NaN"):
         so.dual_annealing(lambda x: np.inf, BOX, maxiter=5, rng=0)  # SciPy raises; we report it
