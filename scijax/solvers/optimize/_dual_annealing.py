@@ -212,6 +212,8 @@ def dual_annealing(
     - ``message`` is a string and ``status`` has the codes above (SciPy: a list, ``status`` 0).
       Under ``jit`` a non-finite objective gives status 3 instead of a ``ValueError``.
     - ``callback`` is not supported (it raises).
+    - Parameters outside SciPy's documented ranges, and an ``x0`` outside ``bounds``, raise a
+      ValueError (SciPy does not check them).
     - ``jax.grad`` of ``x`` or ``fun`` with respect to ``args`` is the implicit derivative of the
       best point's optimality conditions (the gradient vanishes in the free coordinates, the
       active bounds hold) when that point came from a successful local search; otherwise (a
