@@ -5,6 +5,13 @@ L-BFGS-B polish; SciPy uses its default ``updating='immediate'`` (one evaluation
 ``vectorized=False``, scijax its default ``'deferred'`` (a whole generation as one batch). For each
 function and dimension: success rate over seeds (|f - f*| < 1e-4), median nfev and the median time
 of a compiled call (scijax) against SciPy's call. Usage: ``python benchmarks/bench_global.py [--full]``.
+
+``--solver dual_annealing``: both with SciPy's defaults (``maxiter=1000``, L-BFGS-B local search;
+SciPy's uses finite differences, ours autodiff), the same seeds; success as above. Then 16 seeds
+as one ``vmap``-ed call against a loop of 16 SciPy calls (multi-start batching).
+``--solver direct``: DIRECT-L and DIRECT at SciPy's default budget (``maxfun = 1000 N``) on the
+same functions (deterministic: one run each); the error |f - f*| both reach, nfev and time (scijax's
+second call, its evaluations already compiled).
 """
 
 import argparse
@@ -18,7 +25,7 @@ import scipy.optimize as so
 
 jax.config.update("jax_enable_x64", True)
 
-from scijax.solvers.optimize import differential_evolution  # noqa: E402
+from scijax.solvers.optimize import differential_evolution, direct, dual_annealing  # noqa: E402
 
 # name -> (jax function, numpy function, half-width of the box, f*)
 FUNCTIONS = {
@@ -36,10 +43,91 @@ FUNCTIONS = {
 }
 
 
+def bench_dual_annealing(dims, seeds) -> None:
+    print("| function | n | SciPy success | scijax success | SciPy nfev | scijax nfev | SciPy (ms) | scijax (ms) "
+          "| speed-up |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, (fj, fn, half, fstar) in FUNCTIONS.items():
+        for n in dims:
+            bounds = [(-half, half)] * n
+            sp = {"ok": [], "nfev": [], "t": []}
+            sj = {"ok": [], "nfev": [], "t": []}
+            run = jax.jit(lambda key, b=bounds, f=fj: dual_annealing(f, b, rng=key))
+            jax.block_until_ready(run(jax.random.key(99)))  # compile once
+            for s in seeds:
+                t0 = time.perf_counter()
+                r = so.dual_annealing(fn, bounds, rng=s)
+                sp["t"].append(time.perf_counter() - t0)
+                sp["ok"].append(abs(r.fun - fstar) < 1e-4)
+                sp["nfev"].append(r.nfev)
+                t0 = time.perf_counter()
+                q = jax.block_until_ready(run(jax.random.key(s)))
+                sj["t"].append(time.perf_counter() - t0)
+                sj["ok"].append(abs(float(q.fun) - fstar) < 1e-4)
+                sj["nfev"].append(int(q.nfev))
+            ts, tj = statistics.median(sp["t"]), statistics.median(sj["t"])
+            print(f"| {name} | {n} | {sum(sp['ok'])}/{len(seeds)} | {sum(sj['ok'])}/{len(seeds)} | "
+                  f"{statistics.median(sp['nfev']):.0f} | {statistics.median(sj['nfev']):.0f} | "
+                  f"{ts * 1e3:.1f} | {tj * 1e3:.1f} | {ts / tj:.1f}x |")
+
+
+def bench_dual_annealing_batch(n: int, batch: int) -> None:
+    """``batch`` seeds as one ``jax.vmap``-ed call against a loop of SciPy calls (multi-start)."""
+    print("| function | n | seeds | SciPy successes | scijax successes | SciPy loop (ms) | scijax vmap (ms) "
+          "| speed-up |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name in ("rastrigin", "ackley"):
+        fj, fn, half, fstar = FUNCTIONS[name]
+        bounds = [(-half, half)] * n
+        run = jax.jit(jax.vmap(lambda key, b=bounds, f=fj: dual_annealing(f, b, rng=key).fun))
+        keys = jax.random.split(jax.random.key(0), batch)
+        jax.block_until_ready(run(keys))
+        t0 = time.perf_counter()
+        ref = [so.dual_annealing(fn, bounds, rng=s).fun for s in range(batch)]
+        ts = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        funs = np.asarray(jax.block_until_ready(run(keys)))
+        tj = time.perf_counter() - t0
+        ok_s = sum(abs(f - fstar) < 1e-4 for f in ref)
+        ok_j = int(np.sum(np.abs(funs - fstar) < 1e-4))
+        print(f"| {name} | {n} | {batch} | {ok_s}/{batch} | {ok_j}/{batch} | {ts * 1e3:.1f} | {tj * 1e3:.1f} | "
+              f"{ts / tj:.1f}x |")
+
+
+def bench_direct(dims) -> None:
+    print("| function | n | variant | SciPy abs(f - f*) | scijax abs(f - f*) | SciPy nfev | scijax nfev | SciPy (ms) "
+          "| scijax (ms) | speed-up |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, (fj, fn, half, fstar) in FUNCTIONS.items():
+        for n in dims:
+            bounds = [(-half, half)] * n
+            for lb in (True, False):
+                direct(fj, bounds, locally_biased=lb)  # compile the batched evaluations
+                t0 = time.perf_counter()
+                r = so.direct(fn, bounds, locally_biased=lb)
+                ts = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                q = direct(fj, bounds, locally_biased=lb)
+                tj = time.perf_counter() - t0
+                print(f"| {name} | {n} | {'DIRECT-L' if lb else 'DIRECT'} | {abs(r.fun - fstar):.2e} | "
+                      f"{abs(float(q.fun) - fstar):.2e} | {r.nfev} | {int(q.nfev)} | {ts * 1e3:.1f} | "
+                      f"{tj * 1e3:.1f} | {ts / tj:.1f}x |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--full", action="store_true", help="10 and 30 dimensions, 5 seeds (default: 5-D, 3 seeds)")
+    ap.add_argument("--solver", choices=("differential_evolution", "dual_annealing", "direct"),
+                    default="differential_evolution")
+    ap.add_argument("--dims", type=int, nargs="*", help="dimensions (overrides the defaults above)")
     opts = ap.parse_args()
+    if opts.solver == "dual_annealing":
+        bench_dual_annealing(opts.dims or ((10, 30) if opts.full else (5,)), range(5) if opts.full else range(3))
+        bench_dual_annealing_batch((opts.dims or (5,))[0], 16)
+        return
+    if opts.solver == "direct":
+        bench_direct(opts.dims or ((10, 30) if opts.full else (2, 5)))
+        return
     dims, seeds, maxiter = ((10, 30), range(5), 1000) if opts.full else ((5,), range(3), 300)
     print("| function | n | SciPy success | scijax success | SciPy nfev | scijax nfev | SciPy (ms) | scijax (ms) "
           "| speed-up |")

@@ -22,6 +22,8 @@ from ._constraints import (
 )
 from ._curve_fit import curve_fit as curve_fit
 from ._differential_evolution import differential_evolution as differential_evolution
+from ._direct import direct as direct
+from ._dual_annealing import dual_annealing as dual_annealing
 from ._fixed_point import fixed_point as fixed_point
 from ._hessian_update import BFGS as BFGS
 from ._hessian_update import SR1 as SR1
@@ -118,6 +120,8 @@ __all__ = [
     "curve_fit",
     "diagbroyden",
     "differential_evolution",
+    "direct",
+    "dual_annealing",
     "excitingmixing",
     "fixed_point",
     "fmin",
