@@ -16,8 +16,8 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array
 
-from ._hessian_update import HessianUpdateStrategy
 from ._cobyla import COBYLA_OPTIONS, build_cobyla, cobyla_max_steps, run_cobyla
+from ._hessian_update import HessianUpdateStrategy
 from ._minimize_run import run_constrained, run_minimiser
 from ._solvers.lbfgsb import LBFGSB
 from ._solvers.nelder_mead import NelderMead
