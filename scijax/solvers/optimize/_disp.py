@@ -21,8 +21,8 @@ def print_summary(res: Any, gradients: bool = True, hessians: Any = None) -> Non
     """Print SciPy's summary of a concrete, scalar ``OptimizeResult``."""
     if not _concrete(res.status) or getattr(res.status, "ndim", 0):
         return
-    status = int(res.status)
-    print("Optimization terminated successfully." if status == 0 else f"Warning: {res.message}")
+    # `success`, not status 0: trust-constr succeeds with status 1 or 2.
+    print("Optimization terminated successfully." if bool(res.success) else f"Warning: {res.message}")
     print(f"         Current function value: {float(res.fun):f}")
     if res.nit is not None:
         print(f"         Iterations: {int(res.nit)}")

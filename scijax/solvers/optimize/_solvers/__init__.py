@@ -21,7 +21,9 @@ Shared building blocks:
 
 Engines, one family per module: :mod:`.quasi_newton` (BFGS, CG), :mod:`.newton_cg` (Newton-CG),
 :mod:`.trust_newton` (trust-ncg, trust-exact, dogleg), :mod:`.trust_krylov`, :mod:`.powell`,
-:mod:`.tnc`, :mod:`.lbfgsb`, :mod:`.slsqp`, :mod:`.nelder_mead`; :mod:`.nonlin` with
+:mod:`.tnc`, :mod:`.lbfgsb`, :mod:`.slsqp`, :mod:`.nelder_mead`, :mod:`.cobyla`, :mod:`.trust_constr` with
+:mod:`.trust_constr_sqp`; :mod:`.differential_evolution`, :mod:`.dual_annealing`, :mod:`.direct` (global);
+:mod:`.nonlin` with
 :mod:`.nonlin_jacobians` (root: Broyden, Anderson, mixing, Newton-Krylov) and :mod:`.dfsane`;
 :mod:`.trf` and :mod:`.trf_steps`, :mod:`.dogbox` (least squares); :mod:`.scalar_min` (Brent,
 golden, bounded), :mod:`.bracket`, :mod:`.toms748` and :mod:`.newton_scalar` (scalar roots).
