@@ -19,6 +19,8 @@ from ._ivp import solve_ivp as solve_ivp
 from ._ivp_result import OdeResult as OdeResult
 from ._ivp_result import OdeSolution as OdeSolution
 from ._newton_cotes import newton_cotes as newton_cotes
+from ._ode_class import complex_ode as complex_ode
+from ._ode_class import ode as ode
 from ._ode_solver import BDF as BDF
 from ._ode_solver import DOP853 as DOP853
 from ._ode_solver import LSODA as LSODA
@@ -48,6 +50,8 @@ __all__ = [
     "NotTraceableWarning",
     "solve_ivp",
     "odeint",
+    "ode",
+    "complex_ode",
     "solve_bvp",
     "OdeResult",
     "OdeSolution",
