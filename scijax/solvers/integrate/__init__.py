@@ -42,6 +42,8 @@ from ._quad_fixed import trapezoid as trapezoid
 from ._quad_multi import dblquad as dblquad
 from ._quad_multi import nquad as nquad
 from ._quad_multi import tplquad as tplquad
+from ._tanhsinh import TanhSinhResult as TanhSinhResult
+from ._tanhsinh import tanhsinh as tanhsinh
 
 __all__ = [
     "IntegrationWarning",
@@ -77,4 +79,6 @@ __all__ = [
     "qmc_quad",
     "QMCQuadResult",
     "romb",
+    "tanhsinh",
+    "TanhSinhResult",
 ]
