@@ -19,6 +19,8 @@ from ._ivp import solve_ivp as solve_ivp
 from ._ivp_result import OdeResult as OdeResult
 from ._ivp_result import OdeSolution as OdeSolution
 from ._newton_cotes import newton_cotes as newton_cotes
+from ._nsum import NsumResult as NsumResult
+from ._nsum import nsum as nsum
 from ._ode_class import complex_ode as complex_ode
 from ._ode_class import ode as ode
 from ._ode_solver import BDF as BDF
@@ -81,4 +83,6 @@ __all__ = [
     "romb",
     "tanhsinh",
     "TanhSinhResult",
+    "nsum",
+    "NsumResult",
 ]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.integrate as si
 
-from scijax.solvers.integrate import tanhsinh
+from scijax.solvers.integrate import nsum, tanhsinh
 
 # one elementwise problem with many cases: each element picks its integrand with `k`
 _A = np.array([0.0, 0.0, -np.inf, -np.inf, 3.0, 0.0, 2.0])
@@ -104,3 +104,38 @@ def test_statuses_and_bad_inputs():
         tanhsinh(f, 0.0, 1.0, log=1)
     with pytest.raises(ValueError, match="`callback`"):
         jax.jit(lambda b: tanhsinh(f, 0.0, b, callback=print).integral)(1.0)
+
+
+# nsum: direct sum plus an integral tail (same module of tests: it runs tanhsinh for the tail)
+def _power(k, p):
+    return (k + 1.0) ** -p
+
+
+def test_nsum_matches_scipy_and_statuses():
+    a = np.array([1.0, 1.0, 0.0, 2.0, 2.0, 0.0])
+    b = np.array([np.inf, 100.0, np.inf, 1e7, 1.0, np.inf])
+    p = np.array([2.0, 1.0, 1.0, 3.0, 2.0, 2.0])
+    step = np.array([1.0, 1.0, 1.0, 1.0, 1.0, -1.0])
+    res = nsum(_power, a, b, step=step, args=(p,))
+    ref = si.nsum(_power, a, b, step=np.where(step > 0, step, 1.0), args=(p,))
+    ok = step > 0
+    np.testing.assert_array_equal(res.status[ok], ref.status[ok])  # 0, 0, -2 (divergent), 0, 0 (empty)
+    conv = ok & (ref.status == 0)
+    assert np.all(np.abs(res.sum - ref.sum)[conv] <= (res.error + ref.error)[conv])  # within both estimates
+    np.testing.assert_allclose(res.sum[0], np.pi**2 / 6 - 1 - 0.25, rtol=1e-12)
+    assert np.all(res.error[conv] <= 1e-8 * np.maximum(1.0, res.sum[conv]))
+    assert res.status[-1] == -1 and np.isnan(res.sum[-1])  # invalid step
+    logged = nsum(lambda k: -k, 0.0, jnp.inf, log=True)
+    np.testing.assert_allclose(logged.sum, -np.log1p(-np.exp(-1.0)), rtol=1e-12)
+    with pytest.raises(ValueError, match="`maxterms`"):
+        nsum(_power, 1.0, 2.0, maxterms=0)
+    with pytest.raises(ValueError, match="`tolerances`"):
+        nsum(_power, 1.0, 2.0, tolerances={"xtol": 1.0})
+
+
+def test_nsum_grad():
+    from scipy.special import zeta
+
+    g = jax.grad(lambda p: nsum(_power, 0.0, jnp.inf, args=(p,)).sum)(3.0)
+    h = 1e-6
+    np.testing.assert_allclose(g, (zeta(3 + h) - zeta(3 - h)) / (2 * h), rtol=1e-7)
