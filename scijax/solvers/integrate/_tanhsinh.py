@@ -361,10 +361,9 @@ def tanhsinh(f: Callable[..., Any], a: ArrayLike, b: ArrayLike, *, args: tuple =
     >>> res = tanhsinh(lambda x: jnp.exp(-x**2), -jnp.inf, jnp.inf)
     >>> bool(abs(res.integral - jnp.sqrt(jnp.pi)) < 1e-14), bool(res.success)
     (True, True)
-    >>> tanhsinh(lambda x: x**-0.5, 0.0, 1.0).integral  # endpoint singularity
-    Array(2., dtype=float64)
-    >>> jax.grad(lambda c: tanhsinh(lambda x, c: jnp.exp(-c * x), 0.0, 1.0, args=(c,)).integral)(1.0)
-    Array(-0.26424112, dtype=float64)
+    >>> grad = jax.grad(lambda c: tanhsinh(lambda x, c: jnp.exp(-c * x), 0.0, 1.0, args=(c,)).integral)
+    >>> round(float(grad(1.0)), 8)  # d/dc of (1 - exp(-c)) / c at c = 1
+    -0.26424112
     """
     if not callable(f):
         raise TypeError("`f` must be callable.")
