@@ -14,6 +14,8 @@ from scipy.integrate import ODEintWarning as ODEintWarning
 from .._userfn import NotTraceableError as NotTraceableError
 from .._userfn import NotTraceableWarning as NotTraceableWarning
 from ._bvp import solve_bvp as solve_bvp
+from ._cubature import CubatureResult as CubatureResult
+from ._cubature import cubature as cubature
 from ._cumulative import cumulative_simpson as cumulative_simpson
 from ._ivp import solve_ivp as solve_ivp
 from ._ivp_result import OdeResult as OdeResult
@@ -85,4 +87,6 @@ __all__ = [
     "TanhSinhResult",
     "nsum",
     "NsumResult",
+    "cubature",
+    "CubatureResult",
 ]
