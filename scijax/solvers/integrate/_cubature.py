@@ -4,8 +4,9 @@ Globally adaptive subdivision: the region with the largest error estimate is spl
 in every dimension (``2**ndim`` children), each child is integrated with an embedded rule pair (the
 Cartesian product of Gauss-Kronrod 21/15-point rules, or the degree-7/5 rule of Genz and Malik,
 1980), until the summed error is at most ``atol + rtol * |estimate|``. Regions live in fixed-capacity
-buffers (``1 + max_subdivisions * (2**ndim - 1)`` rows) inside one ``while_loop``; derivatives
-(``custom_jvp``) replay the rule over the final regions. Infinite limits are mapped to finite ones.
+buffers (``1 + max_subdivisions * (2**ndim - 1)`` rows) inside one ``while_loop``; reverse-mode
+derivatives (``custom_vjp``) pull the cotangent back through the rule on each final region.
+Infinite limits are mapped to finite ones.
 """
 
 import functools
@@ -161,33 +162,42 @@ def _adapt(cub: _Cub, a, b, args, atol, rtol, max_subdivisions):
     return st, converged(st)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
 def _estimate(cub: _Cub, a, b, args, atol, rtol, max_subdivisions):
     st, ok = _adapt(cub, a, b, args, atol, rtol, max_subdivisions)
     return jnp.sum(st["est"], axis=0), jnp.sum(st["err"], axis=0), ok, st["it"], st["n"], st["lo"], st["hi"]
 
 
-@_estimate.defjvp
-def _estimate_jvp(cub, primals, tangents):
-    out = _estimate(cub, *primals)
-    n, lo, hi = out[4], out[5], out[6]
-    a, b, args = primals[:3]
+def _estimate_fwd(cub, a, b, args, atol, rtol, max_subdivisions):
+    out = _estimate(cub, a, b, args, atol, rtol, max_subdivisions)
+    return out, (a, b, args, atol, rtol, max_subdivisions, out[4], out[5], out[6])
 
-    def replay(a, b, args):
-        def body(j, total):
-            def add(total):
-                rows = j * _REPLAY_CHUNK + jnp.arange(_REPLAY_CHUNK)
-                r_lo = jax.lax.dynamic_slice_in_dim(lo, j * _REPLAY_CHUNK, _REPLAY_CHUNK)
-                r_hi = jax.lax.dynamic_slice_in_dim(hi, j * _REPLAY_CHUNK, _REPLAY_CHUNK)
-                h, _ = _rule(cub, r_lo, r_hi, a, b, args)
-                keep = (rows < n).reshape((-1,) + (1,) * (h.ndim - 1))
-                return total + jnp.sum(jnp.where(keep, h, 0.0), axis=0)
-            return jax.lax.cond(j * _REPLAY_CHUNK < n, add, lambda t: t, total)
-        return jax.lax.fori_loop(0, cub.capacity // _REPLAY_CHUNK, body, jnp.zeros_like(out[0]))
 
-    _, d_est = jax.jvp(replay, (a, b, args), tangents[:3])
-    zeros = [np.zeros(np.shape(v), jax.dtypes.float0) for v in out[2:5]]
-    return out, (d_est, jnp.zeros_like(out[1]), *zeros, jnp.zeros_like(lo), jnp.zeros_like(hi))
+def _estimate_bwd(cub, residuals, cotangents):
+    """The cotangent of the estimate pulled back through the rule on each final region, a chunk of
+    regions per iteration (a ``while_loop``: reverse mode only)."""
+    a, b, args, atol, rtol, max_subdivisions, n, lo, hi = residuals
+    g = cotangents[0]
+
+    def chunk_sum(j, a, b, args):
+        rows = j * _REPLAY_CHUNK + jnp.arange(_REPLAY_CHUNK)
+        r_lo = jax.lax.dynamic_slice_in_dim(lo, j * _REPLAY_CHUNK, _REPLAY_CHUNK)
+        r_hi = jax.lax.dynamic_slice_in_dim(hi, j * _REPLAY_CHUNK, _REPLAY_CHUNK)
+        h, _ = _rule(cub, r_lo, r_hi, a, b, args)
+        keep = (rows < n).reshape((-1,) + (1,) * (h.ndim - 1))
+        return jnp.sum(jnp.where(keep, h, 0.0), axis=0)
+
+    def body(st):
+        j, acc = st
+        _, pull = jax.vjp(lambda a, b, args: chunk_sum(j, a, b, args), a, b, args)
+        return j + 1, jax.tree_util.tree_map(jnp.add, acc, pull(g))
+
+    zero = jax.tree_util.tree_map(jnp.zeros_like, (a, b, args))
+    _, (ga, gb, gargs) = jax.lax.while_loop(lambda st: st[0] * _REPLAY_CHUNK < n, body, (jnp.asarray(0), zero))
+    return ga, gb, gargs, jnp.zeros_like(atol), jnp.zeros_like(rtol), None
+
+
+_estimate.defvjp(_estimate_fwd, _estimate_bwd)
 
 
 @eqx.filter_jit
@@ -236,8 +246,9 @@ def cubature(f: Callable[..., Any], a: ArrayLike, b: ArrayLike, *, rule: str = "
     - ``points`` is not supported; ``workers`` is ignored.
     - Infinite limits use ``x = a + u/(1-u)``, ``x = b - (1-u)/u`` and ``x = s/(1-s**2)``
       (``s = 2u - 1``) on the unit cube, so subdivision counts differ from SciPy's there.
-    - ``jit``, ``vmap`` and ``grad`` (w.r.t. finite limits and ``args``) work; the derivative replays
-      the rule over the final regions. ``max_subdivisions`` is static.
+    - ``jit``, ``vmap`` and ``grad`` (w.r.t. finite limits and ``args``) work; the derivative pulls
+      back through the rule on the final regions (reverse mode only: ``jax.jvp``/``jacfwd`` are not
+      supported). The region capacity follows ``max_subdivisions`` (static).
 
     Examples
     --------

@@ -3,9 +3,8 @@
 The integral test for a decreasing ``f`` (step 1): ``int_c^inf f <= sum_{k>=c} f(k) <= int_c^inf f + f(c)``.
 So after summing terms directly up to a ``c`` where the terms have become negligible against the sum's
 scale, the rest is ``int_c^inf f / step + f(c) / 2`` with error ``f(c) / 2`` plus the quadrature error
-(``tanhsinh``). The direct part runs in chunks of terms inside one ``while_loop``; its derivative
-(``custom_jvp``) replays the same terms in a fixed-length loop that skips chunks past each element's
-``c`` (reverse-differentiable).
+(``tanhsinh``). The direct part runs in chunks of terms inside one ``while_loop``; its reverse-mode
+derivative (``custom_vjp``) pulls the cotangent back through the same chunks in another loop.
 """
 
 import functools
@@ -84,15 +83,14 @@ def _find_tail(series: _Series, a, step, n_terms, args, threshold):
     return jnp.minimum(stop, n_terms).astype(big.dtype), ~running, bad
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
 def _direct(series: _Series, a, step, n_terms, args, stop):
     """``sum_{k < stop} f(a + k step)``, one chunk per loop iteration."""
     last = jnp.max(stop)
 
     def body(st):
         j, total = st
-        fx, keep = _chunk_terms(series, j, a, step, n_terms, args, stop)
-        part = _reduce(series, fx, keep)
+        part = _reduce(series, *_chunk_terms(series, j, a, step, n_terms, args, stop))
         return j + 1, jnp.logaddexp(total, part) if series.log else total + part
 
     zero = jnp.full(a.shape, -jnp.inf if series.log else 0.0, _dtype(series, a, args))
@@ -105,23 +103,32 @@ def _dtype(series, a, args):
     return jnp.result_type(probe.dtype, a.dtype)
 
 
-@_direct.defjvp
-def _direct_jvp(series, primals, tangents):
-    a, step, n_terms, args, stop = primals
-    out = _direct(series, *primals)
+def _direct_fwd(series, a, step, n_terms, args, stop):
+    out = _direct(series, a, step, n_terms, args, stop)
+    return out, (a, step, n_terms, args, stop, out)
+
+
+def _direct_bwd(series, residuals, g):
+    """Pull the cotangent back through each chunk of terms (a ``while_loop``: reverse mode only)."""
+    a, step, n_terms, args, stop, out = residuals
     last = jnp.max(stop)
 
-    def replay(a, step, args):
-        def body(j, total):
-            def add(total):
-                part = _reduce(series, *_chunk_terms(series, j, a, step, n_terms, args, stop))
-                return jnp.logaddexp(total, part) if series.log else total + part
-            return jax.lax.cond(j * _CHUNK < last, add, lambda t: t, total)
-        zero = jnp.full(a.shape, -jnp.inf if series.log else 0.0, out.dtype)
-        return jax.lax.fori_loop(0, -(-series.maxterms // _CHUNK), body, zero)
+    def body(st):
+        j, acc = st
 
-    _, d_out = jax.jvp(replay, (a, step, args), (tangents[0], tangents[1], tangents[3]))
-    return out, d_out
+        def part(a, step, args):
+            value = _reduce(series, *_chunk_terms(series, j, a, step, n_terms, args, stop))
+            return jnp.exp(value - out) if series.log else value  # d log S = sum exp(log f - log S) d log f
+
+        _, pull = jax.vjp(part, a, step, args)
+        return j + 1, jax.tree_util.tree_map(jnp.add, acc, pull(g))
+
+    zero = jax.tree_util.tree_map(jnp.zeros_like, (a, step, args))
+    _, (ga, gs, gargs) = jax.lax.while_loop(lambda st: st[0] * _CHUNK < last, body, (jnp.asarray(0), zero))
+    return ga, gs, None, gargs, None
+
+
+_direct.defvjp(_direct_fwd, _direct_bwd)
 
 
 def _solve(series: _Series, a, b, step, args, atol, rtol) -> NsumResult:
@@ -222,8 +229,8 @@ def nsum(f: Callable[..., Any], a: ArrayLike, b: ArrayLike, *, step: ArrayLike =
       (otherwise status -4).
     - A finite ``b`` farther than the tail point uses the trapezoid-type correction
       ``(f(c) + f(b)) / 2``; the error estimate is ``f(c) / 2`` plus the quadrature error.
-    - ``jit``, ``vmap`` and ``grad`` (w.r.t. ``a``, ``step``, ``args``) work; the derivative of the
-      direct part replays its terms. ``maxterms`` is static.
+    - ``jit``, ``vmap`` and ``grad`` (w.r.t. ``a``, ``step``, ``args``) work (reverse mode; the
+      direct part has no ``jax.jvp``). ``maxterms`` is static.
 
     Examples
     --------
