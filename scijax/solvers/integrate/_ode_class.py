@@ -7,6 +7,7 @@ from ``(r.t, r.y)`` to ``t`` (compiled once per function and integrator configur
 """
 
 import dataclasses
+import functools
 import re
 import warnings
 from collections.abc import Callable
@@ -102,11 +103,19 @@ def _solve_to(fun, jac, method, nsteps, t0, t1, y0, f_params, jac_params, rtol, 
 _solve_to_jit = eqx.filter_jit(_solve_to)
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(fun, jac, method, nsteps):
+    """A plain ``jax.jit`` of one configuration (cheaper dispatch than ``filter_jit``), used when every
+    parameter is an array."""
+    return jax.jit(functools.partial(_solve_to, fun, jac, method, nsteps))
+
+
 def _as_traced(params: tuple) -> tuple:
-    """Numbers and arrays in ``params`` become arrays (traced inputs); anything else stays static."""
+    """Numbers in ``params`` become arrays (traced inputs); arrays stay; anything else stays static."""
     def leaf(x):
-        return jnp.asarray(x) if isinstance(x, int | float | complex | np.number | np.ndarray | jax.Array) \
-            and not isinstance(x, bool) else x
+        if isinstance(x, np.ndarray | jax.Array):
+            return x
+        return np.asarray(x) if isinstance(x, int | float | complex | np.number) and not isinstance(x, bool) else x
     return jax.tree_util.tree_map(leaf, tuple(params))
 
 
@@ -321,19 +330,20 @@ class ode:
         o = self._opts
         f, jac, y = self._problem()
         real = np.finfo(y.dtype).dtype
-        inputs = (f, jac, self._method, o["nsteps"], jnp.asarray(self.t, real), jnp.asarray(t, real),
-                  jnp.asarray(y), _as_traced(self.f_params), _as_traced(self.jac_params),
-                  jnp.asarray(o["rtol"], real), jnp.asarray(o["atol"], real),
-                  None if o["first_step"] is None else jnp.asarray(o["first_step"], real),
-                  None if o["max_step"] is None else jnp.asarray(o["max_step"], real))
+        inputs = (f, jac, self._method, o["nsteps"], np.asarray(self.t, real), np.asarray(t, real),
+                  y, _as_traced(self.f_params), _as_traced(self.jac_params),
+                  np.asarray(o["rtol"], real), np.asarray(o["atol"], real),
+                  None if o["first_step"] is None else np.asarray(o["first_step"], real),
+                  None if o["max_step"] is None else np.asarray(o["max_step"], real))
         if not self._eager:
             try:
-                out = _solve_to_jit(*inputs)
+                arrays = all(isinstance(v, np.ndarray | jax.Array) for v in jax.tree_util.tree_leaves(inputs[7:9]))
+                out = _compiled(*inputs[:4])(*inputs[4:]) if arrays else _solve_to_jit(*inputs)
             except NotTraceableError:  # a NumPy-written f: eager solve_ivp runs it on the host
                 self._eager = True
         if self._eager:
             out = _solve_to(*inputs)
-        t_new, y_new, status, flag = (np.asarray(v) for v in out)
+        t_new, y_new, status, flag = jax.device_get(out)
         ok = int(status) == 0
         code = self._spec.success_code if ok else self._spec.codes.get(int(flag), -3)
         return (t if ok else float(t_new)), self._unsplit(np.array(y_new)), code
