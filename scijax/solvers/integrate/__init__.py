@@ -14,11 +14,17 @@ from scipy.integrate import ODEintWarning as ODEintWarning
 from .._userfn import NotTraceableError as NotTraceableError
 from .._userfn import NotTraceableWarning as NotTraceableWarning
 from ._bvp import solve_bvp as solve_bvp
+from ._cubature import CubatureResult as CubatureResult
+from ._cubature import cubature as cubature
 from ._cumulative import cumulative_simpson as cumulative_simpson
 from ._ivp import solve_ivp as solve_ivp
 from ._ivp_result import OdeResult as OdeResult
 from ._ivp_result import OdeSolution as OdeSolution
 from ._newton_cotes import newton_cotes as newton_cotes
+from ._nsum import NsumResult as NsumResult
+from ._nsum import nsum as nsum
+from ._ode_class import complex_ode as complex_ode
+from ._ode_class import ode as ode
 from ._ode_solver import BDF as BDF
 from ._ode_solver import DOP853 as DOP853
 from ._ode_solver import LSODA as LSODA
@@ -40,6 +46,8 @@ from ._quad_fixed import trapezoid as trapezoid
 from ._quad_multi import dblquad as dblquad
 from ._quad_multi import nquad as nquad
 from ._quad_multi import tplquad as tplquad
+from ._tanhsinh import TanhSinhResult as TanhSinhResult
+from ._tanhsinh import tanhsinh as tanhsinh
 
 __all__ = [
     "IntegrationWarning",
@@ -48,6 +56,8 @@ __all__ = [
     "NotTraceableWarning",
     "solve_ivp",
     "odeint",
+    "ode",
+    "complex_ode",
     "solve_bvp",
     "OdeResult",
     "OdeSolution",
@@ -73,4 +83,10 @@ __all__ = [
     "qmc_quad",
     "QMCQuadResult",
     "romb",
+    "tanhsinh",
+    "TanhSinhResult",
+    "nsum",
+    "NsumResult",
+    "cubature",
+    "CubatureResult",
 ]
