@@ -61,6 +61,16 @@ def _stepper(method: str, rtol, atol) -> diffrax.AbstractSolver:
     return solver
 
 
+def _controller(method: str, solver, rtol, atol, max_step):
+    """The step-size controller ``solve_ivp`` pairs with this stepper ('BDF' brings its own)."""
+    if hasattr(solver, "step_controller"):  # variable-order BDF decides steps and orders itself
+        return solver.step_controller(rtol, atol, max_step)
+    spec = METHODS[method]
+    return SpacingController(diffrax.PIDController(
+        rtol=rtol / spec.error_scale, atol=atol / spec.error_scale, dtmax=max_step,
+        error_order=spec.error_order, pcoeff=spec.pid[0], icoeff=spec.pid[1]))
+
+
 @eqx.filter_jit
 def _advance(method: str, fun, t, y, h, t_bound, direction, args, rtol, atol, max_step, solver_state,
              controller_state):
@@ -68,9 +78,7 @@ def _advance(method: str, fun, t, y, h, t_bound, direction, args, rtol, atol, ma
     spec = METHODS[method]
     term = diffrax.ODETerm(lambda tau, z, a: direction * jnp.asarray(fun(direction * tau, z, *a), z.dtype))
     solver = _stepper(method, rtol, atol)
-    controller = SpacingController(diffrax.PIDController(
-        rtol=rtol / spec.error_scale, atol=atol / spec.error_scale, dtmax=max_step,
-        error_order=spec.error_order, pcoeff=spec.pid[0], icoeff=spec.pid[1]))
+    controller = _controller(method, solver, rtol, atol, max_step)
     tau, tau_bound = direction * t, direction * t_bound
 
     def attempt(carry):
@@ -191,9 +199,7 @@ class OdeSolver:
         tau0 = direction * self.t
         solver = _stepper(self._method, *self._tols)
         s_state = solver.init(term, tau0, tau0 + self._h, self._y, self._args)
-        rtol, atol = (tol / spec.error_scale for tol in self._tols)
-        controller = SpacingController(diffrax.PIDController(
-            rtol=rtol, atol=atol, error_order=spec.error_order, pcoeff=spec.pid[0], icoeff=spec.pid[1]))
+        controller = _controller(self._method, solver, *self._tols, self._max_step)
         _, c_state = controller.init(term, tau0, tau0 + self._h, self._y, self._h, self._args, solver.func,
                                      spec.error_order)
         return s_state, c_state

@@ -65,3 +65,16 @@ def test_bad_input_and_extraneous_options():
         sj.RK45(_oscillator, 0.0, np.ones(2), 1.0, jac=None)
     with pytest.raises(RuntimeError, match="Dense output"):
         sj.RK45(_oscillator, 0.0, np.ones(2), 1.0).dense_output()
+
+
+@pytest.mark.parametrize("name", ["BDF", "Radau"])
+def test_implicit_classes_step_to_the_end_like_scipy(name):
+    # BDF brings its own step/order controller; the class used to pair it with the PID controller of
+    # the other methods and failed its first step ("step size less than spacing").
+    ours = getattr(sj, name)(lambda t, y: -y, 0.0, np.array([1.0]), 1.0, rtol=1e-6, atol=1e-9)
+    ref = getattr(si, name)(lambda t, y: -y, 0.0, np.array([1.0]), 1.0, rtol=1e-6, atol=1e-9)
+    ts, ys = _run(ours)
+    ts_ref, ys_ref = _run(ref)
+    assert ours.status == "finished" and ts[-1] == 1.0
+    assert abs(ys[-1, 0] - np.exp(-1.0)) <= 5 * abs(ys_ref[-1, 0] - np.exp(-1.0)) + 1e-9
+    assert 0.5 * len(ts_ref) <= len(ts) <= 2 * len(ts_ref)
