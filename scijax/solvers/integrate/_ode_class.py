@@ -22,7 +22,7 @@ from .._userfn import NotTraceableError
 from ._ivp import solve_ivp
 from ._ivp_methods import METHODS
 from ._ivp_result import FLAG_DTMIN, FLAG_MAX_STEPS, FLAG_NONFINITE, FLAG_NONLINEAR
-from ._ode_solver import DOP853, LSODA, RK45, OdeSolver, Radau
+from ._ode_solver import BDF, DOP853, LSODA, RK45, OdeSolver
 
 __all__ = ["ode", "complex_ode"]
 
@@ -69,10 +69,8 @@ _INTEGRATORS = (  # SciPy's search order for set_integrator('') and prefix match
     _Integrator("dop853", {"": "DOP853"}, 1, _DOPRI_MESSAGES, _DOPRI_CODES, solout=True),
     _Integrator("lsoda", {"": "LSODA"}, 2, _LSODA_MESSAGES, _VODE_CODES),
 )
-# step=True drivers. The BDF step-by-step class fails its first step (a known defect of the shared
-# ``_ode_solver.BDF``: "Required step size is less than spacing" on y' = -y), so vode's 'bdf' steps
-# with Radau, the other stiff implicit class.
-_STEPPERS: dict[str, type[OdeSolver]] = {"RK45": RK45, "DOP853": DOP853, "BDF": Radau, "LSODA": LSODA}
+# step=True drivers: the step-by-step class of the method each integrator runs.
+_STEPPERS: dict[str, type[OdeSolver]] = {"RK45": RK45, "DOP853": DOP853, "BDF": BDF, "LSODA": LSODA}
 _KNOWN_OPTIONS = {"method", "with_jacobian", "rtol", "atol", "lband", "uband", "order", "nsteps", "max_step",
                   "min_step", "first_step", "safety", "ifactor", "dfactor", "beta", "verbosity", "ixpr",
                   "max_hnil", "max_order_ns", "max_order_s"}
@@ -179,8 +177,7 @@ class ode:
     - ``integrate(t, relax=True)`` stops at ``t`` exactly (SciPy may pass it); ``step=True`` (vode,
       zvode, lsoda; ignored by dopri5/dop853, as in SciPy) takes one step of a step-by-step class
       toward ``t``, starting afresh (initial step selection): :class:`DOP853` for 'adams',
-      :class:`Radau` for 'bdf' (our :class:`BDF` class cannot take that first step today),
-      :class:`LSODA` for lsoda.
+      :class:`BDF` for 'bdf', :class:`LSODA` for lsoda.
     - ``nsteps`` counts the steps of one call, as VODE's ``mxstep``; ``min_step``, ``order``,
       bands, the dopri controller constants and verbosity options have no effect.
     - zvode integrates complex ``y`` directly (SciPy's ZVODE does as well); ``complex_ode`` splits
