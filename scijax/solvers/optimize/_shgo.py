@@ -23,6 +23,7 @@ __all__ = ["shgo"]
 
 _OPTIONS = {"maxfev", "f_min", "f_tol", "maxiter", "maxev", "maxtime", "minhgrd", "symmetry", "jac", "hess",
             "hessp", "minimize_every_iter", "local_iter", "infty_constraints", "disp"}
+_BOUNDED = ("l-bfgs-b", "tnc", "slsqp", "powell", "nelder-mead", "trust-constr", "cobyla", "cobyqa")
 _NO_FEASIBLE = "Failed to find a feasible minimizer point. Lowest sampling point = None"
 
 
@@ -92,8 +93,9 @@ def _sampler(func: Callable, ineq: tuple, lo: tuple, width: tuple, dtype: Any) -
 @functools.lru_cache(maxsize=16)
 def _local(func: Callable, lb: tuple, ub: tuple, method: str, cons: tuple, kw: tuple, dtype: Any) -> Callable:
     """Compiled, vmapped local minimisation of every pool point."""
-    bounds = list(zip(lb, ub, strict=True))
     extra = dict(kw)
+    if method.lower() in _BOUNDED:  # as SciPy: the box goes to the methods that take bounds
+        extra["bounds"] = list(zip(lb, ub, strict=True))
     if "options" in extra:
         extra["options"] = dict(extra["options"])
     if cons:
@@ -102,7 +104,7 @@ def _local(func: Callable, lb: tuple, ub: tuple, method: str, cons: tuple, kw: t
     @jax.jit
     def run(x0s, a):
         def one(x0):
-            r = minimize(func, jnp.asarray(x0, dtype), args=a, method=method, bounds=bounds, **extra)
+            r = minimize(func, jnp.asarray(x0, dtype), args=a, method=method, **extra)
             zero = jnp.asarray(0, jnp.int32)
             return (r.x, r.fun, r.success, jnp.asarray(r.nfev), jnp.asarray(zero if r.njev is None else r.njev),
                     jnp.asarray(zero if r.nhev is None else r.nhev))
@@ -199,8 +201,10 @@ def shgo(
     - ``'simplicial'`` refines a regular Freudenthal triangulation (each level halves the spacing)
       instead of SciPy's incremental refinement of selected simplices, so from the second
       iteration on the sample points differ from SciPy's; the first iteration is SciPy's (corners
-      and centre). Sobol and Halton points are unscrambled, as SciPy's; their neighbours come from
-      a Delaunay triangulation.
+      and centre). The Sobol (unscrambled) and Halton (scrambled, seed 0) points are the ones SciPy
+      draws in two dimensions; from three or more SciPy's Sobol sample is not the sequence's first
+      ``n`` points, so pools and results can differ there (ours contains the box centre). Pool
+      neighbours come from a Delaunay triangulation, and later iterations add the next ``n`` points.
     - Local searches use scijax's :func:`minimize` with automatic derivatives: ``nlfev``/``nljev``
       count its evaluations (fewer than SciPy's finite differences). Local minima closer than
       ``1e-6`` (relative to the box) are merged in ``xl``. Infeasible sample points are evaluated in
@@ -244,7 +248,7 @@ def shgo(
                         "be traced by jax.jit, jax.vmap or jax.grad.")
     ineq, cons = _ineq_functions(constraints)
     mk = dict(minimizer_kwargs or {})
-    method = mk.pop("method", "SLSQP" if cons else "L-BFGS-B")
+    method = str(mk.pop("method", "SLSQP" if cons else "L-BFGS-B"))
     mk.pop("bounds", None)
     mk.pop("args", None)
     if cons:
@@ -287,11 +291,12 @@ def shgo(
         counts["nljev"] += int(np.sum(np.asarray(nj)[:m]))
         counts["nlhev"] += int(np.sum(np.asarray(nh)[:m]))
         scale = 1e-6 * np.max(ub - lb)
-        for i, x, f in zip(todo, xs, fs, strict=True):
+        feasible = np.ones(m, bool)
+        if ineq:  # a local minimum must satisfy the constraints the samples were tested with
+            feasible = np.asarray(sample(jnp.asarray(_pad((xs - lb) / (ub - lb))), args_t)[1])[:m]
+        for i, x, f, ok in zip(todo, xs, fs, feasible, strict=True):
             polished.add(tuple(pts[i]))
-            if not (np.all(np.isfinite(x)) and np.isfinite(f)):
-                continue
-            if ineq and not bool(np.all(sample(jnp.asarray(((x - lb) / (ub - lb))[None]), args_t)[1])):
+            if not (ok and np.all(np.isfinite(x)) and np.isfinite(f)):
                 continue
             if not any(np.max(np.abs(x - y)) <= scale for y, _ in minima.values()):
                 minima[tuple(x)] = (x, float(f))

@@ -1,7 +1,7 @@
 """shgo against SciPy on SciPy's shgo test problems (sphere, Rosenbrock, Eggholder, a constrained
 problem), plus the stopping options, bad inputs, non-finite objectives and float32.
 
-The first simplicial iteration and the unscrambled Sobol/Halton points are SciPy's own samples, so
+In 2-D the first simplicial iteration and the Sobol/Halton points are SciPy's own samples, so
 the minimiser pools match and the local searches (ours L-BFGS-B/SLSQP, SciPy's) end at the same
 minima: ``x``/``fun`` agree to the local searches' tolerance, and the local minima ``funl`` found
 from the Sobol pool agree as a set, up to the odd search that ends in another basin.

@@ -8,7 +8,8 @@ elsewhere as one batched call per iteration. Points live in the unit cube ``[0, 
   is the regular grid with ``2^(r-1) + 1`` points per axis under the Freudenthal triangulation, whose
   edges join a vertex ``v`` to ``v + e_S`` and ``v - e_S`` for every non-empty set ``S`` of axes
   (``e_S`` the sum of the unit steps in ``S``). Each level contains the previous level's points.
-* ``'sobol'`` / ``'halton'``: unscrambled low-discrepancy points from :mod:`scipy.stats.qmc`,
+* ``'sobol'`` / ``'halton'``: low-discrepancy points from :mod:`scipy.stats.qmc` (Sobol unscrambled,
+  Halton scrambled with seed 0),
   joined by their Delaunay triangulation (sorted order in one dimension).
 
 A vertex enters the minimiser pool when its value is finite and strictly lower than every
@@ -67,13 +68,14 @@ def _lower_than_neighbours(grid: np.ndarray) -> np.ndarray:
 
 
 def qmc_points(method: str, d: int, count: int) -> np.ndarray:
-    """The first ``count`` unscrambled Sobol (rounded up to a power of two) or Halton points."""
+    """The first ``count`` Sobol points (unscrambled, rounded up to a power of two) or Halton points
+    (scrambled with seed 0, the sequence SciPy's ``shgo`` draws)."""
     from scipy.stats import qmc
 
     if method == "sobol":
         m = max(0, int(np.ceil(np.log2(max(count, 1)))))
         return qmc.Sobol(d, scramble=False).random_base2(m)
-    return qmc.Halton(d, scramble=False).random(count)
+    return qmc.Halton(d, scramble=True, seed=0).random(count)
 
 
 def graph_minimisers(points: np.ndarray, values: np.ndarray) -> np.ndarray:
