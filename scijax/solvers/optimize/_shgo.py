@@ -77,12 +77,12 @@ def _sampler(func: Callable, ineq: tuple, lo: tuple, width: tuple, dtype: Any) -
     lo_, w = np.asarray(lo), np.asarray(width)
 
     @jax.jit
-    def batch(u, a):
+    def batch(u, a, tol=0.0):
         def one(z):
             x = jnp.asarray(lo_ + z * w, dtype)
             ok = jnp.array(True)
             for g in ineq:
-                ok &= jnp.all(g(x) >= 0)
+                ok &= jnp.all(g(x) >= -tol)
             out = func(x, *a)
             return jnp.asarray(out[0] if isinstance(out, tuple) else out).reshape(()), ok
         return jax.vmap(one)(u)
@@ -292,8 +292,8 @@ def shgo(
         counts["nlhev"] += int(np.sum(np.asarray(nh)[:m]))
         scale = 1e-6 * np.max(ub - lb)
         feasible = np.ones(m, bool)
-        if ineq:  # a local minimum must satisfy the constraints the samples were tested with
-            feasible = np.asarray(sample(jnp.asarray(_pad((xs - lb) / (ub - lb))), args_t)[1])[:m]
+        if ineq:  # a local minimum must satisfy the sampling's constraints (to 1e-6, SLSQP's accuracy)
+            feasible = np.asarray(sample(jnp.asarray(_pad((xs - lb) / (ub - lb))), args_t, 1e-6)[1])[:m]
         for i, x, f, ok in zip(todo, xs, fs, feasible, strict=True):
             polished.add(tuple(pts[i]))
             if not (ok and np.all(np.isfinite(x)) and np.isfinite(f)):

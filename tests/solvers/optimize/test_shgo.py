@@ -1,5 +1,5 @@
-"""shgo against SciPy on SciPy's shgo test problems (sphere, Rosenbrock, Eggholder, a constrained
-problem), plus the stopping options, bad inputs, non-finite objectives and float32.
+"""shgo against SciPy on SciPy's shgo test problems (sphere, Rosenbrock, Eggholder, the constrained
+7-D Hock-Schittkowski 100), plus the stopping options, bad inputs, non-finite objectives and float32.
 
 In 2-D the first simplicial iteration and the Sobol/Halton points are SciPy's own samples, so
 the minimiser pools match and the local searches (ours L-BFGS-B/SLSQP, SciPy's) end at the same
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import scipy.optimize as so
 
-from scijax.solvers.optimize import Bounds, shgo
+from scijax.solvers.optimize import Bounds, NonlinearConstraint, shgo
 
 
 def eggholder(x):
@@ -78,28 +78,36 @@ def test_rosenbrock_halton_and_options():
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-4)
 
 
+def hs100(x):  # SciPy's shgo test problem 4 (Hock & Schittkowski 100): 7-D, four inequalities
+    return ((x[0] - 10) ** 2 + 5 * (x[1] - 12) ** 2 + x[2] ** 4 + 3 * (x[3] - 11) ** 2 + 10 * x[4] ** 6
+            + 7 * x[5] ** 2 + x[6] ** 4 - 4 * x[5] * x[6] - 10 * x[5] - 8 * x[6])
+
+
+HS100_G = (lambda x: -(2 * x[0] ** 2 + 3 * x[1] ** 4 + x[2] + 4 * x[3] ** 2 + 5 * x[4] - 127),
+           lambda x: -(7 * x[0] + 3 * x[1] + 10 * x[2] ** 2 + x[3] - x[4] - 282.0),
+           lambda x: -(23 * x[0] + x[1] ** 2 + 6 * x[5] ** 2 - 8 * x[6] - 196),
+           lambda x: -(4 * x[0] ** 2 + x[1] ** 2 - 3 * x[0] * x[1] + 2 * x[2] ** 2 + 5 * x[5] - 11 * x[6]))
+
+
 def test_constrained_matches_scipy():
-    # SLSQP's textbook problem inside a box, one inequality and a region the sampling excludes
-    cons_np = ({"type": "ineq", "fun": lambda x: 2.0 - x[0] - x[1]},
-               {"type": "ineq", "fun": lambda x: x[0] - 0.2})
-    cons = ({"type": "ineq", "fun": lambda x: 2.0 - x[0] - x[1]},
-            {"type": "ineq", "fun": lambda x: x[0] - 0.2})
-    box = [(0.0, 3.0), (0.0, 3.0)]
-    f_np = lambda x: (x[0] - 1.5) ** 2 + (x[1] - 1.5) ** 2 + 0.1 * x[0]  # noqa: E731
-    f = lambda x: (x[0] - 1.5) ** 2 + (x[1] - 1.5) ** 2 + 0.1 * x[0]  # noqa: E731
-    ref = so.shgo(f_np, box, constraints=cons_np, sampling_method="sobol", n=32)
-    ours = shgo(f, box, constraints=cons, sampling_method="sobol", n=32)
+    box = [(-10.0, 10.0)] * 7
+    ref = so.shgo(hs100, box, constraints=tuple({"type": "ineq", "fun": g} for g in HS100_G))
+    # ours with two dicts and two NonlinearConstraint objects: both forms feed the sampling test
+    cons = ({"type": "ineq", "fun": HS100_G[0]}, {"type": "ineq", "fun": HS100_G[1]},
+            NonlinearConstraint(HS100_G[2], 0.0, np.inf), NonlinearConstraint(HS100_G[3], 0.0, np.inf))
+    ours = shgo(hs100, box, constraints=cons)
     assert bool(ours.success) and ref.success
-    np.testing.assert_allclose(ours.x, ref.x, atol=1e-5)
-    np.testing.assert_allclose(ours.fun, ref.fun, rtol=1e-7)
-    assert ours.tnev == 32 and ours.nfev - ours.nlfev == ref.nfev - ref.nlfev  # the same feasible samples
+    np.testing.assert_allclose(ours.fun, ref.fun, rtol=1e-8)  # 680.6300573...
+    np.testing.assert_allclose(ours.x, ref.x, atol=2e-5)
+    assert ours.tnev == 2 ** 7 + 1 and all(float(g(ours.x)) >= -1e-6 for g in HS100_G)
     # no feasible sample point: SciPy's message, success False, NaN x
+    f = lambda x: jnp.sum((x - 1.5) ** 2)  # noqa: E731
     bad = ({"type": "ineq", "fun": lambda x: -1.0 - x[0]},)
-    bad_np = ({"type": "ineq", "fun": lambda x: -1.0 - x[0]},)
-    ref = so.shgo(f_np, box, constraints=bad_np, sampling_method="sobol", n=32)
-    ours = shgo(f, box, constraints=bad, sampling_method="sobol", n=32)
+    ref = so.shgo(lambda x: np.sum((x - 1.5) ** 2), [(0.0, 3.0)] * 2, constraints=bad, sampling_method="sobol",
+                  n=32)
+    ours = shgo(f, [(0.0, 3.0)] * 2, constraints=bad, sampling_method="sobol", n=32)
     assert not ref.success and not bool(ours.success) and ours.message == ref.message
-    assert np.all(np.isnan(ours.x)) and ours.tnev == 32
+    assert np.all(np.isnan(ours.x)) and ours.tnev == 32 and ours.nfev == 0
 
 
 def test_nonfinite_objective_and_float32():
