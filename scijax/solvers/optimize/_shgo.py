@@ -24,6 +24,7 @@ __all__ = ["shgo"]
 _OPTIONS = {"maxfev", "f_min", "f_tol", "maxiter", "maxev", "maxtime", "minhgrd", "symmetry", "jac", "hess",
             "hessp", "minimize_every_iter", "local_iter", "infty_constraints", "disp"}
 _BOUNDED = ("l-bfgs-b", "tnc", "slsqp", "powell", "nelder-mead", "trust-constr", "cobyla", "cobyqa")
+_MAX_POINTS = 2_000_000  # the complex stops growing here, whatever the stopping options
 _NO_FEASIBLE = "Failed to find a feasible minimizer point. Lowest sampling point = None"
 
 
@@ -175,7 +176,8 @@ def shgo(
         ``maxfev``, ``maxev`` (sample evaluations, counted with or without the infeasible points),
         ``maxiter``, ``maxtime`` (seconds, checked between iterations), ``f_min`` with ``f_tol``
         (relative, absolute when ``f_min == 0``), ``minhgrd`` (stop once the pool size stayed the
-        same for that many iterations): when any is given, iterations continue until one is met.
+        same for that many iterations): when any is given, iterations continue until one is met
+        (or the complex reaches two million points).
         ``jac``/``hess``/``hessp`` go to :func:`minimize`; ``minimize_every_iter`` (default True),
         ``local_iter`` (only the lowest that many new pool points are polished per iteration),
         ``infty_constraints`` (default True; False drops infeasible sample points before a Delaunay
@@ -201,10 +203,12 @@ def shgo(
     - ``'simplicial'`` refines a regular Freudenthal triangulation (each level halves the spacing)
       instead of SciPy's incremental refinement of selected simplices, so from the second
       iteration on the sample points differ from SciPy's; the first iteration is SciPy's (corners
-      and centre). The Sobol (unscrambled) and Halton (scrambled, seed 0) points are the ones SciPy
-      draws in two dimensions; from three or more SciPy's Sobol sample is not the sequence's first
-      ``n`` points, so pools and results can differ there (ours contains the box centre). Pool
-      neighbours come from a Delaunay triangulation, and later iterations add the next ``n`` points.
+      and centre); a level re-evaluates the previous level's points in its batch (``nfev`` and
+      ``tnev`` count each point once).
+    - The Sobol (unscrambled) and Halton (scrambled, seed 0) points are the ones SciPy draws in two
+      dimensions; in five, SciPy's Sobol sample is not the sequence's first ``n`` points (ours,
+      which holds the box centre, is), so pools and results can differ there. Pool neighbours come
+      from a Delaunay triangulation; later iterations add the sequence's next ``n`` points.
     - Local searches use scijax's :func:`minimize` with automatic derivatives: ``nlfev``/``nljev``
       count its evaluations (fewer than SciPy's finite differences). Local minima closer than
       ``1e-6`` (relative to the box) are merged in ``xl``. Infeasible sample points are evaluated in
@@ -224,8 +228,8 @@ def shgo(
     """
     lb, ub = _bounds(bounds)
     d = lb.size
-    low = getattr(bounds, "lb", bounds)
-    dtype = jnp.dtype(jnp.float32) if np.asarray(low).dtype == np.float32 else jnp.asarray(0.0).dtype
+    given_lb = getattr(bounds, "lb", bounds)
+    dtype = jnp.dtype(jnp.float32) if np.asarray(given_lb).dtype == np.float32 else jnp.asarray(0.0).dtype
     for name, value, low in (("n", n, 1), ("iters", iters, 1), ("workers", workers, 1)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
             raise ValueError(f"`{name}` must be an int >= {low}; got {value!r}.")
@@ -311,6 +315,9 @@ def shgo(
                 new_all = qmc_points(sampling_method, d, total)
             new, shape = new_all[pts.shape[0]:], None
         else:  # each level contains the previous one's points (re-evaluated in the batch)
+            if nit > 1 and (2 ** level + 1) ** d > _MAX_POINTS:
+                nit -= 1
+                break
             level += 1
             new, shape = grid_level(d, level)
             while nit == 1 and new.shape[0] < (2 ** d + 1 if n == 100 else n):
@@ -349,7 +356,7 @@ def shgo(
            ("maxev" in stops and (pts.shape[0] if keep_infeasible else nfev_s) >= stops["maxev"]) or \
            ("maxiter" in stops and nit >= stops["maxiter"]) or \
            ("maxtime" in stops and time.monotonic() - start >= stops["maxtime"]) or \
-           ("minhgrd" in stops and same >= stops["minhgrd"]) or pts.shape[0] > 2_000_000:
+           ("minhgrd" in stops and same >= stops["minhgrd"]) or pts.shape[0] > _MAX_POINTS:
             break
     if not every:
         polish(pool_idx)
