@@ -49,7 +49,7 @@ def grid_minimisers(values: np.ndarray, shape: tuple[int, ...] | None) -> np.nda
         d = int(np.log2(f.size - 1))
         corners, centre = f[:-1].reshape((2,) * d), f[-1]
         is_min = _lower_than_neighbours(corners) & (corners < centre)
-        pool = list(np.flatnonzero(is_min.ravel()))
+        pool = [int(i) for i in np.flatnonzero(is_min.ravel())]
         if np.isfinite(centre) and np.all(centre < f[:-1]):
             pool.append(f.size - 1)
         return np.array(pool, dtype=int)
