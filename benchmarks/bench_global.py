@@ -12,6 +12,9 @@ as one ``vmap``-ed call against a loop of 16 SciPy calls (multi-start batching).
 ``--solver direct``: DIRECT-L and DIRECT at SciPy's default budget (``maxfun = 1000 N``) on the
 same functions (deterministic: one run each); the error |f - f*| both reach, nfev and time (scijax's
 second call, its evaluations already compiled).
+``--solver shgo``: SciPy's defaults on the same functions (deterministic), for each sampling method
+(Sobol with ``n=128``); the error |f - f*| both reach, sample points, nfev and time (scijax's second
+call, its sampling and local searches already compiled).
 """
 
 import argparse
@@ -25,7 +28,7 @@ import scipy.optimize as so
 
 jax.config.update("jax_enable_x64", True)
 
-from scijax.solvers.optimize import differential_evolution, direct, dual_annealing  # noqa: E402
+from scijax.solvers.optimize import differential_evolution, direct, dual_annealing, shgo  # noqa: E402
 
 # name -> (jax function, numpy function, half-width of the box, f*)
 FUNCTIONS = {
@@ -114,10 +117,29 @@ def bench_direct(dims) -> None:
                       f"{tj * 1e3:.1f} | {ts / tj:.1f}x |")
 
 
+def bench_shgo(dims) -> None:
+    print("| function | n | sampling | SciPy abs(f - f*) | scijax abs(f - f*) | SciPy nfev | scijax nfev | SciPy (ms) "
+          "| scijax (ms) | speed-up |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, (fj, fn, half, fstar) in FUNCTIONS.items():
+        for n in dims:
+            bounds = [(-half, half)] * n
+            for method, size in (("simplicial", 100), ("sobol", 128)):
+                shgo(fj, bounds, n=size, sampling_method=method)  # compile
+                t0 = time.perf_counter()
+                r = so.shgo(fn, bounds, n=size, sampling_method=method)
+                ts = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                q = shgo(fj, bounds, n=size, sampling_method=method)
+                tj = time.perf_counter() - t0
+                print(f"| {name} | {n} | {method} | {abs(r.fun - fstar):.2e} | {abs(float(q.fun) - fstar):.2e} | "
+                      f"{r.nfev} | {int(q.nfev)} | {ts * 1e3:.1f} | {tj * 1e3:.1f} | {ts / tj:.1f}x |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--full", action="store_true", help="10 and 30 dimensions, 5 seeds (default: 5-D, 3 seeds)")
-    ap.add_argument("--solver", choices=("differential_evolution", "dual_annealing", "direct"),
+    ap.add_argument("--solver", choices=("differential_evolution", "dual_annealing", "direct", "shgo"),
                     default="differential_evolution")
     ap.add_argument("--dims", type=int, nargs="*", help="dimensions (overrides the defaults above)")
     opts = ap.parse_args()
@@ -127,6 +149,9 @@ def main() -> None:
         return
     if opts.solver == "direct":
         bench_direct(opts.dims or ((10, 30) if opts.full else (2, 5)))
+        return
+    if opts.solver == "shgo":
+        bench_shgo(opts.dims or ((10,) if opts.full else (2, 5)))
         return
     dims, seeds, maxiter = ((10, 30), range(5), 1000) if opts.full else ((5,), range(3), 300)
     print("| function | n | SciPy success | scijax success | SciPy nfev | scijax nfev | SciPy (ms) | scijax (ms) "

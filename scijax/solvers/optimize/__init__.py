@@ -85,6 +85,7 @@ from ._root_scalar import (
 from ._root_scalar import (
     toms748 as toms748,
 )
+from ._shgo import shgo as shgo
 from ._testfuncs import approx_fprime as approx_fprime
 from ._testfuncs import check_grad as check_grad
 from ._testfuncs import rosen as rosen
@@ -155,5 +156,6 @@ __all__ = [
     "rosen_der",
     "rosen_hess",
     "rosen_hess_prod",
+    "shgo",
     "toms748",
 ]
