@@ -7,6 +7,8 @@ Dense structured solves (``solve``, ``lstsq``, ``cho_factor``, ...), Krylov meth
 
 from scipy.linalg import LinAlgError as LinAlgError  # the exception classes SciPy code catches
 from scipy.linalg import LinAlgWarning as LinAlgWarning
+from scipy.sparse.linalg import ArpackError as ArpackError
+from scipy.sparse.linalg import ArpackNoConvergence as ArpackNoConvergence
 
 from ._bicg import bicg as bicg
 from ._bicg import qmr as qmr
@@ -31,6 +33,8 @@ from ._dense import inv as inv
 from ._dense import lstsq as lstsq
 from ._dense import solve as solve
 from ._dense import solve_banded as solve_banded
+from ._eigen_sparse import eigs as eigs
+from ._eigen_sparse import eigsh as eigsh
 from ._gcrotmk import gcrotmk as gcrotmk
 from ._gmres import gmres as gmres
 from ._ldl import ldl as ldl
@@ -80,10 +84,16 @@ from ._structured import cholesky_banded as cholesky_banded
 from ._structured import solve_circulant as solve_circulant
 from ._structured import solve_toeplitz as solve_toeplitz
 from ._structured import solveh_banded as solveh_banded
+from ._svds import svds as svds
 
 __all__ = [
     "LinAlgError",
     "LinAlgWarning",
+    "ArpackError",
+    "ArpackNoConvergence",
+    "eigs",
+    "eigsh",
+    "svds",
     "block_diag",
     "circulant",
     "companion",
