@@ -53,7 +53,13 @@ def priority(theta: Array, which: str, real_problem: bool = True) -> Array:
     return jnp.argsort(keys[which], stable=True)
 
 
-def _expand(matvec: Callable, V: Array, H: Array, start: Array, m: int, key: Array) -> tuple[Array, Array]:
+def _hash_vector(n: int, j: Array) -> Array:
+    """A cheap deterministic pseudo-random vector in [-0.5, 0.5) (step ``j``'s restart direction)."""
+    x = jnp.sin((jnp.arange(n) + 1.0) * (12.9898 + 78.233 * (j + 1.0))) * 43758.5453
+    return x - jnp.floor(x) - 0.5
+
+
+def _expand(matvec: Callable, V: Array, H: Array, start: Array, m: int) -> tuple[Array, Array]:
     """Arnoldi steps ``start .. m-1`` with classical Gram-Schmidt applied twice (CGS2)."""
     n = V.shape[0]
     eps = jnp.finfo(V.dtype).eps
@@ -76,7 +82,7 @@ def _expand(matvec: Callable, V: Array, H: Array, start: Array, m: int, key: Arr
         beta = jnp.linalg.norm(w)
         # Invariant subspace found: continue with a random vector orthogonal to the basis.
         broke = beta <= 100 * eps * jnp.maximum(scale, jnp.finfo(V.dtype).tiny)
-        r = jax.random.normal(jax.random.fold_in(key, j), (n,), dtype=jnp.finfo(V.dtype).dtype).astype(V.dtype)
+        r = _hash_vector(n, j).astype(V.dtype)
         r, _ = orth(V, r, mask)
         rn = jnp.linalg.norm(r)
         r = jnp.where(rn > 0, r / jnp.where(rn > 0, rn, 1), 0)
@@ -127,7 +133,6 @@ def restarted_krylov(matvec: Callable, v0: Array, k: int, m: int, which: str, to
     tol = jnp.where(tol > 0, tol, eps)
     p = max(k, (m + k) // 2) if m > k else k  # kept width after a restart (static)
     p = min(p, m - 1)
-    key = jax.random.PRNGKey(1)
     vdtype = dtype if hermitian else jnp.result_type(dtype, jnp.complex64)
 
     def ritz(V, H):
@@ -161,7 +166,7 @@ def restarted_krylov(matvec: Callable, v0: Array, k: int, m: int, which: str, to
 
     def body(state):
         V, H, start, it, _, _, _, _ = state
-        V, H = _expand(matvec, V, H, start, m, key)
+        V, H = _expand(matvec, V, H, start, m)
         theta, S, order, ok, beta = ritz(V, H)
         want = order[:k]
         X = V[:, :m] @ S[:, want].astype(V.dtype)

@@ -59,18 +59,18 @@ def check_k_ncv(k: Any, ncv: Any, n: int, gap: int) -> tuple[int, int]:
 
 
 def start_vector(v0: Any, n: int, dtype: Any, rng: Any) -> Array:
-    """``v0`` checked, or a pseudo-random start (``rng``: an int seed or a JAX key; default seed 0)."""
+    """``v0`` checked, or a pseudo-random start from NumPy's ``rng`` (a seed or a ``Generator``;
+    default seed 0, so results are reproducible)."""
     if v0 is not None:
         v0 = jnp.asarray(v0)
         if v0.shape != (n,):
             raise ValueError(f"`v0` must have shape ({n},), got {v0.shape}")
         return v0.astype(dtype)
-    if rng is None or isinstance(rng, int | np.integer):
-        rng = jax.random.PRNGKey(0 if rng is None else int(rng))
-    elif not (isinstance(rng, jax.Array) and jnp.issubdtype(rng.dtype, jax.dtypes.prng_key) or
-              (isinstance(rng, jax.Array) and rng.shape == (2,))):
-        raise TypeError(f"`rng` must be None, an integer seed or a JAX PRNG key, got {type(rng).__name__}")
-    return jax.random.normal(rng, (n,), dtype=jnp.finfo(dtype).dtype).astype(dtype)
+    try:
+        gen = np.random.default_rng(0 if rng is None else rng)
+    except (TypeError, ValueError):
+        raise TypeError(f"`rng` must be None, an integer seed or a numpy Generator, got {rng!r}") from None
+    return jnp.asarray(gen.uniform(-1.0, 1.0, n), dtype)
 
 
 def iteration_args(tol: Any, maxiter: Any, n: int, dtype: Any) -> tuple[Array, Array]:

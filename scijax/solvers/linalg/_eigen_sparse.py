@@ -11,7 +11,7 @@ import numpy as np
 
 from ..._concrete import is_concrete
 from ..._typing import Array
-from ._arnoldi import restarted_krylov
+from ._arnoldi import priority, restarted_krylov
 from ._eigen_common import (
     Transform,
     check_k_ncv,
@@ -82,19 +82,17 @@ def _solve(hermitian: bool, op: LinearOperator, Md: Array | None, opinv: Any, si
     return lam, X, res.converged, res.iterations
 
 
-_solve_jit = eqx.filter_jit(_solve)
 
-
-def _finish(fname: str, hermitian: bool, op: LinearOperator, Md: Array | None, lam: Array, X: Array, ok: Array,
-            it: Array, k: int, return_eigenvectors: bool) -> Any:
-    eager = is_concrete(lam)
-    if eager:
-        no_convergence(fname, lam, X if return_eigenvectors else None, ok, it, k)
+def _post(hermitian: bool, op: LinearOperator, Md: Array | None, lam: Array, X: Array, ok: Array,
+          return_eigenvectors: bool, which: str, shifted: bool) -> tuple:
+    """SciPy's order, NaN for unconverged pairs, and the derivative rules."""
     lam = jnp.where(ok, lam, jnp.nan)
     X = jnp.where(ok[None, :], X, jnp.nan)
     if hermitian:
         lam = lam.real
-        order = jnp.argsort(lam)  # SciPy's eigsh: ascending
+        order = jnp.argsort(lam)  # SciPy's eigsh: ascending; values only: ARPACK's least-wanted-first
+        if not return_eigenvectors and not shifted and which != "BE":
+            order = priority(lam, which)[::-1]
         lam, X = lam[order], X[:, order]
     Xs = jax.lax.stop_gradient(X)
     AX = op.matmat(Xs.astype(jnp.result_type(op.dtype, Xs.dtype)))
@@ -105,9 +103,28 @@ def _finish(fname: str, hermitian: bool, op: LinearOperator, Md: Array | None, l
         lam = eigenvalue_surrogate(lam, q.real)
     else:  # eigenvalue derivatives of a non-normal matrix need left eigenvectors: not provided
         lam = frozen(jax.lax.stop_gradient(lam), q.real)
-    if not return_eigenvectors:
-        return lam
-    return lam, frozen(Xs, q.real)
+    return lam, (frozen(Xs, q.real) if return_eigenvectors else None)
+
+
+def _eig(hermitian: bool, op: LinearOperator, Md: Array | None, opinv: Any, sigma: Any, v0: Array, k: int, m: int,
+         which: str, tol: Array, maxiter: Array, dtype: Any, return_eigenvectors: bool) -> tuple:
+    lam, X, ok, it = _solve(hermitian, op, Md, opinv, sigma, v0, k, m, which, tol, maxiter, dtype)
+    out = _post(hermitian, op, Md, lam, X, ok, return_eigenvectors, which, sigma is not None)
+    return out, (lam, X, ok, it)
+
+
+_eig_jit = eqx.filter_jit(_eig)
+
+
+def _run(fname: str, hermitian: bool, op: LinearOperator, Md: Array | None, opinv: Any, sigma: Any, v0: Array,
+         k: int, m: int, which: str, tol: Array, maxiter: Array, dtype: Any, return_eigenvectors: bool) -> Any:
+    eager = is_concrete(op, Md, opinv, sigma, v0, tol)
+    run = _eig_jit if eager else _eig
+    (lam, X), (lam_raw, X_raw, ok, it) = run(hermitian, op, Md, opinv, sigma, v0, k, m, which, tol, maxiter,
+                                             dtype, return_eigenvectors)
+    if eager:
+        no_convergence(fname, lam_raw, X_raw if return_eigenvectors else None, ok, it, k)
+    return (lam, X) if return_eigenvectors else lam
 
 
 def _dense_fallback(fname: str, A: Any, op: LinearOperator, M: Any, return_eigenvectors: bool) -> Any:
@@ -167,13 +184,15 @@ def eigsh(A: Any, k: int = 6, M: Any = None, sigma: Any = None, which: str = "LM
         ``(A - sigma M)^{-1}``, used instead of the dense LU factorisation in shift-invert mode.
     mode : {'normal'}, optional
         Only ``'normal'``; ``'buckling'`` and ``'cayley'`` raise ``NotImplementedError``.
-    rng : int or JAX PRNG key, optional
-        Seed of the default starting vector.
+    rng : int or numpy.random.Generator, optional
+        Source of the default starting vector (uniform in ``[-1, 1)``; seed 0 when omitted).
 
     Returns
     -------
     w : Array
-        ``(k,)`` eigenvalues in ascending order.
+        ``(k,)`` eigenvalues in ascending order. With ``return_eigenvectors=False`` and no
+        ``sigma``, SciPy's (ARPACK's) order instead: least wanted first (``'LM'``: ascending
+        magnitude, ``'SA'``: descending, ``'BE'``: ascending).
     v : Array
         ``(N, k)`` orthonormal (``M``-orthonormal) eigenvectors, if ``return_eigenvectors``.
 
@@ -214,9 +233,7 @@ def eigsh(A: Any, k: int = 6, M: Any = None, sigma: Any = None, which: str = "LM
     k, m = check_k_ncv(k, ncv, n, 1)
     v0 = start_vector(v0, n, dtype, rng)
     tol, maxiter = iteration_args(tol, maxiter, n, dtype)
-    run = _solve_jit if is_concrete(op, Md, opinv, sigma, v0, tol) else _solve
-    lam, X, ok, it = run(True, op, Md, opinv, sigma, v0, k, m, which, tol, maxiter, dtype)
-    return _finish("eigsh", True, op, Md, lam, X, ok, it, k, return_eigenvectors)
+    return _run("eigsh", True, op, Md, opinv, sigma, v0, k, m, which, tol, maxiter, dtype, return_eigenvectors)
 
 
 def eigs(A: Any, k: int = 6, M: Any = None, sigma: Any = None, which: str = "LM", v0: Any = None,
@@ -279,6 +296,4 @@ def eigs(A: Any, k: int = 6, M: Any = None, sigma: Any = None, which: str = "LM"
     k, m = check_k_ncv(k, ncv, n, 2)
     v0 = start_vector(v0, n, dtype, rng)
     tol, maxiter = iteration_args(tol, maxiter, n, dtype)
-    run = _solve_jit if is_concrete(op, Md, opinv, sigma, v0, tol) else _solve
-    lam, X, ok, it = run(False, op, Md, opinv, sigma, v0, k, m, which, tol, maxiter, dtype)
-    return _finish("eigs", False, op, Md, lam, X, ok, it, k, return_eigenvectors)
+    return _run("eigs", False, op, Md, opinv, sigma, v0, k, m, which, tol, maxiter, dtype, return_eigenvectors)

@@ -3,6 +3,7 @@ smaller of ``A^H A`` and ``A A^H`` (what SciPy's ``solver='arpack'`` does)."""
 
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from ..._concrete import is_concrete
 from ..._typing import Array
 from ._eigen_common import eigenvalue_surrogate, frozen, iteration_args, no_convergence, start_vector, stop
-from ._eigen_sparse import _solve, _solve_jit
+from ._eigen_sparse import _solve
 from ._krylov import canonical_leaves
 from ._operator import LinearOperator, aslinearoperator
 
@@ -45,7 +46,7 @@ def svds(A: Any, k: int = 6, ncv: int | None = None, tol: Any = 0, which: str = 
     solver : {'arpack', 'lobpcg', 'propack'}, optional
         Accepted; every solver runs the Lanczos iteration described above.
     rng, random_state : optional
-        Seed (int or JAX key) of the default start vector.
+        Seed (int or ``numpy.random.Generator``) of the default start vector.
     options : dict, optional
         Accepted and ignored.
 
@@ -100,15 +101,17 @@ def svds(A: Any, k: int = 6, ncv: int | None = None, tol: Any = 0, which: str = 
     tol, maxiter = iteration_args(tol, maxiter, n, dtype)
     ops = stop(op)
     gram = ops.H @ ops if ncols <= mrows else ops @ ops.H
-    run = _solve_jit if is_concrete(op, v0, tol) else _solve
-    lam, X, ok, it = run(True, gram, None, None, None, v0, int(k), int(ncv), which, tol, maxiter, dtype)
-    return _finish(op, lam, X, ok, it, int(k), ncols <= mrows, return_singular_vectors)
+    eager = is_concrete(op, v0, tol)
+    run = _svds_jit if eager else _svds
+    (u, s, vh), (lam, X, ok, it) = run(op, gram, v0, int(k), int(ncv), which, tol, maxiter, dtype, ncols <= mrows)
+    if eager:
+        no_convergence("svds", lam, X, ok, it, int(k))
+    return s if return_singular_vectors is False else (u, s, vh)
 
 
-def _finish(op: LinearOperator, lam: Array, X: Array, ok: Array, it: Array, k: int, right: bool,
-            vectors: Any) -> Any:
-    if is_concrete(lam):
-        no_convergence("svds", lam, X, ok, it, k)
+def _svds(op: LinearOperator, gram: LinearOperator, v0: Array, k: int, ncv: int, which: str, tol: Array,
+          maxiter: Array, dtype: Any, right: bool) -> tuple:
+    lam, X, ok, it = _solve(True, gram, None, None, None, v0, k, ncv, which, tol, maxiter, dtype)
     s = jnp.sqrt(jnp.maximum(lam.real, 0))
     order = jnp.argsort(s)
     s, X = s[order], X[:, order]
@@ -123,6 +126,7 @@ def _finish(op: LinearOperator, lam: Array, X: Array, ok: Array, it: Array, k: i
         v = jax.lax.stop_gradient(op.H.matmat(u.astype(jnp.result_type(op.dtype, u.dtype))) / ssafe)
     q = jnp.sum(u.conj() * op.matmat(v.astype(jnp.result_type(op.dtype, v.dtype))), axis=0).real
     s = eigenvalue_surrogate(jax.lax.stop_gradient(s), q)
-    if vectors is False:
-        return s
-    return frozen(u, q), s, frozen(v.conj().T, q)
+    return (frozen(u, q), s, frozen(v.conj().T, q)), (lam, X, ok, it)
+
+
+_svds_jit = eqx.filter_jit(_svds)
