@@ -9,6 +9,7 @@ from scipy.linalg import LinAlgError as LinAlgError  # the exception classes Sci
 from scipy.linalg import LinAlgWarning as LinAlgWarning
 from scipy.sparse.linalg import ArpackError as ArpackError
 from scipy.sparse.linalg import ArpackNoConvergence as ArpackNoConvergence
+from scipy.sparse.linalg import MatrixRankWarning as MatrixRankWarning
 
 from ._bicg import bicg as bicg
 from ._bicg import qmr as qmr
@@ -79,6 +80,15 @@ from ._reexport import svd as svd
 from ._reexport import toeplitz as toeplitz
 from ._riccati import solve_continuous_are as solve_continuous_are
 from ._riccati import solve_discrete_are as solve_discrete_are
+from ._sparse_direct import SuperLU as SuperLU
+from ._sparse_direct import factorized as factorized
+from ._sparse_direct import is_sptriangular as is_sptriangular
+from ._sparse_direct import spbandwidth as spbandwidth
+from ._sparse_direct import spilu as spilu
+from ._sparse_direct import splu as splu
+from ._sparse_direct import spsolve as spsolve
+from ._sparse_direct import spsolve_triangular as spsolve_triangular
+from ._sparse_direct import use_solver as use_solver
 from ._structured import cho_solve_banded as cho_solve_banded
 from ._structured import cholesky_banded as cholesky_banded
 from ._structured import solve_circulant as solve_circulant
@@ -94,6 +104,16 @@ __all__ = [
     "eigs",
     "eigsh",
     "svds",
+    "MatrixRankWarning",
+    "SuperLU",
+    "factorized",
+    "is_sptriangular",
+    "spbandwidth",
+    "spilu",
+    "splu",
+    "spsolve",
+    "spsolve_triangular",
+    "use_solver",
     "block_diag",
     "circulant",
     "companion",

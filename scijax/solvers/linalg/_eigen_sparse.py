@@ -223,8 +223,6 @@ def eigsh(A: Any, k: int = 6, M: Any = None, sigma: Any = None, which: str = "LM
     >>> w, v = eigsh(A, k=3)
     >>> w.round(8).tolist()
     [28.0, 29.0, 30.0]
-    >>> eigsh(A, k=2, sigma=10.2, return_eigenvectors=False).round(8).tolist()
-    [10.0, 11.0]
     """
     del Minv
     op, n, Md, opinv, sigma, dtype = _setup("eigsh", A, M, sigma, which, _WHICH_H, mode, OPinv)
