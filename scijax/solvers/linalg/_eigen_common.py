@@ -62,10 +62,10 @@ def start_vector(v0: Any, n: int, dtype: Any, rng: Any) -> Array:
     """``v0`` checked, or a pseudo-random start from NumPy's ``rng`` (a seed or a ``Generator``;
     default seed 0, so results are reproducible)."""
     if v0 is not None:
-        v0 = jnp.asarray(v0)
+        v0 = np.asarray(v0) if is_concrete(v0) else v0  # converted on the host: nothing compiles
         if v0.shape != (n,):
             raise ValueError(f"`v0` must have shape ({n},), got {v0.shape}")
-        return v0.astype(dtype)
+        return jnp.asarray(v0, dtype)
     try:
         gen = np.random.default_rng(0 if rng is None else rng)
     except (TypeError, ValueError):
@@ -161,6 +161,6 @@ def no_convergence(fname: str, values: Array, vectors: Array | None, ok: Array, 
         return
     vals = np.asarray(values)[ok]
     vecs = None if vectors is None else np.asarray(vectors)[:, ok]
-    raise ArpackNoConvergence(f"ARPACK error -1: No convergence ({int(it)} iterations, {nconv}/{k} "
+    raise ArpackNoConvergence(f"No convergence ({int(it)} iterations, {nconv}/{k} "
                               f"eigenvectors converged) [{fname}]", vals, vecs)
 

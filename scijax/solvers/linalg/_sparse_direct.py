@@ -115,17 +115,26 @@ class SuperLU(eqx.Module):
         if trans not in _TRANS:
             raise ValueError(f"`trans` must be 'N', 'T' or 'H', got {trans!r}")
         b = _rhs(rhs, self.lu.shape[0], self.lu.dtype)
-        x = jsl.lu_solve((self.lu, self.piv), b, trans=_TRANS[trans])
-        return _honest(x, self.ok)
+        return _honest(_lu_solve(self.lu, self.piv, self.ok, b, _TRANS[trans]), self.ok)
 
     __call__ = solve
 
 
-def _superlu(a: Array, nnz: int | None = None) -> SuperLU:
+@jax.jit(static_argnums=4)
+def _lu_solve(lu: Array, piv: Array, ok: Array, b: Array, trans: int) -> Array:
+    return jnp.where(ok, jsl.lu_solve((lu, piv), b, trans=trans), jnp.nan)
+
+
+@jax.jit
+def _factor(a: Array) -> tuple:
     lu, piv, perm = jax.lax.linalg.lu(a)
-    ok = jnp.all(jnp.diagonal(lu) != 0)
+    return lu, piv, jnp.argsort(perm), jnp.all(jnp.diagonal(lu) != 0)
+
+
+def _superlu(a: Array) -> SuperLU:
+    lu, piv, perm_r, ok = _factor(a)
     n = a.shape[0]
-    return SuperLU(lu, piv, jnp.argsort(perm), jnp.arange(n), n * n if nnz is None else nnz, ok)
+    return SuperLU(lu, piv, perm_r, jnp.arange(n), n * n, ok)
 
 
 def splu(A: Any, permc_spec: str | None = None, diag_pivot_thresh: float | None = None, relax: Any = None,
@@ -207,13 +216,13 @@ def spilu(A: Any, drop_tol: float | None = None, fill_factor: float | None = Non
     a = _dense(A)
     pattern = (a != 0) | jnp.eye(a.shape[0], dtype=bool)
     nnz = int(jnp.sum(pattern)) if is_concrete(pattern) else a.shape[0] ** 2
-    lu = _ilu0(a, pattern)
+    lu, ok = _ilu0(a, pattern)
     n = a.shape[0]
-    ok = jnp.all(jnp.diagonal(lu) != 0)
     return SuperLU(lu, jnp.arange(n, dtype=jnp.int32), jnp.arange(n), jnp.arange(n), nnz, ok)
 
 
-def _ilu0(a: Array, pattern: Array) -> Array:
+@jax.jit
+def _ilu0(a: Array, pattern: Array) -> tuple[Array, Array]:
     """ILU(0) in the KIJ order: eliminate column ``k`` from the rows below, inside the pattern only."""
     n = a.shape[0]
     idx = jnp.arange(n)
@@ -227,7 +236,8 @@ def _ilu0(a: Array, pattern: Array) -> Array:
         lu = lu - jnp.where(pattern, update, 0)
         return lu.at[:, k].set(jnp.where(below, mult, lu[:, k]))
 
-    return jax.lax.fori_loop(0, n, step, jnp.where(pattern, a, 0))
+    lu = jax.lax.fori_loop(0, n, step, jnp.where(pattern, a, 0))
+    return lu, jnp.all(jnp.diagonal(lu) != 0)
 
 
 def spsolve(A: Any, b: Any, permc_spec: str | None = None, use_umfpack: bool = True) -> Array:
