@@ -36,6 +36,10 @@ from ._dense import solve as solve
 from ._dense import solve_banded as solve_banded
 from ._eigen_sparse import eigs as eigs
 from ._eigen_sparse import eigsh as eigsh
+from ._expm_multiply import expm_multiply as expm_multiply
+from ._expm_multiply import matrix_power as matrix_power
+from ._expm_multiply import norm as norm
+from ._expm_multiply import onenormest as onenormest
 from ._gcrotmk import gcrotmk as gcrotmk
 from ._gmres import gmres as gmres
 from ._ldl import ldl as ldl
@@ -114,6 +118,10 @@ __all__ = [
     "spsolve",
     "spsolve_triangular",
     "use_solver",
+    "expm_multiply",
+    "matrix_power",
+    "norm",
+    "onenormest",
     "block_diag",
     "circulant",
     "companion",
