@@ -12,6 +12,7 @@ traced values.
 
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -107,6 +108,14 @@ def _expm_points(op: LinearOperator, Ad: Array, B: Array, mu: Array, t0: Array, 
     return jnp.concatenate([X0[None], rest])
 
 
+@eqx.filter_jit
+def _run(op: LinearOperator, Ad: Array, B: Array, mu: Array, t0: Array, h: Array, q: int) -> Array:
+    """One compiled program per structure; non-finite ``A`` or ``B`` gives NaN (not ``B`` itself)."""
+    out = _expm_points(op, Ad, B, mu, t0, h, q)
+    ok = jnp.all(jnp.isfinite(Ad)) & jnp.all(jnp.isfinite(B)) & jnp.isfinite(mu)
+    return jnp.where(ok, out, jnp.nan)
+
+
 def _materialize(A: Any) -> tuple[LinearOperator, Array]:
     op = to_operator(A, "A")
     if sp.issparse(A):
@@ -173,7 +182,7 @@ def expm_multiply(A: Any, B: Any, start: Any = None, stop: Any = None, num: int 
     mu = (jnp.trace(Ad) if traceA is None else jnp.asarray(traceA)).astype(dtype) / n
     real = jnp.finfo(dtype).dtype
     if start is None and stop is None and num is None and endpoint is None:
-        out = _expm_points(op, Ad, X, mu, jnp.asarray(1.0, real), jnp.asarray(0.0, real), 1)[0]
+        out = _run(op, Ad, X, mu, jnp.asarray(1.0, real), jnp.asarray(0.0, real), 1)[0]
         return out[:, 0] if Bv.ndim == 1 else out
     if start is None or stop is None:
         raise TypeError("`start` and `stop` are both required for a time grid")
@@ -185,7 +194,7 @@ def expm_multiply(A: Any, B: Any, start: Any = None, stop: Any = None, num: int 
         raise ValueError("`start` and `stop` must be finite")
     start, stop = jnp.asarray(start, real), jnp.asarray(stop, real)
     h = (stop - start) / max(num - 1 if endpoint else num, 1)
-    out = _expm_points(op, Ad, X, mu, start, h, int(num))
+    out = _run(op, Ad, X, mu, start, h, int(num))
     return out[:, :, 0] if Bv.ndim == 1 else out
 
 
