@@ -44,6 +44,7 @@ from ._gcrotmk import gcrotmk as gcrotmk
 from ._gmres import gmres as gmres
 from ._ldl import ldl as ldl
 from ._lgmres import lgmres as lgmres
+from ._lobpcg import lobpcg as lobpcg
 from ._lsmr import lsmr as lsmr
 from ._lsqr import lsqr as lsqr
 from ._matrix_eq import solve_continuous_lyapunov as solve_continuous_lyapunov
@@ -122,6 +123,7 @@ __all__ = [
     "matrix_power",
     "norm",
     "onenormest",
+    "lobpcg",
     "block_diag",
     "circulant",
     "companion",

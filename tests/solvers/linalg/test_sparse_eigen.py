@@ -190,3 +190,24 @@ def test_svds_matches_scipy_and_gradient():
     # d(sum s)/dA = sum u v^T (simple singular values)
     g = jax.grad(lambda a: jnp.sum(sla.svds(a, k=3, return_singular_vectors=False)))(jnp.asarray(A_RECT))
     np.testing.assert_allclose(g, u_ref @ vh_ref, atol=1e-9)
+
+
+def test_lobpcg_matches_scipy():
+    n = 5 * 3 + 5  # JAX's LOBPCG needs 5 k < N
+    g = np.random.default_rng(3).standard_normal((n, n))
+    a = g + g.T
+    x0 = np.random.default_rng(4).standard_normal((n, 3))
+    for largest in (True, False):
+        w, v = sla.lobpcg(a, x0, largest=largest, maxiter=200)
+        w_ref, v_ref = spl.lobpcg(a, x0, largest=largest, maxiter=200)
+        np.testing.assert_allclose(w, w_ref, rtol=1e-9)
+        _same_vectors(v, v_ref, 1e-7)
+    g_a = jax.grad(lambda m: jnp.sum(sla.lobpcg(m, x0, maxiter=200)[0]))(jnp.asarray(a))
+    v_top = np.linalg.eigh(a)[1][:, -3:]  # (SciPy's lobpcg vectors stop at its tolerance n sqrt(eps))
+    np.testing.assert_allclose(g_a, v_top @ v_top.T, atol=1e-10)
+    with pytest.warns(UserWarning, match="Exited"):
+        sla.lobpcg(a, x0, maxiter=2)
+    with pytest.raises(NotImplementedError, match="`B`"):
+        sla.lobpcg(a, x0, B=np.eye(n))
+    with pytest.raises(ValueError, match="5 k < N"):
+        sla.lobpcg(a, np.ones((n, 4)))
