@@ -37,14 +37,24 @@ def test_expm_multiply_matches_scipy():
     np.testing.assert_allclose(sla.expm_multiply(np.zeros((N, N)), B), B)  # m = 0
 
 
-def test_expm_multiply_vmap_jacfwd_float32_nonfinite():
+def test_expm_multiply_vmap_grad_float32_nonfinite():
     scales = jnp.array([0.5, 1.0, 2.0])
     batched = jax.vmap(lambda c: _expm_mult(c * A, B))(scales)
     np.testing.assert_allclose(batched, jnp.stack([_expm_mult(c * A, B) for c in scales]), rtol=1e-12)
-    # forward-mode derivative in the scale of A, against central differences
-    f = lambda c: jnp.sum(_expm_mult(c * A, B))  # noqa: E731
     h = 1e-6
-    np.testing.assert_allclose(jax.jacfwd(f)(0.7), (f(0.7 + h) - f(0.7 - h)) / (2 * h), rtol=1e-6)
+    # reverse mode in A, B and the grid's end points, against central differences along directions
+    W = np.random.default_rng(9).standard_normal((3, N))
+    grid = lambda a, b, t0, t1: jnp.sum(W * sla.expm_multiply(a, b, start=t0, stop=t1, num=3))  # noqa: E731
+    args = (jnp.asarray(A), jnp.asarray(B[:, 0]), 0.2, 0.9)
+    grads = jax.jit(jax.grad(grid, argnums=(0, 1, 2, 3)))(*args)
+    dirs = (np.diag(np.linspace(-1, 1, N)) + 0.1, np.linspace(0, 1, N), 1.0, 1.0)
+    for i, (g, d) in enumerate(zip(grads, dirs, strict=True)):
+        plus = list(args)
+        minus = list(args)
+        plus[i] = args[i] + h * d
+        minus[i] = args[i] - h * d
+        fd = (grid(*plus) - grid(*minus)) / (2 * h)
+        np.testing.assert_allclose(np.sum(np.asarray(g) * d), fd, rtol=1e-6, err_msg=str(i))
     x32 = sla.expm_multiply(A.astype(np.float32), B.astype(np.float32))
     assert x32.dtype == jnp.float32
     np.testing.assert_allclose(x32, sl.expm(A) @ B, rtol=1e-4, atol=1e-4)
