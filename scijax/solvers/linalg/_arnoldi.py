@@ -60,35 +60,33 @@ def _hash_vector(n: int, j: Array) -> Array:
 
 
 def _expand(matvec: Callable, V: Array, H: Array, start: Array, m: int) -> tuple[Array, Array]:
-    """Arnoldi steps ``start .. m-1`` with classical Gram-Schmidt applied twice (CGS2)."""
+    """Arnoldi steps ``start .. m-1`` with classical Gram-Schmidt applied twice (CGS2).
+
+    The new vector and a pseudo-random fallback (used when the Krylov space is invariant) are
+    orthogonalised together, as one ``n x 2`` block."""
     n = V.shape[0]
     eps = jnp.finfo(V.dtype).eps
     rows = jnp.arange(m + 1)
-
-    def orth(V, w, mask):
-        h = jnp.zeros(m + 1, V.dtype)
-        for _ in range(2):
-            c = jnp.where(mask, V.conj().T @ w, 0)
-            w = w - V @ c
-            h = h + c
-        return w, h
 
     def body(j, carry):
         V, H = carry
         w = matvec(V[:, j])
         scale = jnp.linalg.norm(w)
-        mask = rows <= j
-        w, h = orth(V, w, mask)
+        mask = (rows <= j)[:, None]
+        W = jnp.stack([w, _hash_vector(n, j).astype(V.dtype)], axis=1)
+        C = jnp.zeros((m + 1, 2), V.dtype)
+        for _ in range(2):
+            c = jnp.where(mask, V.conj().T @ W, 0)
+            W = W - V @ c
+            C = C + c
+        w, r, h = W[:, 0], W[:, 1], C[:, 0]
         beta = jnp.linalg.norm(w)
-        # Invariant subspace found: continue with a random vector orthogonal to the basis.
         broke = beta <= 100 * eps * jnp.maximum(scale, jnp.finfo(V.dtype).tiny)
-        r = _hash_vector(n, j).astype(V.dtype)
-        r, _ = orth(V, r, mask)
         rn = jnp.linalg.norm(r)
         r = jnp.where(rn > 0, r / jnp.where(rn > 0, rn, 1), 0)
         vnext = jnp.where(broke, r, w / jnp.where(broke, 1, beta))
         beta = jnp.where(broke, 0, beta)
-        col = jnp.where(mask, h, 0).at[j + 1].set(beta)
+        col = jnp.where(mask[:, 0], h, 0).at[j + 1].set(beta)
         return V.at[:, j + 1].set(vnext), H.at[:, j].set(col)
 
     return jax.lax.fori_loop(start, m, body, (V, H))
@@ -169,9 +167,12 @@ def restarted_krylov(matvec: Callable, v0: Array, k: int, m: int, which: str, to
         V, H = _expand(matvec, V, H, start, m)
         theta, S, order, ok, beta = ritz(V, H)
         want = order[:k]
-        X = V[:, :m] @ S[:, want].astype(V.dtype)
         done = jnp.all(ok[want]) | ~jnp.all(jnp.isfinite(theta))
+        if not hermitian:
+            X = V[:, :m] @ S[:, want].astype(V.dtype)
         V, H = restart(V, H, theta, S, order, beta)
+        if hermitian:  # the restarted basis starts with the wanted Ritz vectors
+            X = V[:, :k]
         return V, H, jnp.asarray(p), it + 1, theta[want].astype(vdtype), X.astype(vdtype), ok[want], done
 
     v0 = v0 / jnp.linalg.norm(v0)

@@ -17,7 +17,7 @@ from ._operator import LinearOperator
 __all__ = ["lobpcg"]
 
 
-def _run(op: LinearOperator, X: Array, sign: float, maxiter: int, tol: Any) -> tuple:
+def _run(op: LinearOperator, X: Array, sign: Array, maxiter: int, tol: Array) -> tuple:
     ops = stop(op)
     theta, U, it = lobpcg_standard(lambda V: sign * ops.matmat(V), jax.lax.stop_gradient(X), m=maxiter, tol=tol)
     lam = sign * theta
@@ -105,9 +105,11 @@ def lobpcg(A: Any, X: Any, B: Any = None, M: Any = None, Y: Any = None, tol: Any
         raise ValueError(f"`maxiter` must be a positive integer, got {maxiter!r}")
     dtype = jnp.result_type(op.dtype, X.dtype, float)
     X = X.astype(dtype)
+    real = jnp.finfo(dtype).dtype
+    tol = jnp.asarray(jnp.finfo(dtype).eps if tol is None else tol, real)  # traced: no new compilation
     eager = is_concrete(op, X, tol)
     run = _run_jit if eager else _run
-    lam, U, it = run(op, X, 1.0 if largest else -1.0, int(maxiter), tol)
+    lam, U, it = run(op, X, jnp.asarray(1.0 if largest else -1.0, real), int(maxiter), tol)
     if eager and int(it) >= maxiter:
         warnings.warn(f"Exited at iteration {int(it)} with accuracies not reaching the requested tolerance",
                       UserWarning, stacklevel=2)

@@ -59,6 +59,8 @@ def _same_vectors(v, ref, tol):
 
 K, NCV = 3, 8  # ncv < N: the restarts run
 _eigsh_vals = jax.jit(lambda a: sla.eigsh(a, k=K, ncv=NCV, return_eigenvectors=False))
+_eigsh_grads = jax.jit(lambda a: (jax.grad(lambda m: jnp.sum(sla.eigsh(m, k=K, ncv=NCV)[0]))(a),
+                                  jax.grad(lambda m: jnp.sum(sla.eigsh(m, k=K, ncv=NCV)[1] ** 2))(a)))
 
 
 def test_priority_orders_like_arpack():
@@ -126,16 +128,15 @@ def test_eigsh_jit_vmap_grad_float32():
     bad[2, 3] = bad[3, 2] = np.nan
     assert np.all(np.isnan(_eigsh_vals(bad)))
     # d(sum w)/dA = sum v v^T (simple eigenvalues), and a direction D against central differences
-    g = jax.grad(lambda a: jnp.sum(_eigsh_vals(a)))(jnp.asarray(A_SYM))
+    # (both gradients in one compiled program: eigenvalues, and eigenvectors, which are not provided)
+    g, gv = _eigsh_grads(jnp.asarray(A_SYM))
     _, v_ref = spl.eigsh(A_SYM, k=K)
     np.testing.assert_allclose(g, v_ref @ v_ref.T, atol=1e-10)
     D = np.diag(np.linspace(0, 1, N)) + 0.1
     h = 1e-6
     fd = (np.sum(_eigsh_vals(A_SYM + h * D)) - np.sum(_eigsh_vals(A_SYM - h * D))) / (2 * h)
     np.testing.assert_allclose(np.sum(g * D), fd, rtol=1e-6)
-    # eigenvector derivatives are not provided: NaN, never a plausible number
-    gv = jax.grad(lambda a: jnp.sum(sla.eigsh(a, k=K, ncv=NCV)[1] ** 2))(jnp.asarray(A_SYM))
-    assert np.all(np.isnan(gv))
+    assert np.all(np.isnan(gv))  # eigenvector derivatives: NaN, never a plausible number
     w32 = sla.eigsh(A_SYM.astype(np.float32), k=K, tol=1e-5, return_eigenvectors=False)
     assert w32.dtype == jnp.float32
     np.testing.assert_allclose(w32, spl.eigsh(A_SYM, k=K, return_eigenvectors=False), rtol=1e-4)
@@ -205,8 +206,8 @@ def test_lobpcg_matches_scipy():
     g_a = jax.grad(lambda m: jnp.sum(sla.lobpcg(m, x0, maxiter=200)[0]))(jnp.asarray(a))
     v_top = np.linalg.eigh(a)[1][:, -3:]  # (SciPy's lobpcg vectors stop at its tolerance n sqrt(eps))
     np.testing.assert_allclose(g_a, v_top @ v_top.T, atol=1e-10)
-    with pytest.warns(UserWarning, match="Exited"):
-        sla.lobpcg(a, x0, maxiter=2)
+    with pytest.warns(UserWarning, match="Exited"):  # tol=0 never converges (same compilation)
+        sla.lobpcg(a, x0, maxiter=200, tol=0.0)
     with pytest.raises(NotImplementedError, match="`B`"):
         sla.lobpcg(a, x0, B=np.eye(n))
     with pytest.raises(ValueError, match="5 k < N"):
