@@ -16,7 +16,7 @@ from ._krylov import canonical_leaves
 from ._operator import LinearOperator, aslinearoperator
 
 __all__ = ["to_operator", "dense_of", "stop", "check_k_ncv", "start_vector", "Transform", "frozen",
-           "eigenvalue_surrogate", "no_convergence", "iteration_args"]
+           "eigenvalue_surrogate", "no_convergence", "iteration_args", "left_weighted"]
 
 
 def to_operator(A: Any, name: str) -> LinearOperator:
@@ -164,3 +164,44 @@ def no_convergence(fname: str, values: Array, vectors: Array | None, ok: Array, 
     raise ArpackNoConvergence(f"No convergence ({int(it)} iterations, {nconv}/{k} "
                               f"eigenvectors converged) [{fname}]", vals, vecs)
 
+
+
+def _left_vector(A: Array, lam: Array) -> Array:
+    """A left eigenvector of ``A`` for the (converged) eigenvalue ``lam``: two steps of inverse
+    iteration with ``(A - lam I)^H``, shifted by a few ulps so that the LU never divides by 0."""
+    n = A.shape[0]
+    eps = jnp.finfo(A.dtype).eps
+    shift = jnp.conj(lam) + 10 * eps * jnp.maximum(1, jnp.abs(lam)) * (1 + 1j)
+    Mh = A.conj().T - shift * jnp.eye(n, dtype=A.dtype)
+    u = jnp.cos(jnp.arange(n) * 0.7 + 0.3).astype(A.dtype)
+    for _ in range(2):
+        u = jnp.linalg.solve(Mh, u)
+        u = u / jnp.linalg.norm(u)
+    return u
+
+
+@eqx.filter_custom_jvp
+def left_weighted(op: LinearOperator, X: Array, lam: Array) -> Array:
+    """Zero, with derivative ``u^H dA x / (u^H x)`` for each Ritz pair ``(lam, x)`` (``u`` the left
+    eigenvector): the first-order change of a simple eigenvalue of a non-normal matrix. The left
+    eigenvectors are computed (densely, ``O(k N^3)``) only when differentiating."""
+    return jnp.zeros(lam.shape, lam.dtype)
+
+
+@left_weighted.def_jvp
+def _left_weighted_jvp(primals: tuple, tangents: tuple) -> tuple:
+    op, X, lam = primals
+    t_op = tangents[0]
+    zero = jnp.zeros(lam.shape, lam.dtype)
+    if t_op is None:
+        return zero, zero
+
+    def apply(o):
+        if jnp.issubdtype(o.dtype, jnp.complexfloating):
+            return o.matmat(X)
+        return o.matmat(X.real) + 1j * o.matmat(X.imag)
+
+    _, dAX = eqx.filter_jvp(apply, (op,), (t_op,))
+    A = dense_of(op).astype(lam.dtype)
+    U = jax.vmap(lambda mu: _left_vector(A, mu), out_axes=1)(lam)
+    return zero, jnp.sum(U.conj() * dAX, axis=0) / jnp.sum(U.conj() * X, axis=0)

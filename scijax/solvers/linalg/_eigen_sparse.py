@@ -19,6 +19,7 @@ from ._eigen_common import (
     eigenvalue_surrogate,
     frozen,
     iteration_args,
+    left_weighted,
     no_convergence,
     start_vector,
     stop,
@@ -101,7 +102,9 @@ def _post(hermitian: bool, op: LinearOperator, Md: Array | None, lam: Array, X: 
         q = q - jax.lax.stop_gradient(lam) * jnp.sum(Xs.conj() * (Md @ Xs), axis=0)
     if hermitian:
         lam = eigenvalue_surrogate(lam, q.real)
-    else:  # eigenvalue derivatives of a non-normal matrix need left eigenvectors: not provided
+    elif Md is None:  # d lam = u^H dA x / (u^H x), u the left eigenvector
+        lam = jax.lax.stop_gradient(lam) + left_weighted(op, Xs, jax.lax.stop_gradient(lam))
+    else:  # generalized non-Hermitian problem: not provided
         lam = frozen(jax.lax.stop_gradient(lam), q.real)
     return lam, (frozen(Xs, q.real) if return_eigenvectors else None)
 
@@ -273,9 +276,10 @@ def eigs(A: Any, k: int = 6, M: Any = None, sigma: Any = None, which: str = "LM"
       throughout. The Ritz values of the small projected matrix come from ``jnp.linalg.eig``, which
       JAX runs on CPU only.
     - The order of the returned eigenvalues is "most wanted first" (ARPACK's order is unspecified).
-    - No derivatives: eigenvalues and eigenvectors of non-normal matrices need left eigenvectors,
-      which are not computed; their derivatives come out NaN. Use :func:`eigsh` for Hermitian
-      matrices.
+    - Derivatives: eigenvalues are differentiable (``d w = u^H dA v / (u^H v)`` for simple
+      eigenvalues, with the left eigenvector ``u`` found by inverse iteration on the dense matrix,
+      ``O(k N^3)``, only when differentiating); not with ``M`` (NaN). Eigenvector derivatives are
+      NaN (not provided).
     - ``M``, ``sigma``, failure and start vector: as in :func:`eigsh`.
 
     Examples
