@@ -42,6 +42,7 @@ from ._expm_multiply import norm as norm
 from ._expm_multiply import onenormest as onenormest
 from ._gcrotmk import gcrotmk as gcrotmk
 from ._gmres import gmres as gmres
+from ._laplacian import LaplacianNd as LaplacianNd
 from ._ldl import ldl as ldl
 from ._lgmres import lgmres as lgmres
 from ._lobpcg import lobpcg as lobpcg
@@ -124,6 +125,7 @@ __all__ = [
     "norm",
     "onenormest",
     "lobpcg",
+    "LaplacianNd",
     "block_diag",
     "circulant",
     "companion",

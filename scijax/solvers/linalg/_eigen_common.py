@@ -27,8 +27,8 @@ def to_operator(A: Any, name: str) -> LinearOperator:
         raise type(err)(f"`{name}`: {err}") from None
     if op.shape[0] != op.shape[1]:
         raise ValueError(f"`{name}` must be square, got shape {op.shape}")
-    if not jnp.issubdtype(op.dtype, jnp.inexact):
-        raise TypeError(f"`{name}` must have a floating or complex dtype, got {op.dtype}")
+    if not jnp.issubdtype(op.dtype, jnp.inexact):  # an integer operator (LaplacianNd's int8): as float
+        op = LinearOperator(op.shape, op.matvec, op.rmatvec, dtype=jnp.result_type(float))
     return canonical_leaves(op)
 
 

@@ -218,3 +218,21 @@ def test_lobpcg_matches_scipy():
         sla.lobpcg(a, x0, B=np.eye(n))
     with pytest.raises(ValueError, match="5 k < N"):
         sla.lobpcg(a, np.ones((n, 4)))
+
+
+def test_laplacian_nd_matches_scipy():
+    for bc in ("dirichlet", "neumann", "periodic"):
+        L = sla.LaplacianNd((3, 2), boundary_conditions=bc)
+        R = spl.LaplacianNd((3, 2), boundary_conditions=bc)
+        dense = np.asarray(L.toarray())
+        assert dense.dtype == R.toarray().dtype
+        np.testing.assert_array_equal(dense, R.toarray())
+        np.testing.assert_allclose(L.eigenvalues(), R.eigenvalues(), atol=1e-12)
+        lam, V = np.asarray(L.eigenvalues(3)), np.asarray(L.eigenvectors(3))
+        np.testing.assert_allclose(lam, R.eigenvalues(3), atol=1e-12)
+        np.testing.assert_allclose(dense @ V, V * lam, atol=1e-12)  # a unit eigenbasis (ties: any basis)
+        np.testing.assert_allclose(V.T @ V, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(L.matvec(np.arange(6.0)), R.matvec(np.arange(6.0)), atol=1e-14)
+    np.testing.assert_array_equal(np.asarray(L.tosparse().todense()), R.toarray())
+    with pytest.raises(ValueError, match="boundary_conditions"):
+        sla.LaplacianNd((3,), boundary_conditions="robin")
