@@ -30,10 +30,12 @@ def test_expm_multiply_matches_scipy():
     ref = spl.expm_multiply(A, B[:, 0], start=0.1, stop=2.0, num=5, endpoint=False)
     assert x.shape == ref.shape == (5, N)
     np.testing.assert_allclose(x, ref, rtol=1e-12, atol=1e-13)
-    x = sla.expm_multiply(S, B, start=0.0, stop=1.0, num=3)
-    np.testing.assert_allclose(x, spl.expm_multiply(S, B, start=0.0, stop=1.0, num=3), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(sla.expm_multiply(jsparse.BCOO.from_scipy_sparse(S), B[:, 0]),
-                               spl.expm_multiply(S, B[:, 0]), rtol=1e-12)
+    # (the shapes of the calls above: no new compilation)
+    x = sla.expm_multiply(S, B[:, 0], start=0.0, stop=1.0, num=5)
+    np.testing.assert_allclose(x, spl.expm_multiply(S, B[:, 0], start=0.0, stop=1.0, num=5), rtol=1e-12,
+                               atol=1e-14)
+    np.testing.assert_allclose(sla.expm_multiply(jsparse.BCOO.from_scipy_sparse(S), B),
+                               spl.expm_multiply(S, B), rtol=1e-12)
     np.testing.assert_allclose(sla.expm_multiply(np.zeros((N, N)), B), B)  # m = 0
 
 
@@ -43,8 +45,8 @@ def test_expm_multiply_vmap_grad_float32_nonfinite():
     np.testing.assert_allclose(batched, jnp.stack([_expm_mult(c * A, B) for c in scales]), rtol=1e-12)
     h = 1e-6
     # reverse mode in A, B and the grid's end points, against central differences along directions
-    W = np.random.default_rng(9).standard_normal((3, N))
-    grid = lambda a, b, t0, t1: jnp.sum(W * sla.expm_multiply(a, b, start=t0, stop=t1, num=3))  # noqa: E731
+    W = np.random.default_rng(9).standard_normal((5, N))
+    grid = lambda a, b, t0, t1: jnp.sum(W * sla.expm_multiply(a, b, start=t0, stop=t1, num=5))  # noqa: E731
     args = (jnp.asarray(A), jnp.asarray(B[:, 0]), 0.2, 0.9)
     grads = jax.jit(jax.grad(grid, argnums=(0, 1, 2, 3)))(*args)
     dirs = (np.diag(np.linspace(-1, 1, N)) + 0.1, np.linspace(0, 1, N), 1.0, 1.0)
