@@ -8,12 +8,13 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
+from jax.experimental import sparse as jsparse
 from scipy.sparse.linalg import ArpackNoConvergence
 
 from ..._concrete import is_concrete
 from ..._typing import Array
 from ._krylov import canonical_leaves
-from ._operator import LinearOperator, aslinearoperator
+from ._operator import LinearOperator, _Matrix, aslinearoperator
 
 __all__ = ["to_operator", "dense_of", "stop", "check_k_ncv", "start_vector", "Transform", "frozen",
            "eigenvalue_surrogate", "no_convergence", "iteration_args", "left_weighted"]
@@ -33,7 +34,11 @@ def to_operator(A: Any, name: str) -> LinearOperator:
 
 
 def dense_of(op: LinearOperator) -> Array:
-    """The operator as a dense array (``A @ I``)."""
+    """The operator as a dense array: the matrix it holds, else ``A @ I``."""
+    inner = op._mv
+    if isinstance(inner, _Matrix) and not inner.adjoint:
+        a = inner.a
+        return (a.todense() if isinstance(a, jsparse.JAXSparse) else a).astype(op.dtype)
     return op.matmat(jnp.eye(op.shape[1], dtype=op.dtype))
 
 
