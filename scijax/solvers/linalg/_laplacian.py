@@ -1,6 +1,7 @@
 """``LaplacianNd``: the grid Laplacian of :mod:`scipy.sparse.linalg` as a matrix-free operator with its
 closed-form eigenpairs."""
 
+import functools
 from typing import Any
 
 import equinox as eqx
@@ -26,6 +27,9 @@ class _Stencil(eqx.Module):
     def __call__(self, x: Array) -> Array:
         return _apply(self, x)
 
+    def apply_columns(self, X: Array) -> Array:
+        return jax.vmap(self.apply, in_axes=1, out_axes=1)(X)
+
     def apply(self, x: Array) -> Array:
         g = x.reshape(self.grid_shape)
         out = jnp.zeros_like(g)
@@ -46,9 +50,15 @@ class _Stencil(eqx.Module):
 @eqx.filter_jit
 def _apply(stencil: _Stencil, x: Array) -> Array:
     """One compiled program per grid, boundary condition and batch shape (``x`` may be ``(n, k)``)."""
-    if x.ndim == 2:
-        return jax.vmap(stencil.apply, in_axes=1, out_axes=1)(x)
-    return stencil.apply(x)
+    return stencil.apply_columns(x) if x.ndim == 2 else stencil.apply(x)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _dense(stencil: _Stencil, n: int, dtype: Any) -> Array:
+    dense = stencil.apply_columns(jnp.eye(n, dtype=jnp.result_type(float)))
+    if jnp.issubdtype(dtype, jnp.integer):
+        dense = jnp.round(dense)
+    return dense.astype(dtype)
 
 
 def _pairs_1d(n: int, bc: str) -> tuple[np.ndarray, np.ndarray]:
@@ -164,11 +174,7 @@ class LaplacianNd(LinearOperator):
 
     def toarray(self) -> Array:
         """The dense matrix, in ``dtype``."""
-        eye = jnp.eye(self.shape[0], dtype=jnp.result_type(float))
-        dense = self._mv(eye)  # the stencil maps the columns
-        if jnp.issubdtype(self.dtype, jnp.integer):
-            dense = jnp.round(dense)
-        return dense.astype(self.dtype)
+        return _dense(self._mv, self.shape[0], self.dtype)
 
     def tosparse(self) -> jsparse.BCOO:
         """The matrix as a JAX BCOO sparse matrix (computed on the host)."""

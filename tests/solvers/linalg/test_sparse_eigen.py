@@ -12,7 +12,7 @@ import scipy.sparse.linalg as spl
 from jax.experimental import sparse as jsparse
 
 from scijax.solvers import linalg as sla
-from scijax.solvers.linalg._arnoldi import priority
+from scijax.solvers.linalg._arnoldi import priority as _priority
 
 N = 16
 _rng = np.random.default_rng(12)
@@ -64,6 +64,7 @@ _eigsh_grads = jax.jit(lambda a: (jax.grad(lambda m: jnp.sum(sla.eigsh(m, k=K, n
 
 
 def test_priority_orders_like_arpack():
+    priority = jax.jit(_priority, static_argnums=1)  # one small program per `which`
     theta = jnp.asarray(np.linalg.eigvalsh(A_SYM))
     th = np.asarray(theta)
     expect = {"LM": np.argsort(-np.abs(th)), "SM": np.argsort(np.abs(th)), "LA": np.argsort(-th),
@@ -195,7 +196,7 @@ def test_svds_matches_scipy_and_gradient():
     np.testing.assert_allclose((np.asarray(u) * np.asarray(s)) @ np.asarray(vh), (u_ref * s_ref) @ vh_ref,
                                atol=1e-10)
     # d(sum s)/dA = sum u v^T (simple singular values)
-    g = jax.grad(lambda a: jnp.sum(sla.svds(a, k=3, return_singular_vectors=False)))(jnp.asarray(A_RECT))
+    g = jax.jit(jax.grad(lambda a: jnp.sum(sla.svds(a, k=3, return_singular_vectors=False))))(jnp.asarray(A_RECT))
     np.testing.assert_allclose(g, u_ref @ vh_ref, atol=1e-9)
 
 
@@ -209,7 +210,7 @@ def test_lobpcg_matches_scipy():
         w_ref, v_ref = spl.lobpcg(a, x0, largest=largest, maxiter=200)
         np.testing.assert_allclose(w, w_ref, rtol=1e-9)
         _same_vectors(v, v_ref, 1e-7)
-    g_a = jax.grad(lambda m: jnp.sum(sla.lobpcg(m, x0, maxiter=200)[0]))(jnp.asarray(a))
+    g_a = jax.jit(jax.grad(lambda m: jnp.sum(sla.lobpcg(m, x0, maxiter=200)[0])))(jnp.asarray(a))
     v_top = np.linalg.eigh(a)[1][:, -3:]  # (SciPy's lobpcg vectors stop at its tolerance n sqrt(eps))
     np.testing.assert_allclose(g_a, v_top @ v_top.T, atol=1e-10)
     with pytest.warns(UserWarning, match="Exited"):  # tol=0 never converges (same compilation)
