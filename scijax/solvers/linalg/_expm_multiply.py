@@ -188,7 +188,7 @@ def expm_multiply(A: Any, B: Any, start: Any = None, stop: Any = None, num: int 
     >>> from scijax.solvers.linalg import expm_multiply
     >>> A = jnp.array([[1.0, 2.0], [0.0, -1.0]])
     >>> expm_multiply(A, jnp.array([1.0, 1.0])).round(10).tolist()
-    [5.0140018451, 0.3678794412]
+    [5.0686842157, 0.3678794412]
     """
     op, Ad = _materialize(A)
     n = op.shape[0]
