@@ -217,6 +217,8 @@ def eigsh(A: Any, k: int = 6, M: Any = None, sigma: Any = None, which: str = "LM
       out and is not a derivative). Eigenvector derivatives are not provided: they come out NaN.
       The iteration itself is never differentiated.
     - The default start vector is reproducible (seed 0) rather than ARPACK's random one.
+    - Complex Hermitian ``A``: ascending order too (SciPy returns its complex ARPACK driver's
+      order there).
 
     Examples
     --------
