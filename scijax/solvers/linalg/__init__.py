@@ -7,6 +7,9 @@ Dense structured solves (``solve``, ``lstsq``, ``cho_factor``, ...), Krylov meth
 
 from scipy.linalg import LinAlgError as LinAlgError  # the exception classes SciPy code catches
 from scipy.linalg import LinAlgWarning as LinAlgWarning
+from scipy.sparse.linalg import ArpackError as ArpackError
+from scipy.sparse.linalg import ArpackNoConvergence as ArpackNoConvergence
+from scipy.sparse.linalg import MatrixRankWarning as MatrixRankWarning
 
 from ._bicg import bicg as bicg
 from ._bicg import qmr as qmr
@@ -31,10 +34,18 @@ from ._dense import inv as inv
 from ._dense import lstsq as lstsq
 from ._dense import solve as solve
 from ._dense import solve_banded as solve_banded
+from ._eigen_sparse import eigs as eigs
+from ._eigen_sparse import eigsh as eigsh
+from ._expm_multiply import expm_multiply as expm_multiply
+from ._expm_multiply import matrix_power as matrix_power
+from ._expm_multiply import norm as norm
+from ._expm_multiply import onenormest as onenormest
 from ._gcrotmk import gcrotmk as gcrotmk
 from ._gmres import gmres as gmres
+from ._laplacian import LaplacianNd as LaplacianNd
 from ._ldl import ldl as ldl
 from ._lgmres import lgmres as lgmres
+from ._lobpcg import lobpcg as lobpcg
 from ._lsmr import lsmr as lsmr
 from ._lsqr import lsqr as lsqr
 from ._matrix_eq import solve_continuous_lyapunov as solve_continuous_lyapunov
@@ -75,15 +86,46 @@ from ._reexport import svd as svd
 from ._reexport import toeplitz as toeplitz
 from ._riccati import solve_continuous_are as solve_continuous_are
 from ._riccati import solve_discrete_are as solve_discrete_are
+from ._sparse_direct import SuperLU as SuperLU
+from ._sparse_direct import factorized as factorized
+from ._sparse_direct import is_sptriangular as is_sptriangular
+from ._sparse_direct import spbandwidth as spbandwidth
+from ._sparse_direct import spilu as spilu
+from ._sparse_direct import splu as splu
+from ._sparse_direct import spsolve as spsolve
+from ._sparse_direct import spsolve_triangular as spsolve_triangular
+from ._sparse_direct import use_solver as use_solver
 from ._structured import cho_solve_banded as cho_solve_banded
 from ._structured import cholesky_banded as cholesky_banded
 from ._structured import solve_circulant as solve_circulant
 from ._structured import solve_toeplitz as solve_toeplitz
 from ._structured import solveh_banded as solveh_banded
+from ._svds import svds as svds
 
 __all__ = [
     "LinAlgError",
     "LinAlgWarning",
+    "ArpackError",
+    "ArpackNoConvergence",
+    "eigs",
+    "eigsh",
+    "svds",
+    "MatrixRankWarning",
+    "SuperLU",
+    "factorized",
+    "is_sptriangular",
+    "spbandwidth",
+    "spilu",
+    "splu",
+    "spsolve",
+    "spsolve_triangular",
+    "use_solver",
+    "expm_multiply",
+    "matrix_power",
+    "norm",
+    "onenormest",
+    "lobpcg",
+    "LaplacianNd",
     "block_diag",
     "circulant",
     "companion",
