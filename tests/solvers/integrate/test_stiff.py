@@ -133,8 +133,10 @@ def test_radau_newton_failure_rejects_the_step():
     term = diffrax.ODETerm(lambda t, y, args: STIFF_PROBLEMS["rober"].fun(t, y))
     solver = Radau(rtol=1e-6, atol=1e-10)
     y0 = jnp.array([1.0, 0.0, 0.0])
-    state = solver.init(term, 0.0, 1e4, y0, None)
-    y1, err, _, _, result = solver.step(term, 0.0, 1e4, y0, None, state, False)
+    # One jitted init + step: one compile instead of op-by-op dispatch of the whole step.
+    one_step = jax.jit(lambda y0: solver.step(term, 0.0, 1e4, y0, None, solver.init(term, 0.0, 1e4, y0, None),
+                                              False))
+    y1, err, _, _, result = one_step(y0)
     assert result == diffrax.RESULTS.nonlinear_divergence
     assert bool(jnp.all(jnp.isinf(err))) and bool(jnp.all(y1 == y0))
     # solve_ivp given the same first step shrinks it and succeeds.
@@ -158,22 +160,38 @@ def _final(mu, y0=(2.0, 0.0)):
                      rtol=1e-7, atol=1e-9, max_steps=128).y[:, -1]
 
 
+_W = jnp.array([1.0, 0.3])
+
+
+def _loss_and_final(mu, y0):
+    y = _final(mu, y0)
+    return jnp.dot(_W, y), y
+
+
+# One compiled value-and-gradient serves the loop of the vmap check, the SciPy comparison (its aux output
+# is the final state) and the central differences: fewer compiles than separate eager/grad programs.
+_RADAU_VALUE_GRAD = jax.jit(jax.value_and_grad(_loss_and_final, argnums=(0, 1), has_aux=True))
+
+
 def test_radau_jit_vmap_grad():
     mus = jnp.array([1.0, 3.0])
-    eager = np.stack([np.asarray(_final(m)) for m in mus])
-    np.testing.assert_allclose(jax.jit(jax.vmap(_final))(mus), eager, rtol=1e-12, atol=1e-14)
+    y0 = jnp.array([2.0, 0.0])
+    loop = [_RADAU_VALUE_GRAD(m, y0) for m in mus]
+    eager = np.stack([np.asarray(y) for (_, y), _ in loop])
+    np.testing.assert_allclose(jax.jit(jax.vmap(_final, in_axes=(0, None)))(mus, y0), eager, rtol=1e-12,
+                               atol=1e-14)
     ref = scipy.integrate.solve_ivp(lambda t, y: np.asarray(_vdp_jit(t, y, 3.0)), (0, 1), [2.0, 0.0],
                                     method="Radau", rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(eager[1], ref.y[:, -1], rtol=1e-5)
     # grad (w.r.t. args and y0) through the implicit stage equations (custom_root) against central differences.
-    w = jnp.array([1.0, 0.3])
-    loss = lambda mu, y0: jnp.dot(w, _final(mu, y0))
-    y0 = jnp.array([2.0, 0.0])
-    g_mu, g_y0 = jax.grad(loss, argnums=(0, 1))(3.0, y0)
+    n_compiled = _RADAU_VALUE_GRAD._cache_size()
+    g_mu, g_y0 = loop[1][1]
+    loss = lambda mu, y: _RADAU_VALUE_GRAD(mu, y)[0][0]
     eps = 1e-4
-    np.testing.assert_allclose(g_mu, (loss(3.0 + eps, y0) - loss(3.0 - eps, y0)) / (2 * eps), rtol=1e-4)
+    np.testing.assert_allclose(g_mu, (loss(mus[1] + eps, y0) - loss(mus[1] - eps, y0)) / (2 * eps), rtol=1e-4)
     e0 = jnp.array([eps, 0.0])
-    np.testing.assert_allclose(g_y0[0], (loss(3.0, y0 + e0) - loss(3.0, y0 - e0)) / (2 * eps), rtol=1e-4)
+    np.testing.assert_allclose(g_y0[0], (loss(mus[1], y0 + e0) - loss(mus[1], y0 - e0)) / (2 * eps), rtol=1e-4)
+    assert _RADAU_VALUE_GRAD._cache_size() == n_compiled  # new values of mu and y0: no recompilation
 
 
 @pytest.mark.parametrize("adjoint", ["backsolve", "forward"])

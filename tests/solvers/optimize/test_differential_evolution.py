@@ -85,9 +85,10 @@ def test_jit_no_recompile_vmap_matches_loop_and_grad():
     batch = jnp.array([[0.5, 0.5], [-0.5, 1.0], [1.5, -1.5]])
     res = jax.vmap(lambda c: differential_evolution(f, bounds, args=(c,), rng=0))(batch)
     for i, c in enumerate(batch):
-        one = differential_evolution(f, bounds, args=(c,), rng=0)
+        one = solve(c)  # the loop reuses the jitted program above (an eager call would compile anew)
         np.testing.assert_allclose(res.x[i], one.x, atol=1e-10)
         assert int(res.nit[i]) == int(one.nit)
+    assert solve._cache_size() == 1
 
     # The polished minimiser x*(c) = c: its derivative is the identity (implicit, through L-BFGS-B).
     jac = jax.jacfwd(lambda c: differential_evolution(f, bounds, args=(c,), rng=0).x)(jnp.array([0.2, -0.4]))
