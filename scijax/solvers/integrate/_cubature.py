@@ -18,6 +18,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 
 from ..._typing import Array, ArrayLike
 from ._quad_rules import RULES
@@ -75,7 +76,7 @@ class CubatureResult(eqx.Module):
     @property
     def status(self) -> str:
         """``'converged'`` or ``'not_converged'`` (readable outside traced code only)."""
-        if isinstance(self.converged, jax.core.Tracer):
+        if isinstance(self.converged, Tracer):
             raise TypeError("`status` is a string; under jit read `converged` instead.")
         return "converged" if bool(self.converged) else "not_converged"
 
@@ -170,7 +171,7 @@ def _estimate(cub: _Cub, a, b, args, atol, rtol, max_subdivisions):
 
 def _estimate_fwd(cub, a, b, args, atol, rtol, max_subdivisions):
     out = _estimate(cub, a, b, args, atol, rtol, max_subdivisions)
-    return out, (a, b, args, atol, rtol, max_subdivisions, out[4], out[5], out[6])
+    return out, (a, b, args, atol, rtol, max_subdivisions, out[4], out[5], out[6])  # pyright: ignore[reportIndexIssue]
 
 
 def _estimate_bwd(cub, residuals, cotangents):
@@ -202,7 +203,7 @@ _estimate.defvjp(_estimate_fwd, _estimate_bwd)
 
 @eqx.filter_jit
 def _solve(cub: _Cub, a, b, args, atol, rtol, max_subdivisions):
-    est, err, ok, it, n, _, _ = _estimate(cub, a, b, args, atol, rtol, max_subdivisions)
+    est, err, ok, it, n, _, _ = _estimate(cub, a, b, args, atol, rtol, max_subdivisions)  # pyright: ignore
     return est, err, ok, it, n
 
 
@@ -278,7 +279,7 @@ def cubature(f: Callable[..., Any], a: ArrayLike, b: ArrayLike, *, rule: str = "
         args = (args,)
     args = tuple(jnp.asarray(v) if isinstance(v, int | float | complex | np.ndarray | jax.Array) else v
                  for v in args)
-    if not any(isinstance(v, jax.core.Tracer) for v in (a, b, rtol, atol)):
+    if not any(isinstance(v, Tracer) for v in (a, b, rtol, atol)):
         if np.any(np.isnan(np.asarray(a))) or np.any(np.isnan(np.asarray(b))):
             raise ValueError("`a` and `b` must not be NaN.")
         if rtol < 0 or atol < 0:

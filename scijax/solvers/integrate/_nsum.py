@@ -10,12 +10,13 @@ derivative (``custom_vjp``) pulls the cotangent back through the same chunks in 
 import functools
 import math
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jax.scipy.special import logsumexp
 
 from ..._typing import Array, ArrayLike
@@ -62,7 +63,7 @@ def _find_tail(series: _Series, a, step, n_terms, args, threshold):
     """The first chunk boundary ``c`` (term index) after which the terms are below ``threshold`` and
     decreasing, or where the terms end: ``(c, reached, nonfinite)``."""
     n_chunks = -(-series.maxterms // _CHUNK)
-    big = jnp.full(a.shape, series.maxterms, jnp.int64 if jax.config.jax_enable_x64 else jnp.int32)
+    big = jnp.full(a.shape, series.maxterms, jax.dtypes.canonicalize_dtype(jnp.int64))
 
     def cond(st):
         j, running = st[0], st[1]
@@ -139,7 +140,7 @@ def _solve(series: _Series, a, b, step, args, atol, rtol) -> NsumResult:
     infinite = jnp.isinf(b)
     count = jnp.maximum(jnp.floor((jnp.where(infinite, a, b) - a) / step) + 1, 0.0)
     n_terms = jnp.where(infinite, series.maxterms + 1, jnp.minimum(count, 2.0 ** 62)).astype(
-        jnp.int64 if jax.config.jax_enable_x64 else jnp.int32)
+        jax.dtypes.canonicalize_dtype(jnp.int64))
     last = jnp.where(infinite, jnp.inf, a + step * jnp.maximum(count - 1, 0.0))
     log_step = jnp.log(step)
 
@@ -154,7 +155,7 @@ def _solve(series: _Series, a, b, step, args, atol, rtol) -> NsumResult:
     threshold = jnp.logaddexp(atol, rtol + scale) if series.log else atol + rtol * scale
     stop, reached, bad = _find_tail(series, *jax.lax.stop_gradient((a, step)), n_terms, args, threshold)
     stop = jax.lax.stop_gradient(stop)
-    direct = _direct(series, a, step, n_terms, args, stop)
+    direct = cast(Any, _direct(series, a, step, n_terms, args, stop))  # a custom_vjp's output
     tail = stop < n_terms
     c = a + step * stop.astype(dtype)
     c_safe = jnp.where(tail, c, a)
@@ -162,7 +163,7 @@ def _solve(series: _Series, a, b, step, args, atol, rtol) -> NsumResult:
     f_ends = jnp.asarray(series.f(ends, *[v[..., None] for v in args]))
     f_ends = jnp.broadcast_to(f_ends, ends.shape)
     upper = jnp.where(tail, last, c_safe)
-    rest, rest_err, nfev_tail, status_tail = integral(c_safe, upper)
+    rest, rest_err, nfev_tail, status_tail = cast(Any, integral(c_safe, upper))  # a custom_vjp's tuple
     if series.log:
         half = jnp.log(0.5)
         corr = jnp.where(infinite, f_ends[..., 0] + half, jnp.logaddexp(f_ends[..., 0], f_ends[..., 1]) + half)
@@ -263,7 +264,7 @@ def nsum(f: Callable[..., Any], a: ArrayLike, b: ArrayLike, *, step: ArrayLike =
     atol = tolerances.get("atol", -np.inf if log else 0.0)
     rtol = tolerances.get("rtol", 0.5 * math.log(eps) if log else eps**0.5)
     for name, value in (("atol", atol), ("rtol", rtol)):
-        v = np.asarray(value) if not isinstance(value, jax.core.Tracer) else None
+        v = np.asarray(value) if not isinstance(value, Tracer) else None
         if v is not None and ((not log and (np.any(v < 0) or not np.all(np.isfinite(v)))) or np.any(np.isnan(v))):
             raise ValueError(f"`{name}` must be non-negative and finite (a log of one if `log=True`).")
     example = (jnp.zeros(shape + (_CHUNK,), dtype), *(v[..., None] for v in args))

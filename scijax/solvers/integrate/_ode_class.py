@@ -323,7 +323,7 @@ class ode:
         if not self._spec.complex:
             return self.f, self.jac, self._y
         jac = None if self.jac is None else _Complex(self.jac, jacobian=True)
-        return _Complex(self.f), jac, np.stack([self._y.real, self._y.imag], axis=-1).reshape(-1)
+        return _Complex(self.f), jac, np.stack([np.real(self._y), np.imag(self._y)], axis=-1).reshape(-1)
 
     def _unsplit(self, y: np.ndarray) -> np.ndarray:
         assert self._spec is not None

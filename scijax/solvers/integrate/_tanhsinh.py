@@ -23,6 +23,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jax.scipy.special import logsumexp
 
 from ..._typing import Array, ArrayLike
@@ -61,7 +62,7 @@ def _level_nodes(level: int, t_max: float) -> tuple[np.ndarray, float]:
     return np.concatenate([-odd[::-1], odd]) * h, h
 
 
-def _abscissae(t: np.ndarray, lo: Array, hi: Array, dtype: Any) -> tuple[Array, Array, Array]:
+def _abscissae(t: Any, lo: Array, hi: Array, dtype: Any) -> tuple[Array, Array, Array]:
     """Nodes ``x`` (shape ``lo.shape + (n,)``), weights ``dx/dt`` and a validity mask for ``[lo, hi]``.
 
     Finite: ``x = mid + d tanh(u)``, ``u = pi/2 sinh t``. ``[lo, inf)``: ``x = lo + v / (1 - v)`` with
@@ -393,7 +394,7 @@ def tanhsinh(f: Callable[..., Any], a: ArrayLike, b: ArrayLike, *, args: tuple =
         atol = -np.inf if log else 0.0
     if rtol is None:
         rtol = 0.75 * math.log(eps) if log else eps**0.75
-    concrete = not any(isinstance(v, jax.core.Tracer) for v in (a, b, atol, rtol))
+    concrete = not any(isinstance(v, Tracer) for v in (a, b, atol, rtol))
     if concrete:
         _check("atol", atol, log)
         _check("rtol", rtol, log)

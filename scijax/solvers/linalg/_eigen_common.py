@@ -160,12 +160,12 @@ def eigenvalue_surrogate(lam: Array, q: Array) -> Array:
 
 def no_convergence(fname: str, values: Array, vectors: Array | None, ok: Array, it: Array, k: int) -> None:
     """Eager failure: SciPy's ``ArpackNoConvergence`` carrying the converged pairs."""
-    ok = np.asarray(ok)
-    nconv = int(ok.sum())
+    ok_host = np.asarray(ok)
+    nconv = int(ok_host.sum())
     if nconv == k:
         return
-    vals = np.asarray(values)[ok]
-    vecs = None if vectors is None else np.asarray(vectors)[:, ok]
+    vals = np.asarray(values)[ok_host]
+    vecs = None if vectors is None else np.asarray(vectors)[:, ok_host]
     raise ArpackNoConvergence(f"No convergence ({int(it)} iterations, {nconv}/{k} "
                               f"eigenvectors converged) [{fname}]", vals, vecs)
 

@@ -69,7 +69,7 @@ def _solve(hermitian: bool, op: LinearOperator, Md: Array | None, opinv: Any, si
     t = Transform(stop(op), None if Md is None else jax.lax.stop_gradient(Md), sigma, stop(opinv), dtype)
     real_problem = not jnp.issubdtype(dtype, jnp.complexfloating)
     wdtype = dtype if hermitian else jnp.result_type(dtype, jnp.complex64)
-    matvec = t.matvec
+    matvec = t.matvec  # pyright: ignore[reportAssignmentType]
     if not hermitian and real_problem and sigma is None:  # a real operator applied to complex vectors
         def matvec(z):
             return t.matvec(z.real).astype(wdtype) + 1j * t.matvec(z.imag)
@@ -235,8 +235,8 @@ def eigsh(A: Any, k: int = 6, M: Any = None, sigma: Any = None, which: str = "LM
         return _dense_fallback("eigsh", A, op, M, return_eigenvectors)
     k, m = check_k_ncv(k, ncv, n, 1)
     v0 = start_vector(v0, n, dtype, rng)
-    tol, maxiter = iteration_args(tol, maxiter, n, dtype)
-    return _run("eigsh", True, op, Md, opinv, sigma, v0, k, m, which, tol, maxiter, dtype, return_eigenvectors)
+    tol, max_iterations = iteration_args(tol, maxiter, n, dtype)
+    return _run("eigsh", True, op, Md, opinv, sigma, v0, k, m, which, tol, max_iterations, dtype, return_eigenvectors)
 
 
 def eigs(A: Any, k: int = 6, M: Any = None, sigma: Any = None, which: str = "LM", v0: Any = None,
@@ -299,5 +299,5 @@ def eigs(A: Any, k: int = 6, M: Any = None, sigma: Any = None, which: str = "LM"
         return _dense_fallback("eigs", A, op, M, return_eigenvectors)
     k, m = check_k_ncv(k, ncv, n, 2)
     v0 = start_vector(v0, n, dtype, rng)
-    tol, maxiter = iteration_args(tol, maxiter, n, dtype)
-    return _run("eigs", False, op, Md, opinv, sigma, v0, k, m, which, tol, maxiter, dtype, return_eigenvectors)
+    tol, max_iterations = iteration_args(tol, maxiter, n, dtype)
+    return _run("eigs", False, op, Md, opinv, sigma, v0, k, m, which, tol, max_iterations, dtype, return_eigenvectors)

@@ -100,7 +100,7 @@ class SuperLU(eqx.Module):
 
     @property
     def shape(self) -> tuple[int, int]:
-        return tuple(self.lu.shape)
+        return (int(self.lu.shape[0]), int(self.lu.shape[1]))
 
     @property
     def L(self) -> Array:  # noqa: N802 -- SciPy's name

@@ -98,12 +98,13 @@ def svds(A: Any, k: int = 6, ncv: int | None = None, tol: Any = 0, which: str = 
         raise ValueError(f"`ncv` must be an integer satisfying k < ncv <= min(A.shape) = {n}, got {ncv!r}")
     dtype = jnp.result_type(op.dtype)
     v0 = start_vector(v0, n, dtype, rng if rng is not None else random_state)
-    tol, maxiter = iteration_args(tol, maxiter, n, dtype)
+    tol, max_iterations = iteration_args(tol, maxiter, n, dtype)
     ops = stop(op)
     gram = ops.H @ ops if ncols <= mrows else ops @ ops.H
     eager = is_concrete(op, v0, tol)
     run = _svds_jit if eager else _svds
-    (u, s, vh), (lam, X, ok, it) = run(op, gram, v0, int(k), int(ncv), which, tol, maxiter, dtype, ncols <= mrows)
+    (u, s, vh), (lam, X, ok, it) = run(op, gram, v0, int(k), int(ncv), which, tol, max_iterations, dtype,
+                                         ncols <= mrows)
     if eager:
         no_convergence("svds", lam, X, ok, it, int(k))
     return s if return_singular_vectors is False else (u, s, vh)
