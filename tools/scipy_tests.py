@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import os
 import re
 import shutil
@@ -34,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 # (SciPy test file relative to scipy/, pytest -k selection or None for all)
@@ -124,7 +124,7 @@ class _NotExported:
         return "<not exported by scijax: " + self._name + ">"
 '''
 
-_CONFTEST_TAIL = '''
+_CONFTEST_TAIL = r'''
 
 # --- added by tools/scipy_tests.py: scijax under float64, as SciPy's tests expect ---
 import jax as _jax
@@ -145,6 +145,30 @@ class _ByName(dict):
 
 
 _xpapi.xp_capabilities_table = _ByName(_xpapi.xp_capabilities_table)
+
+
+# One JSON line per test phase, written as it happens, so a file cut off by the timeout still counts.
+import json as _json
+import os as _os
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call" and report.outcome == "passed":
+        return
+    msg = ""
+    if report.failed:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        msg = crash.message if crash is not None else str(report.longrepr)[-2000:]
+    with open(_os.environ["SCIJAX_SCIPY_TESTS_LOG"], "a") as fh:
+        fh.write(_json.dumps({"id": report.nodeid, "when": report.when, "outcome": report.outcome,
+                              "msg": msg}) + "\n")
+
+
+def pytest_collectreport(report):
+    if report.failed:
+        with open(_os.environ["SCIJAX_SCIPY_TESTS_LOG"], "a") as fh:
+            fh.write(_json.dumps({"id": report.nodeid or "<collection>", "when": "collect",
+                                  "outcome": "failed", "msg": str(report.longrepr)[-2000:]}) + "\n")
 '''
 
 
@@ -234,41 +258,47 @@ def _reason(msg: str) -> str:
 
 def _run_one(tmp: Path, rel: str, kexpr: str | None, timeout: float) -> dict:
     test = _copy_test(tmp, rel)
-    xml = tmp / (test.stem + ".xml")
+    log = tmp / (test.stem + ".jsonl")
+    log.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:randomly", str(test.name),
-           f"--junitxml={xml.name}", "-o", "junit_family=xunit1", "--tb=line"]
+           "--tb=no"]
     if kexpr:
         cmd += ["-k", kexpr]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(tmp), env.get("PYTHONPATH", "")])
+    env["SCIJAX_SCIPY_TESTS_LOG"] = str(log)
     t0 = time.time()
     timed_out = False
     try:
         proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout)
-        tail = proc.stdout[-2000:]
+        tail = (proc.stdout + proc.stderr)[-2000:]
     except subprocess.TimeoutExpired as e:
         timed_out = True
-        tail = (e.stdout or b"")[-2000:] if isinstance(e.stdout, bytes) else (e.stdout or "")[-2000:]
+        out = e.stdout or ""
+        tail = (out.decode() if isinstance(out, bytes) else out)[-2000:]
     res = {"file": rel, "collected": 0, "passed": 0, "failed": 0, "errors": 0, "skipped": 0, "na": 0,
            "reasons": collections.Counter(), "seconds": time.time() - t0, "timed_out": timed_out, "tail": tail}
-    if not xml.exists():
+    if not log.exists():
         return res
-    for case in ET.parse(xml).getroot().iter("testcase"):
+    outcome: dict[str, tuple[str, str]] = {}
+    for line in log.read_text().splitlines():
+        rec = json.loads(line)
+        prev = outcome.get(rec["id"])
+        if rec["outcome"] == "failed":
+            kind = "failed" if rec["when"] == "call" else "errors"
+            if prev is None or prev[0] not in ("failed", "errors"):
+                outcome[rec["id"]] = (kind, rec["msg"])
+        elif prev is None:
+            outcome[rec["id"]] = (rec["outcome"], "")
+    for kind, msg in outcome.values():
         res["collected"] += 1
-        bad = case.find("failure")
-        kind = "failed"
-        if bad is None:
-            bad = case.find("error")
-            kind = "errors"
-        if bad is None:
-            res["skipped" if case.find("skipped") is not None else "passed"] += 1
-            continue
-        msg = (bad.get("message") or "") + "\n" + (bad.text or "")
-        if NOT_EXPORTED in msg:
+        if kind in ("passed", "skipped"):
+            res[kind] += 1
+        elif NOT_EXPORTED in msg:
             res["na"] += 1
-            continue
-        res[kind] += 1
-        res["reasons"][_reason(bad.get("message") or bad.text or "")] += 1
+        else:
+            res[kind] += 1
+            res["reasons"][_reason(msg)] += 1
     return res
 
 
@@ -290,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             ran = r["passed"] + r["failed"] + r["errors"]
             pct = f"{100 * r['passed'] / ran:.0f}%" if ran else "-"
             flag = " TIMEOUT" if r["timed_out"] else ""
-            print(f"\n== {rel}{flag}: collected {r['collected']}, passed {r['passed']}, failed {r['failed']}, "
+            print(f"\n== {rel}{flag}: ran {r['collected']}, passed {r['passed']}, failed {r['failed']}, "
                   f"errors {r['errors']}, skipped {r['skipped']}, not applicable {r['na']} "
                   f"(pass {pct} of applicable), {r['seconds']:.0f} s", flush=True)
             for reason, n in r["reasons"].most_common(args.top):
