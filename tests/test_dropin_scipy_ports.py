@@ -38,3 +38,33 @@ def test_root_result_names_its_method_and_warns_on_unused_jac():
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # hybr and lm use jac: no warning
         assert sjo.root(_lin, x0, method="hybr", jac=jac).method == "hybr"
+
+
+def test_solve_ill_conditioned_warning_and_scalar_a():
+    # SciPy's linalg test_basic.py::TestSolve::test_ill_condition_warning, ::test_scalar_a_and_1D_b,
+    # ::test_singular_scalar.
+    import scipy.linalg as sl
+
+    from scijax.solvers import linalg as sjl
+
+    a = np.diag(np.logspace(0, 50, 4))
+    b = np.arange(1.0, 5.0)
+    for structure in ("general", "positive definite"):
+        with pytest.warns(sl.LinAlgWarning, match="An ill-conditioned matrix"):
+            ref = sl.solve(a, b, assume_a=structure)
+        with pytest.warns(sl.LinAlgWarning, match="An ill-conditioned matrix"):
+            ours = sjl.solve(a, b, assume_a=structure)
+        np.testing.assert_allclose(np.asarray(ours), ref, rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sl.LinAlgWarning)  # a well-conditioned matrix: no warning
+        sjl.solve(np.eye(4) + 1.0, b)
+    for a1, b1 in ((2, 3), (2.0, [1.0, 2.0, 3.0]), ([[2.0]], [4.0])):
+        ref = sl.solve(a1, b1)
+        ours = sjl.solve(a1, b1)
+        assert ours.shape == ref.shape
+        np.testing.assert_allclose(np.asarray(ours), ref, rtol=1e-15)
+    for a0 in (0, [[0.0]]):
+        with pytest.raises(sl.LinAlgError):
+            sl.solve(a0, [0.0, 1.0])
+        with pytest.raises(sl.LinAlgError):
+            sjl.solve(a0, [0.0, 1.0])
