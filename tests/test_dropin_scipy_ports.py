@@ -68,3 +68,21 @@ def test_solve_ill_conditioned_warning_and_scalar_a():
             sl.solve(a0, [0.0, 1.0])
         with pytest.raises(sl.LinAlgError):
             sjl.solve(a0, [0.0, 1.0])
+
+
+def test_check_grad_size1_output_and_rng_keyword():
+    # SciPy's test_optimize.py::test_check_grad: ``func`` returns a size-1 array, ``rng=`` is accepted.
+    def expit(x):
+        return 1 / (1 + np.exp(-x))
+
+    def der_expit(x):
+        return np.exp(-x) / (1 + np.exp(-x)) ** 2
+
+    x0 = np.array([1.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NumPy-written functions: the host path warns once
+        ours = sjo.check_grad(expit, der_expit, x0, epsilon=1e-1, direction="random", rng=1234)
+        small = sjo.check_grad(expit, der_expit, x0, epsilon=1e-6, direction="random", rng=1234)
+    ref = so.check_grad(expit, der_expit, x0, epsilon=1e-1, direction="random", rng=1234)
+    assert isinstance(ours, float) and 1e-7 < ours < 10 * ref  # same forward-difference error scale
+    assert small < 1e-6
