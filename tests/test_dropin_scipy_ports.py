@@ -86,3 +86,15 @@ def test_check_grad_size1_output_and_rng_keyword():
     ref = so.check_grad(expit, der_expit, x0, epsilon=1e-1, direction="random", rng=1234)
     assert isinstance(ours, float) and 1e-7 < ours < 10 * ref  # same forward-difference error scale
     assert small < 1e-6
+
+
+def test_root_scalar_halley_names_the_missing_derivative():
+    # SciPy's test_zeros.py::TestNewton::test_root_scalar_fail: SciPy's message for each missing one.
+    def f(x):
+        return x**2 - 2.0
+
+    for kwargs, missing in (({"fprime": lambda x: 2 * x}, "fprime2"), ({"fprime2": lambda x: 2.0}, "fprime")):
+        with pytest.raises(ValueError, match=f"{missing} must be specified for halley") as ref:
+            so.root_scalar(f, method="halley", x0=3.0, **kwargs)
+        with pytest.raises(ValueError, match=str(ref.value)):
+            sjo.root_scalar(f, method="halley", x0=3.0, **kwargs)
