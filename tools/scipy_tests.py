@@ -138,6 +138,12 @@ import scipy._lib._array_api as _xpapi
 
 class _ByName(dict):
     def __missing__(self, func):
+        name = getattr(func, "_name", None)  # a placeholder for a name scijax does not export
+        if isinstance(name, str) and name.startswith("scipy."):
+            import importlib
+
+            mod, _, attr = name.rpartition(".")
+            return self[getattr(importlib.import_module(mod), attr)]
         for f, caps in list(self.items()):
             if getattr(f, "__name__", None) == getattr(func, "__name__", 0):
                 return caps
