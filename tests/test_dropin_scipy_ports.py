@@ -98,3 +98,16 @@ def test_root_scalar_halley_names_the_missing_derivative():
             so.root_scalar(f, method="halley", x0=3.0, **kwargs)
         with pytest.raises(ValueError, match=str(ref.value)):
             sjo.root_scalar(f, method="halley", x0=3.0, **kwargs)
+
+
+def test_cumulative_simpson_single_point_like_scipy():
+    # SciPy's test_quadrature.py TestCumulativeSimpson cases where ``y`` has one point along ``axis``.
+    import scipy.integrate as si
+
+    from scijax.solvers import integrate as sji
+
+    for y, kwargs in ((np.array([1.0]), {}), (np.ones((3, 1)), {"axis": -1, "initial": 2.0})):
+        ref = si.cumulative_simpson(y, **kwargs)
+        ours = np.asarray(sji.cumulative_simpson(y, **kwargs))
+        assert ours.shape == ref.shape
+        np.testing.assert_array_equal(ours, ref)
