@@ -89,8 +89,8 @@ def cumulative_simpson(y: ArrayLike, *, x: ArrayLike | None = None, dx: ArrayLik
         raise ValueError("`y` must have at least one dimension.")
     axis = axis % y.ndim
     n = y.shape[axis]
-    if n < 2:
-        raise ValueError("At least two points are required along `axis` (of `y`).")
+    if n < 1:
+        raise ValueError("At least one point is required along `axis` (of `y`).")
     y = jnp.moveaxis(y, axis, -1)
     if x is None:
         if jnp.ndim(dx) != 0:
@@ -106,7 +106,8 @@ def cumulative_simpson(y: ArrayLike, *, x: ArrayLike | None = None, dx: ArrayLik
         else:
             raise ValueError("`x` must be 1-D or have the shape of `y`.")
         h = jnp.broadcast_to(jnp.diff(x, axis=-1), y.shape[:-1] + (n - 1,))
-    out = _cumulative(h, y)
+    # One point: nothing to integrate, as SciPy returns (only ``initial``, if given, along ``axis``).
+    out = jnp.zeros(y.shape[:-1] + (0,), y.dtype) if n == 1 else _cumulative(h, y)
     if initial is not None:
         init = jnp.asarray(initial, out.dtype)
         if init.ndim:

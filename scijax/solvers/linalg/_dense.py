@@ -165,7 +165,10 @@ def solve(
     - A singular matrix raises ``LinAlgError`` when called eagerly, as SciPy does. Under
       ``jit``/``vmap``/``grad`` nothing can be raised: ``x`` is then all NaN, so check
       ``jnp.isnan(x).any()``. Non-finite input with ``check_finite=False`` gives NaN with a
-      ``LinAlgWarning``. There is no ill-conditioning warning.
+      ``LinAlgWarning``. An eager call warns ``LinAlgWarning`` for an ill-conditioned matrix
+      (reciprocal 1-norm condition number below machine epsilon, computed exactly on the host
+      where SciPy's LAPACK estimates it); under a transformation there is no such warning.
+    - A 1x1 (or scalar) ``a`` with a scalar or 1-D ``b`` divides ``b`` entrywise, as SciPy does.
 
     Examples
     --------
@@ -189,6 +192,8 @@ def solve(
     a, b = a.astype(dtype), b.astype(dtype)
     _check_finite("a", a, check_finite)
     _check_finite("b", b, check_finite)
+    if a.shape == (1, 1) and b.ndim <= 1:  # SciPy: a scalar ``a`` divides every entry of ``b``
+        return _honest(jnp.atleast_1d(b) / a[0, 0], a, b)
     if transposed and jnp.iscomplexobj(a):
         raise NotImplementedError("scipy.linalg.solve can currently not solve a^T x = b or a^H x = b "
                                   "for complex matrices.")
@@ -207,7 +212,40 @@ def solve(
     x = jax.vmap(lambda aa, bb: run(aa, bb, lower, trans))(a, b2)
     x = x.reshape(batch + x.shape[-2:])
     x = _honest(x, a, b2)
+    if _is_concrete(x):
+        _warn_ill_conditioned(a, assume_a, lower)
     return x[..., 0] if b_1d else x
+
+
+def _warn_ill_conditioned(a: Array, assume_a: str, lower: bool) -> None:
+    """SciPy's eager ``LinAlgWarning`` when the reciprocal 1-norm condition number of the matrix the
+    structure reads is below machine epsilon. Computed on the host (exactly, where LAPACK's ``?gecon``
+    estimates), so only for eager calls; under a transformation there is no warning."""
+    m = np.asarray(a)
+    if assume_a in ("upper triangular", "lower triangular"):
+        m = np.tril(m) if assume_a == "lower triangular" else np.triu(m)
+    elif assume_a == "diagonal":
+        m = m * np.eye(m.shape[-1], dtype=bool)
+    elif assume_a in ("sym", "symmetric", "her", "hermitian", "pos", "positive definite"):
+        tri = np.tril(m) if lower else np.triu(m)
+        other = np.swapaxes(tri, -1, -2)
+        if assume_a in ("her", "hermitian", "pos", "positive definite"):
+            other = other.conj()
+        m = tri + other - m * np.eye(m.shape[-1], dtype=bool)
+    elif assume_a == "tridiagonal":
+        n = m.shape[-1]
+        band = np.abs(np.subtract.outer(np.arange(n), np.arange(n))) <= 1
+        m = m * band
+    with np.errstate(all="ignore"):
+        try:
+            rcond = 1.0 / np.linalg.cond(m, 1)
+        except np.linalg.LinAlgError:
+            rcond = np.zeros(m.shape[:-2])
+    rcond = np.atleast_1d(rcond).ravel()
+    eps = np.finfo(m.dtype).eps
+    ill = [f"slice {i} has rcond = {r:.6g}" for i, r in enumerate(rcond) if not r >= eps]
+    if ill:
+        warnings.warn(f"An ill-conditioned matrix detected: {','.join(ill)}.", LinAlgWarning, stacklevel=3)
 
 
 def solve_banded(

@@ -109,6 +109,7 @@ class OptimizeResult(ResultFields):
     lowest_optimization_result: Any = None
     success_message: Any = None  # index into `messages` for status 0, where a method has several
     messages: tuple[str, ...] = eqx.field(static=True, default=MINIMIZE_MESSAGES)
+    method: str | None = eqx.field(static=True, default=None)  # set by ``root``, as SciPy's result is
 
     def __repr__(self) -> str:
         try:

@@ -2,6 +2,7 @@
 Levenberg-Marquardt and our Broyden root finder; derivatives of the root w.r.t. ``args`` come
 from the implicit function theorem on ``F(x) = 0``."""
 
+import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -288,6 +289,8 @@ def root(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), method: s
     if callback is not None:
         raise ValueError("`callback` is not supported: it would need a host call in the compiled loop.")
     spec = ROOT_METHODS[method.lower()]
+    if jac is not None and method.lower() not in ("hybr", "lm"):  # SciPy's warning, word for word
+        warnings.warn(f"Method {method} does not use the jacobian (jac).", RuntimeWarning, stacklevel=2)
     options = check_options(options, spec.options, method)
     x, unravel, is_tree = prepare_x0(x0)
     if is_tree:
@@ -301,7 +304,7 @@ def root(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), method: s
                  spec is ROOT_METHODS["hybr"])
     x_out, f, status, nit, nfev = sol
     return OptimizeResult(x=unravel(x_out), fun=unravel(f), status=status, success=status == spec.codes[0],
-                          nit=nit, nfev=nfev, messages=spec.messages)
+                          nit=nit, nfev=nfev, messages=spec.messages, method=method.lower())
 
 
 def _no_grad(tree):

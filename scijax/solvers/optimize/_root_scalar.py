@@ -398,8 +398,10 @@ def root_scalar(f: Callable, args: Any = (), method: str | None = None, bracket:
     derivative: Any = fprime
     if method == "newton" and not fprime:
         derivative = "autodiff"  # SciPy differences f numerically here; autodiff gives the exact f'
-    if method == "halley" and not (fprime and fprime2):
-        raise ValueError("`fprime` and `fprime2` must be provided for method 'halley'.")
+    if method == "halley" and not fprime:  # SciPy's messages, which name the missing one
+        raise ValueError("fprime must be specified for halley (`fprime`).")
+    if method == "halley" and not fprime2:
+        raise ValueError("fprime2 must be specified for halley (`fprime2`).")
     fp = None if method == "secant" else derivative
     fp2 = fprime2 if method == "halley" else None
     tol = 1.48e-8 if xtol is None else xtol

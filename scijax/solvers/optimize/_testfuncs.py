@@ -162,7 +162,7 @@ def approx_fprime(xk: ArrayLike, f: Callable[..., Any], epsilon: ArrayLike = _EP
 
 
 def check_grad(func: Callable[..., Any], grad: Callable[..., Any], x0: ArrayLike, *args: Any,
-               epsilon: float = _EPS, direction: str = "all", seed: Any = None) -> Any:
+               epsilon: float = _EPS, direction: str = "all", seed: Any = None, rng: Any = None) -> Any:
     """The 2-norm of ``grad(x0) - approx_fprime(x0, func)`` (``scipy.optimize.check_grad``).
 
     Parameters
@@ -181,6 +181,8 @@ def check_grad(func: Callable[..., Any], grad: Callable[..., Any], x0: ArrayLike
         direction differently, so the value differs from SciPy's for the same seed).
     seed : int or numpy Generator, optional
         For ``direction='random'``.
+    rng : int or numpy Generator, optional
+        SciPy's newer name for ``seed`` (used when given).
 
     Returns
     -------
@@ -197,11 +199,13 @@ def check_grad(func: Callable[..., Any], grad: Callable[..., Any], x0: ArrayLike
         raise ValueError(f"`direction` must be 'all' or 'random', got {direction!r}.")
     if direction == "random":
         x = np.atleast_1d(np.asarray(x0, dtype=float))
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        v = rng.normal(0, 1, size=x.shape)
+        seed = seed if rng is None else rng
+        gen = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        v = gen.normal(0, 1, size=x.shape)
         v /= np.linalg.norm(v)
         approx = (np.asarray(func(x + epsilon * v, *args)) - np.asarray(func(x, *args))) / epsilon
-        return float(np.abs(np.dot(np.asarray(grad(x, *args)), v) - approx))
+        # ``func`` may return a size-1 array (as SciPy allows): reduce to one number.
+        return float(np.sum(np.abs(np.dot(np.asarray(grad(x, *args)), v) - approx)))
     diff = jnp.asarray(grad(x0 if not _concrete(x0) else np.asarray(x0, dtype=float), *args)) - \
         approx_fprime(x0, func, epsilon, *args)
     err = jnp.sqrt(jnp.sum(diff ** 2))
