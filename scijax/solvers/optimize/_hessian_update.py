@@ -134,14 +134,14 @@ class HessianUpdateStrategy(eqx.Module):
 class BFGS(HessianUpdateStrategy):
     """Broyden-Fletcher-Goldfarb-Shanno update (``scipy.optimize.BFGS``).
 
-    Parameters
+    Attributes
     ----------
-    exception_strategy
+    exception_strategy : str
         What to do when the curvature condition ``s.y > min_curvature s.B s`` fails:
         'skip_update' (default) or 'damp_update' (Powell's damping).
-    min_curvature
+    min_curvature : float
         Default ``1e-8`` for 'skip_update', ``0.2`` for 'damp_update', as in SciPy.
-    init_scale
+    init_scale : str or float
         'auto' (scale the identity by ``y.y / y.s`` at the first update) or a number.
 
     Differences from SciPy
@@ -182,11 +182,11 @@ class BFGS(HessianUpdateStrategy):
 class SR1(HessianUpdateStrategy):
     """Symmetric-rank-1 update (``scipy.optimize.SR1``).
 
-    Parameters
+    Attributes
     ----------
-    min_denominator
+    min_denominator : float
         Skip the update when ``|s.(y - B s)| <= min_denominator |s| |y - B s|`` (default 1e-8).
-    init_scale
+    init_scale : str or float
         'auto' (scale the identity by ``y.y / y.s`` at the first update) or a number.
 
     Differences from SciPy
