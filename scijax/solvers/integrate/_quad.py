@@ -1,11 +1,14 @@
 """``quad`` and ``quad_vec``: adaptive Gauss-Kronrod quadrature, :func:`scipy.integrate.quad` and
 :func:`scipy.integrate.quad_vec`. The engine is :mod:`._quad_adaptive`."""
 
+import functools
 import sys
 import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import equinox as eqx
+import jax
 import jax.core
 import jax.numpy as jnp
 import numpy as np
@@ -54,18 +57,39 @@ def _integrate(func, opts, a, b, args, points, epsabs, epsrel):
             func, args = conv, tuple(args) + tuple(consts)
     res = adaptive_quad_cached(func, opts, a, b, args, points, epsabs, epsrel)
     empty = a == b
-    dtype = res.value.dtype
+    dynamic, static = eqx.partition(args, eqx.is_array)
 
-    def at(x):
-        fx = jnp.asarray(func(jnp.where(jnp.isfinite(x), x, 0), *args)).astype(dtype)
-        return jnp.where(jnp.isfinite(x) & jnp.isfinite(fx), fx, 0)
+    def call(x, dynamic):
+        return func(x, *eqx.combine(dynamic, static))
 
-    def moved(x):  # value 0, derivative that of x (0 for an infinite limit)
-        return jnp.where(jnp.isfinite(x), x - jax.lax.stop_gradient(x), 0).astype(dtype)
-
-    limits = at(b) * moved(b) - at(a) * moved(a)
+    limits = _empty_interval_value(call, a, b, dynamic, jax.lax.stop_gradient(res.value))
     return res._replace(value=jnp.where(empty, limits, res.value),
                         abserr=jnp.where(empty, 0, res.abserr), ier=jnp.where(empty, 0, res.ier))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _empty_interval_value(func, a, b, args, like):
+    """Zero, whose derivative is ``f(b) db - f(a) da`` (``f`` non-finite at a limit contributes 0).
+
+    The value of an integral over ``[a, a]``. ``func`` is evaluated only when differentiating, so
+    the forward program holds no extra copy of the integrand (which may itself be a ``quad``).
+    """
+    return jnp.zeros_like(like)
+
+
+@_empty_interval_value.defjvp
+def _empty_interval_jvp(func, primals, tangents):
+    a, b, args, like = primals
+    da, db = tangents[:2]
+
+    def at(x):
+        fx = jnp.asarray(func(jnp.where(jnp.isfinite(x), x, 0), args)).astype(like.dtype)
+        return jnp.where(jnp.isfinite(x) & jnp.isfinite(fx), fx, 0)
+
+    def moved(dx, x):  # an infinite limit has no derivative
+        return jnp.where(jnp.isfinite(x), dx, 0).astype(like.dtype)
+
+    return jnp.zeros_like(like), at(b) * moved(db, b) - at(a) * moved(da, a)
 
 
 def _check_limit(name: str, x: Any) -> Array:

@@ -92,17 +92,24 @@ def _initial_partition(opts: AdaptiveOptions, a: Array, b: Array, points: Array,
 
 
 def _adaptive_loop(func, opts, a, b, args, points, epsabs, epsrel) -> AdaptiveResult:
+    """The bisection loop. The integrand is traced once, in the loop body.
+
+    The initial partition (``n_points + 1`` intervals) is evaluated by the first iterations, two
+    intervals each, before any bisection; the body's rule evaluation is the only copy of ``func``
+    in the compiled program. That keeps nested integrals (``dblquad``, ``tplquad``, ``nquad``,
+    an integrand that calls ``quad``) from growing as 2**depth copies of the innermost integrand.
+    """
     rule, limit = opts.rule, opts.limit
     dtype = jnp.result_type(a, b, float)
     norm = NORMS[opts.norm]
     lo0, hi0 = _initial_partition(opts, a, b, points, dtype)
-    v0, e0 = _rule_on(func, rule, opts, lo0, hi0, a, b, args)
     k0 = lo0.shape[0]
+    out = jax.eval_shape(lambda: _rule_on(func, rule, opts, lo0[:1], hi0[:1], a, b, args))[0]
     pad = limit - k0
     t_lo = jnp.concatenate([lo0, jnp.zeros(pad, dtype)])
     t_hi = jnp.concatenate([hi0, jnp.zeros(pad, dtype)])
-    vals = jnp.concatenate([v0, jnp.zeros((pad,) + v0.shape[1:], v0.dtype)])
-    errs = jnp.concatenate([e0, jnp.zeros(pad, e0.dtype)])
+    vals = jnp.zeros((limit,) + out.shape[1:], out.dtype)
+    errs = jnp.zeros(limit, dtype)
     slots = jnp.arange(limit)
 
     def totals(vals, errs):
@@ -112,29 +119,40 @@ def _adaptive_loop(func, opts, a, b, args, points, epsabs, epsrel) -> AdaptiveRe
         return jnp.maximum(epsabs, epsrel * norm(total))
 
     def cond(s):
-        t_lo, t_hi, vals, errs, n, ier = s
+        t_lo, t_hi, vals, errs, n, m, ier = s
         total, err = totals(vals, errs)
-        return (n < limit) & (err > tolerance(total)) & (ier == 0)
+        return (m < k0) | ((n < limit) & (err > tolerance(total)) & (ier == 0))
 
     def body(s):
-        t_lo, t_hi, vals, errs, n, ier = s
+        t_lo, t_hi, vals, errs, n, m, ier = s
+        init = m < k0  # still evaluating the initial partition, slots m and m + 1
+        first, second = jnp.minimum(m, k0 - 1), jnp.minimum(m + 1, k0 - 1)
         i = jnp.argmax(jnp.where(slots < n, errs, -jnp.inf))
         lo, hi = t_lo[i], t_hi[i]
         mid = (lo + hi) / 2
-        v, e = _rule_on(func, rule, opts, jnp.stack([lo, mid]), jnp.stack([mid, hi]), a, b, args)
-        stuck = (mid <= lo) | (mid >= hi) | ~jnp.all(jnp.isfinite(v)) | ~jnp.all(jnp.isfinite(e))
-        ier = jnp.where(stuck, 3, ier)
-        keep = ~stuck
-        # O(1) in-place updates: slot i gets the left half, slot n the right half (unless stuck).
+        los = jnp.where(init, jnp.stack([t_lo[first], t_lo[second]]), jnp.stack([lo, mid]))
+        his = jnp.where(init, jnp.stack([t_hi[first], t_hi[second]]), jnp.stack([mid, hi]))
+        v, e = _rule_on(func, rule, opts, los, his, a, b, args)
+        finite = jnp.all(jnp.isfinite(v)) & jnp.all(jnp.isfinite(e))
+        stuck = ~init & ((mid <= lo) | (mid >= hi) | ~finite)
+        ier = jnp.where(stuck | (init & ~finite), 3, ier)
+        keep = ~init & ~stuck
+        write = init | keep
+        # Slot A gets the first result (initial slot m, or the bisected slot i: its left half);
+        # slot B the second (initial slot m + 1, or the new slot n: the right half). B is written
+        # first so that A wins when the last initial pair is a single interval (first == second).
+        slot_a, slot_b = jnp.where(init, first, i), jnp.where(init, second, n)
+        # O(1) in-place updates; bisection moves the right half into slot n.
         t_lo = t_lo.at[n].set(jnp.where(keep, mid, t_lo[n]))
-        t_hi = t_hi.at[i].set(jnp.where(keep, mid, hi)).at[n].set(jnp.where(keep, hi, t_hi[n]))
-        vals = vals.at[i].set(jnp.where(keep, v[0], vals[i])).at[n].set(jnp.where(keep, v[1], vals[n]))
-        errs = errs.at[i].set(jnp.where(keep, e[0], errs[i])).at[n].set(jnp.where(keep, e[1], errs[n]))
-        return t_lo, t_hi, vals, errs, n + keep.astype(n.dtype), ier
+        t_hi = t_hi.at[i].set(jnp.where(keep, mid, t_hi[i])).at[n].set(jnp.where(keep, hi, t_hi[n]))
+        vals = vals.at[slot_b].set(jnp.where(write, v[1], vals[slot_b]))
+        vals = vals.at[slot_a].set(jnp.where(write, v[0], vals[slot_a]))
+        errs = errs.at[slot_b].set(jnp.where(write, e[1], errs[slot_b]))
+        errs = errs.at[slot_a].set(jnp.where(write, e[0], errs[slot_a]))
+        return t_lo, t_hi, vals, errs, n + keep.astype(n.dtype), m + 2 * init.astype(m.dtype), ier
 
-    bad0 = ~jnp.all(jnp.isfinite(v0)) | ~jnp.all(jnp.isfinite(e0))
-    init = (t_lo, t_hi, vals, errs, jnp.array(k0), jnp.where(bad0, 3, 0))
-    t_lo, t_hi, vals, errs, n, ier = jax.lax.while_loop(cond, body, init)
+    init = (t_lo, t_hi, vals, errs, jnp.array(k0), jnp.array(0), jnp.array(0))
+    t_lo, t_hi, vals, errs, n, _, ier = jax.lax.while_loop(cond, body, init)
     total, err = totals(vals, errs)
     ier = jnp.where(err <= tolerance(total), 0, jnp.where(ier == 0, 1, ier))
     neval = (k0 + 2 * (n - k0)) * rule.nodes.shape[0]
