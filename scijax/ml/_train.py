@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -71,6 +72,20 @@ class _Progress:
         if self.enabled:
             sys.stderr.write("\n")
             sys.stderr.flush()
+
+
+def _strong_types(tree: PyTree) -> PyTree:
+    """Array leaves with JAX's weak-type flag dropped (same dtype, same values).
+
+    ``jnp.asarray(1.3)`` is weakly typed; the optimiser's update returns strongly typed arrays,
+    so without this the jitted step sees a new input type on its second call and compiles again.
+    """
+    def strong(x):
+        if eqx.is_array(x) and getattr(x, "weak_type", False):
+            return jnp.asarray(x, dtype=x.dtype)
+        return x
+
+    return jax.tree_util.tree_map(strong, tree)
 
 
 def _make_step(loss_fn: Callable, optimizer: optax.GradientTransformation):
@@ -186,6 +201,7 @@ def fit(
     per_epoch = 1 if loader is None else len(loader)
     total = steps if steps is not None else epochs * per_epoch
 
+    params = _strong_types(params)  # a weak-typed leaf (a Python float) would compile the step twice
     opt_state = optimizer.init(params)
     history: list[float] = []
     best, best_params, since_best = math.inf, params, 0
