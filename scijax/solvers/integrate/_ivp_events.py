@@ -29,11 +29,17 @@ __all__ = ["EventSpec", "parse_events", "diffrax_event", "locate_events"]
 
 
 class EventSpec(NamedTuple):
-    """Static description of one event function."""
+    """Description of one event function.
+
+    ``direction`` is a Python float (static) for an event that stops the solve at its first
+    occurrence, because diffrax's ``Event`` takes its direction as configuration; for every other
+    event it is a 0-d NumPy array, which ``equinox.filter_jit`` traces, so solves that differ only
+    in those directions share one compiled program.
+    """
 
     fn: Callable[..., Any]  # the user's event function (any array-like result)
     terminal: int  # 0: not terminal; k: stop at the k-th occurrence
-    direction: float
+    direction: float | np.ndarray
 
 
 def parse_events(events) -> tuple[EventSpec, ...]:
@@ -59,7 +65,8 @@ def parse_events(events) -> tuple[EventSpec, ...]:
                 f"`events[{i}].terminal` is {terminal!r}."
             )
         direction = float(getattr(ev, "direction", 0.0))
-        specs.append(EventSpec(ev, count, float(np.sign(direction))))
+        sign = float(np.sign(direction))
+        specs.append(EventSpec(ev, count, sign if count == 1 else np.asarray(sign)))
     return tuple(specs)
 
 
@@ -81,9 +88,11 @@ def diffrax_event(specs: tuple[EventSpec, ...]) -> diffrax.Event | None:
     return diffrax.Event(cond_fn=conds, direction=directions, root_finder=None)
 
 
-def _crossings(g0: Array, g1: Array, direction: float) -> Array:
+def _crossings(g0: Array, g1: Array, direction: float | Array) -> Array:
     up = (g0 <= 0) & (g1 >= 0)
     down = (g0 >= 0) & (g1 <= 0)
+    if not isinstance(direction, float):  # traced
+        return jnp.where(direction > 0, up, jnp.where(direction < 0, down, up | down))
     if direction > 0:
         return up
     if direction < 0:
