@@ -22,11 +22,12 @@ _DRIVERS = ("auto", "stemr", "sterf", "stebz", "stev")
 
 def _dense_from_band(a_band: Array, lower: bool) -> Array:
     bands, n = a_band.shape
-    if lower:
-        tri = sum(jnp.diag(a_band[k, :n - k], -k) for k in range(bands))
-    else:
-        u = bands - 1
-        tri = sum(jnp.diag(a_band[k, u - k:], u - k) for k in range(bands))
+    tri = jnp.zeros((n, n), a_band.dtype)
+    for k in range(min(bands, n)):
+        if lower:
+            tri = tri + jnp.diag(a_band[k, :n - k], -k)
+        else:
+            tri = tri + jnp.diag(a_band[bands - 1 - k, k:], k)
     diag = jnp.diag(jnp.diag(tri).real.astype(tri.dtype))
     return tri + jnp.conj(tri.T) - diag
 

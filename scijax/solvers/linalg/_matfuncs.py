@@ -76,7 +76,7 @@ def _logm_core(a: Array) -> Array:
     x, k = jax.lax.while_loop(cond, body, (a, 0))
     z = x - eye
     acc = sum(w * jnp.linalg.solve(eye + t * z, z) for t, w in zip(_GL_T, _GL_W, strict=True))
-    return acc * (2.0 ** k).astype(a.real.dtype)
+    return acc * jnp.exp2(jnp.asarray(k, a.real.dtype))
 
 
 def _signm_core(a: Array) -> Array:
