@@ -75,7 +75,9 @@ def _logm_core(a: Array) -> Array:
 
     x, k = jax.lax.while_loop(cond, body, (a, 0))
     z = x - eye
-    acc = sum(w * jnp.linalg.solve(eye + t * z, z) for t, w in zip(_GL_T, _GL_W, strict=True))
+    real = a.real.dtype
+    terms = jax.vmap(lambda t: jnp.linalg.solve(eye + t * z, z))(jnp.asarray(_GL_T, real))  # one batched LU
+    acc = jnp.tensordot(jnp.asarray(_GL_W, real), terms, axes=1)
     return acc * jnp.exp2(jnp.asarray(k, a.real.dtype))
 
 

@@ -16,7 +16,8 @@ conjugate-transposed, to columns of ``Q`` (``Q <- Q G^H``), so ``Q R`` is preser
 - delete columns: the columns dropped from ``R`` and the subdiagonals zeroed left to right.
 
 An economic ``Q`` (``M x N``) is first bordered by the unit vector along the part of the new data
-outside its range (``qr_update``, ``qr_insert``).
+outside its range (any unit vector orthogonal to ``Q`` when there is none), for ``qr_update`` and
+``qr_insert``.
 """
 
 from functools import partial
@@ -69,9 +70,11 @@ def _zero_column_below(q: Array, r: Array, col: Any) -> tuple[Array, Array]:
         q, r = qr
         i = k - 1 - t
         c, s = _givens(r[i - 1, col], r[i, col])
+        active = i > col  # static trip count (reverse-mode differentiable); rotations above `col` are skipped
+        c, s = jnp.where(active, c, 1).astype(r.dtype), jnp.where(active, s, 0).astype(r.dtype)
         return _rotate(q, r, i - 1, c, s)
 
-    return jax.lax.fori_loop(0, jnp.maximum(k - 1 - col, 0), body, (q, r))
+    return jax.lax.fori_loop(0, k - 1, body, (q, r))
 
 
 @jax.jit
@@ -89,9 +92,13 @@ def _border(q: Array, u: Array) -> tuple[Array, Array, Array]:
     rest = u - q @ w
     rest = rest - q @ (jnp.conj(q.T) @ rest)  # reorthogonalise once
     nr = jnp.linalg.norm(rest)
-    tiny = jnp.finfo(q.dtype).eps * (1 + jnp.linalg.norm(u))
-    p = jnp.where(nr > tiny, rest / jnp.where(nr > 0, nr, 1), 0)
-    return jnp.concatenate([q, p[:, None]], axis=1), w, jnp.where(nr > tiny, nr, 0).astype(q.dtype)
+    tiny = jnp.sqrt(jnp.finfo(q.dtype).eps) * (1 + jnp.linalg.norm(u))
+    # u (nearly) in range(Q): complete Q by the largest column of I - Q Q^H instead
+    comp = jnp.eye(q.shape[0], dtype=q.dtype) - q @ jnp.conj(q.T)
+    spare = comp[:, jnp.argmax(jnp.linalg.norm(comp, axis=0))]
+    spare = spare - q @ (jnp.conj(q.T) @ spare)
+    p = jnp.where(nr > tiny, rest / jnp.where(nr > 0, nr, 1), spare / jnp.linalg.norm(spare))
+    return jnp.concatenate([q, p[:, None]], axis=1), w, jnp.conj(p) @ u
 
 
 @jax.jit
@@ -234,9 +241,9 @@ def qr_insert(Q: ArrayLike, R: ArrayLike, u: ArrayLike, k: int, which: str = "ro
 
     Differences from SciPy
     ----------------------
-    For an economic ``Q`` and a column ``u`` (nearly) in its range, SciPy raises ``LinAlgError``
-    (``rcond``); here the bordering vector is zero and the result is a valid but rank-deficient
-    factorisation. Signs of ``Q1`` columns / ``R1`` rows may differ from SciPy's. Runs under jit
+    ``rcond`` is not used: for an economic ``Q`` and a column ``u`` (nearly) in its range ``Q`` is
+    completed by any orthonormal vector and ``R1`` gets a (nearly) zero diagonal entry, where SciPy
+    may raise ``LinAlgError``. Signs of ``Q1`` columns / ``R1`` rows may differ from SciPy's. Runs under jit
     (``k`` may be traced); differentiable.
 
     Examples
@@ -286,8 +293,8 @@ def _delete_row(q: Array, r: Array, k: Array) -> tuple[Array, Array]:
     return q[1:, 1:], r[1:]
 
 
-@partial(jax.jit, static_argnums=4)
-def _delete_cols(q: Array, r: Array, keep: Array, k: Array, p: int) -> tuple[Array, Array]:
+@partial(jax.jit, static_argnums=(3, 4))
+def _delete_cols(q: Array, r: Array, keep: Array, k: int, p: int) -> tuple[Array, Array]:
     r = r[:, keep]
     rows, cols = r.shape
 
@@ -301,7 +308,7 @@ def _delete_cols(q: Array, r: Array, keep: Array, k: Array, p: int) -> tuple[Arr
             qr = _rotate(q, r, i - 1, c, s)
         return qr
 
-    return jax.lax.fori_loop(k, jnp.minimum(cols, rows - 1), column, (q, r))
+    return jax.lax.fori_loop(k, min(cols, rows - 1), column, (q, r))
 
 
 def qr_delete(Q: ArrayLike, R: ArrayLike, k: int, p: int = 1, which: str = "row", overwrite_qr: bool = False,
@@ -357,7 +364,7 @@ def qr_delete(Q: ArrayLike, R: ArrayLike, k: int, p: int = 1, which: str = "row"
             q, r = _delete_row(q, r, jnp.asarray(k))
         return q, r
     keep = jnp.asarray([j for j in range(n) if not k <= j < k + p])
-    q, r = _delete_cols(q, r, keep, jnp.asarray(k), p)
+    q, r = _delete_cols(q, r, keep, k, p)
     if not full:
         q, r = q[:, :n - p], r[:n - p]
     return q, r
