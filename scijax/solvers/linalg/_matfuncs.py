@@ -278,10 +278,17 @@ def fractional_matrix_power(A: ArrayLike, t: float | ArrayLike) -> Array:
     return _real_if_real(y, not jnp.iscomplexobj(a))
 
 
+def _expm_pair(a: Array, b: Array) -> tuple[Array, Array]:
+    """``expm(a)`` and ``expm(b)`` from one exponential of ``diag(a, b)`` (one compiled expm)."""
+    n = a.shape[-1]
+    e = jax.scipy.linalg.expm(jax.scipy.linalg.block_diag(a, b))
+    return e[:n, :n], e[n:, n:]
+
+
 @jax.jit
 def _cos_sin(a: Array) -> tuple[Array, Array]:
     if jnp.iscomplexobj(a):
-        ep, em = jax.scipy.linalg.expm(1j * a), jax.scipy.linalg.expm(-1j * a)
+        ep, em = _expm_pair(1j * a, -1j * a)
         return 0.5 * (ep + em), -0.5j * (ep - em)
     e = jax.scipy.linalg.expm((1j * a).astype(_complex_dtype(a)))
     return e.real, e.imag
@@ -289,7 +296,7 @@ def _cos_sin(a: Array) -> tuple[Array, Array]:
 
 @jax.jit
 def _cosh_sinh(a: Array) -> tuple[Array, Array]:
-    ep, em = jax.scipy.linalg.expm(a), jax.scipy.linalg.expm(-a)
+    ep, em = _expm_pair(a, -a)
     return 0.5 * (ep + em), 0.5 * (ep - em)
 
 
