@@ -39,14 +39,20 @@ def _eye(a: Array) -> Array:
     return jnp.eye(a.shape[-1], dtype=a.dtype)
 
 
+def _inv_logabsdet(m: Array) -> tuple[Array, Array]:
+    """``inv(m)`` and ``log|det m|`` from one LU factorisation."""
+    lu, piv = jax.scipy.linalg.lu_factor(m)
+    return jax.scipy.linalg.lu_solve((lu, piv), _eye(m)), jnp.sum(jnp.log(jnp.abs(jnp.diagonal(lu))))
+
+
 def _sqrtm_db(a: Array) -> Array:
     """Principal square root by the scaled product Denman-Beavers iteration (Higham 2008, (6.29))."""
     eye, n = _eye(a), a.shape[-1]
     loose = jnp.sqrt(jnp.finfo(a.dtype).eps)
 
     def step(m, y, scale):
-        minv = jnp.linalg.inv(m)
-        mu = jnp.exp(-jnp.linalg.slogdet(m)[1] / (2 * n)) if scale else 1.0
+        minv, logabsdet = _inv_logabsdet(m)
+        mu = jnp.exp(-logabsdet / (2 * n)) if scale else 1.0
         return 0.5 * (eye + 0.5 * (mu**2 * m + minv / mu**2)), 0.5 * mu * y @ (eye + minv / mu**2)
 
     def body(state):
@@ -87,8 +93,9 @@ def _signm_core(a: Array) -> Array:
 
     def body(state):
         x, k, _ = state
-        mu = jnp.exp(-jnp.linalg.slogdet(x)[1] / n)
-        new = 0.5 * (mu * x + jnp.linalg.inv(x) / mu)
+        xinv, logabsdet = _inv_logabsdet(x)
+        mu = jnp.exp(-logabsdet / n)
+        new = 0.5 * (mu * x + xinv / mu)
         return new, k + 1, _norm1(new - x) / _norm1(new)
 
     def cond(state):
