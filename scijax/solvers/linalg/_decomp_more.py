@@ -192,7 +192,8 @@ def matrix_balance(A: ArrayLike, permute: bool = True, scale: bool = True, separ
 
     Parameters
     ----------
-    A : array, shape (N, N)
+    A : array, shape (..., N, N)
+        Leading axes are a batch (as in SciPy 1.17).
     permute : bool
         Accepted; no permutation is done (see below).
     scale : bool
@@ -203,8 +204,8 @@ def matrix_balance(A: ArrayLike, permute: bool = True, scale: bool = True, separ
 
     Returns
     -------
-    B : array, shape (N, N)
-    T : array, shape (N, N), or ``(scale, perm)`` when ``separate``
+    B : array, shape (..., N, N)
+    T : array, shape (..., N, N), or ``(scale, perm)`` when ``separate``
         ``perm`` is the identity permutation.
 
     Differences from SciPy
@@ -225,16 +226,16 @@ def matrix_balance(A: ArrayLike, permute: bool = True, scale: bool = True, separ
     [16.0, 0.25]
     """
     del permute, overwrite_a
-    a = square("A", A, ndim=2)
+    a = square("A", A)
     a = a.astype(inexact(a))
     check_finite_arg("A", a, True)
-    n = a.shape[-1]
+    n, lead = a.shape[-1], a.shape[:-2]
     if scale:
-        b, s = _balance(a)
-        s = jax.lax.stop_gradient(s)
-        b = a * (s[None, :] / s[:, None]).astype(a.dtype)
+        _, s = jax.vmap(_balance)(a.reshape(-1, n, n))
+        s = jax.lax.stop_gradient(s.reshape(*lead, n))
+        b = a * (s[..., None, :] / s[..., :, None]).astype(a.dtype)
     else:
-        b, s = a, jnp.ones(n, jnp.finfo(a.dtype).dtype)
+        b, s = a, jnp.ones((*lead, n), jnp.finfo(a.dtype).dtype)
     if separate:
-        return b, (s, jnp.arange(n))
-    return b, jnp.diag(s)
+        return b, (s, jnp.broadcast_to(jnp.arange(n), s.shape))
+    return b, s[..., :, None] * jnp.eye(n, dtype=s.dtype)

@@ -126,8 +126,18 @@ _signm = _with_frechet_vjp(_signm_core)
 
 
 def _matrix(name: str, a: ArrayLike) -> Array:
-    a = square(name, a, ndim=2)
+    a = square(name, a)
     return a.astype(inexact(a))
+
+
+def _over_batch(fn: Any, *arrays: Array) -> Any:
+    """``fn`` on square matrices, mapped over any leading (batch) axes as SciPy 1.17 does."""
+    lead = arrays[0].shape[:-2]
+    if not lead:
+        return fn(*arrays)
+    flat = [x.reshape(-1, *x.shape[-2:]) for x in arrays]
+    out = jax.vmap(fn)(*flat)
+    return jax.tree.map(lambda y: y.reshape(lead + y.shape[1:]), out)
 
 
 def _real_if_real(y: Array, real_input: bool) -> Array:
@@ -155,9 +165,9 @@ def _log_of(a: Array) -> Array:
     instead of a NaN from the branch cut."""
     ac = a.astype(_complex_dtype(a))
     if jnp.iscomplexobj(a):
-        return _logm(ac)
+        return _over_batch(_logm, ac)
     turn = jnp.exp(-1j * _TILT).astype(ac.dtype)
-    return _logm(turn * ac) + (1j * _TILT * _eye(ac)).astype(ac.dtype)
+    return _over_batch(_logm, turn * ac) + (1j * _TILT * _eye(ac)).astype(ac.dtype)
 
 
 def logm(A: ArrayLike, disp: Any = _NOT_GIVEN) -> Array | tuple[Array, Array]:
@@ -165,7 +175,8 @@ def logm(A: ArrayLike, disp: Any = _NOT_GIVEN) -> Array | tuple[Array, Array]:
 
     Parameters
     ----------
-    A : array, shape (N, N)
+    A : array, shape (..., N, N)
+        Leading axes are a batch (as in SciPy 1.17).
         Matrix with no eigenvalues on the closed negative real axis.
     disp : bool, optional
         SciPy's deprecated switch: ``False`` also returns the error estimate
@@ -204,7 +215,7 @@ def logm(A: ArrayLike, disp: Any = _NOT_GIVEN) -> Array | tuple[Array, Array]:
     y = _real_if_real(_log_of(a), not jnp.iscomplexobj(a))
     if disp is _NOT_GIVEN or disp:
         return y
-    return y, _norm1(jax.scipy.linalg.expm(y) - a) / _norm1(a)
+    return y, _norm1(_over_batch(jax.scipy.linalg.expm, y) - a) / _norm1(a)
 
 
 def signm(A: ArrayLike, disp: Any = _NOT_GIVEN) -> Array | tuple[Array, Array]:
@@ -212,7 +223,8 @@ def signm(A: ArrayLike, disp: Any = _NOT_GIVEN) -> Array | tuple[Array, Array]:
 
     Parameters
     ----------
-    A : array, shape (N, N)
+    A : array, shape (..., N, N)
+        Leading axes are a batch (as in SciPy 1.17).
         Matrix with no eigenvalues on the imaginary axis.
     disp : bool, optional
         SciPy's deprecated switch: ``False`` also returns the error estimate ``||S S - I||_1``.
@@ -239,7 +251,7 @@ def signm(A: ArrayLike, disp: Any = _NOT_GIVEN) -> Array | tuple[Array, Array]:
     """
     a = _matrix("A", A)
     check_finite_arg("A", a, True)
-    y = _signm(a)
+    y = _over_batch(_signm, a)
     if disp is _NOT_GIVEN or disp:
         return y
     return y, _norm1(y @ y - _eye(y))
@@ -250,7 +262,8 @@ def fractional_matrix_power(A: ArrayLike, t: float | ArrayLike) -> Array:
 
     Parameters
     ----------
-    A : array, shape (N, N)
+    A : array, shape (..., N, N)
+        Leading axes are a batch (as in SciPy 1.17).
     t : float
         The exponent. A Python ``int`` runs repeated squaring (``jnp.linalg.matrix_power``).
 
@@ -281,7 +294,7 @@ def fractional_matrix_power(A: ArrayLike, t: float | ArrayLike) -> Array:
     if t_arr.ndim != 0:
         raise ValueError(f"`t` must be a scalar, got shape {t_arr.shape}")
     log_a = _log_of(a)
-    y = jax.scipy.linalg.expm(t_arr.astype(log_a.dtype) * log_a)
+    y = _over_batch(jax.scipy.linalg.expm, t_arr.astype(log_a.dtype) * log_a)
     return _real_if_real(y, not jnp.iscomplexobj(a))
 
 
@@ -311,7 +324,8 @@ _DOC = """{title}; mirrors :func:`scipy.linalg.{name}`.
 
     Parameters
     ----------
-    A : array, shape (N, N)
+    A : array, shape (..., N, N)
+        Leading axes are a batch (as in SciPy 1.17).
 
     Returns
     -------
@@ -334,28 +348,28 @@ _DOC = """{title}; mirrors :func:`scipy.linalg.{name}`.
 
 
 def cosm(A: ArrayLike) -> Array:
-    return _cos_sin(_matrix("A", A))[0]
+    return _over_batch(_cos_sin, _matrix("A", A))[0]
 
 
 def sinm(A: ArrayLike) -> Array:
-    return _cos_sin(_matrix("A", A))[1]
+    return _over_batch(_cos_sin, _matrix("A", A))[1]
 
 
 def tanm(A: ArrayLike) -> Array:
-    c, s = _cos_sin(_matrix("A", A))
+    c, s = _over_batch(_cos_sin, _matrix("A", A))
     return jnp.linalg.solve(c, s)
 
 
 def coshm(A: ArrayLike) -> Array:
-    return _cosh_sinh(_matrix("A", A))[0]
+    return _over_batch(_cosh_sinh, _matrix("A", A))[0]
 
 
 def sinhm(A: ArrayLike) -> Array:
-    return _cosh_sinh(_matrix("A", A))[1]
+    return _over_batch(_cosh_sinh, _matrix("A", A))[1]
 
 
 def tanhm(A: ArrayLike) -> Array:
-    c, s = _cosh_sinh(_matrix("A", A))
+    c, s = _over_batch(_cosh_sinh, _matrix("A", A))
     return jnp.linalg.solve(c, s)
 
 
@@ -390,7 +404,8 @@ def expm_frechet(A: ArrayLike, E: ArrayLike, method: str | None = None, compute_
 
     Parameters
     ----------
-    A, E : array, shape (N, N)
+    A, E : array, shape (..., N, N)
+        Leading axes are a batch.
     method : {None, 'SPS', 'blockEnlarge'}
         ``'SPS'`` (default): the derivative of the scaling-and-squaring Pade algorithm, as in Al-Mohy
         and Higham (2009), obtained here by ``jax.jvp`` of ``jax.scipy.linalg.expm``.
@@ -410,7 +425,8 @@ def expm_frechet(A: ArrayLike, E: ArrayLike, method: str | None = None, compute_
     ----------------------
     ``'SPS'`` differentiates JAX's own scaling-and-squaring expm (its Pade degrees and scaling
     choice), not SciPy's hand-written recurrences; both are exact derivatives of a backward-stable
-    approximant.
+    approximant. Batched input gives the pair ``(expm_A, expm_frechet_AE)`` of batched arrays
+    (SciPy stacks the pairs).
 
     Examples
     --------
@@ -429,7 +445,7 @@ def expm_frechet(A: ArrayLike, E: ArrayLike, method: str | None = None, compute_
     check_finite_arg("A", a, check_finite)
     check_finite_arg("E", e, check_finite)
     dtype = jnp.result_type(a, e)
-    expm_a, frechet = _FRECHET[method](a.astype(dtype), e.astype(dtype))
+    expm_a, frechet = _over_batch(_FRECHET[method], a.astype(dtype), e.astype(dtype))
     return (expm_a, frechet) if compute_expm else frechet
 
 
@@ -448,7 +464,8 @@ def expm_cond(A: ArrayLike, check_finite: bool = True) -> Array:
 
     Parameters
     ----------
-    A : array, shape (N, N)
+    A : array, shape (..., N, N)
+        Leading axes are a batch (as in SciPy 1.17).
     check_finite : bool
         Raise ``ValueError`` if a concrete ``A`` holds inf or NaN.
 
@@ -472,4 +489,4 @@ def expm_cond(A: ArrayLike, check_finite: bool = True) -> Array:
     """
     a = _matrix("A", A)
     check_finite_arg("A", a, check_finite)
-    return _expm_cond(a)
+    return _over_batch(_expm_cond, a)
