@@ -25,6 +25,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..._typing import Array, ArrayLike
 from ._checks import check_finite_arg, inexact
@@ -263,7 +264,7 @@ def qr_insert(Q: ArrayLike, R: ArrayLike, u: ArrayLike, k: int, which: str = "ro
     q, r, u = _operands([("Q", Q), ("R", R), ("u", u)], check_finite)
     m, n, _ = _check_qr(q, r)
     limit = m if which == "row" else n
-    if isinstance(k, (int, jnp.integer)) and not 0 <= int(k) <= limit:
+    if isinstance(k, (int, np.integer)) and not 0 <= int(k) <= limit:
         raise ValueError(f"`k` is out of bounds: {k} not in [0, {limit}]")
     if which == "row":
         u2 = u[None, :] if u.ndim == 1 else u
@@ -352,10 +353,13 @@ def qr_delete(Q: ArrayLike, R: ArrayLike, k: int, p: int = 1, which: str = "row"
         raise ValueError(f"`which` must be either 'row' or 'col', got {which!r}")
     q, r = _operands([("Q", Q), ("R", R)], check_finite)
     m, n, full = _check_qr(q, r)
-    if isinstance(p, bool) or not isinstance(p, int) or p < 1:
+    if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1:
         raise ValueError(f"`p` must be a positive integer, got {p!r}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ValueError(f"`k` must be a Python integer, got {k!r}")
+    k, p = int(k), int(p)
     limit = m if which == "row" else n
-    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k or k + p > limit:
+    if not 0 <= k or k + p > limit:
         raise ValueError(f"`k` is out of bounds: rows/columns {k}..{k}+{p} of {limit}")
     if which == "row":
         if not full:
