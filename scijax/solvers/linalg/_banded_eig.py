@@ -6,8 +6,10 @@ The band is unpacked into the dense Hermitian matrix (SciPy's LAPACK storage: up
 ``jnp.linalg.eigh``; ``eigvalsh_tridiagonal`` uses JAX's bisection through ``eigh_tridiagonal``.
 """
 
+from functools import partial
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from ..._typing import Array, ArrayLike
@@ -20,6 +22,7 @@ _SELECT = {"a": "a", "all": "a", 0: "a", "v": "v", "value": "v", 1: "v", "i": "i
 _DRIVERS = ("auto", "stemr", "sterf", "stebz", "stev")
 
 
+@partial(jax.jit, static_argnums=1)
 def _dense_from_band(a_band: Array, lower: bool) -> Array:
     bands, n = a_band.shape
     tri = jnp.zeros((n, n), a_band.dtype)
