@@ -3,8 +3,9 @@
 
 - ``rq`` runs a QR factorisation of the row-reversed transpose: if ``(P A)^T = Q1 R1`` with ``P``
   the exchange matrix, then ``A = (P R1^T P)(P Q1^T)`` and ``P R1^T P`` is upper triangular.
-- ``matrix_balance`` is the Parlett-Reinsch diagonal scaling by powers of two (the scaling half of
-  LAPACK's ``gebal``), swept in a ``lax.while_loop`` until no row/column pair changes.
+- ``matrix_balance`` follows LAPACK's ``gebal``: permutations isolating eigenvalues (host side),
+  then the Parlett-Reinsch diagonal scaling by powers of two of the remaining block, swept in a
+  ``lax.while_loop`` until no row/column pair changes.
 """
 
 from typing import Any
@@ -161,14 +162,46 @@ def _balance_pair(c: Array, r: Array) -> Array:
     return jnp.where(keep, one, f)
 
 
+def _isolate(a: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """The permutation half of ``gebal`` on the host: rows whose off-diagonal part (within the
+    active block) is zero are swapped to the bottom, then such columns to the left; returns the
+    permutation ``p`` (``B = A[p][:, p]``) and the active block ``lo..hi``."""
+    a, n = a.copy(), a.shape[0]
+    p = np.arange(n)
+
+    def swap(i: int, j: int, lo: int, hi: int) -> None:
+        a[:hi + 1, [i, j]] = a[:hi + 1, [j, i]]
+        a[[i, j], lo:] = a[[j, i], lo:]
+        p[[i, j]] = p[[j, i]]
+
+    lo, hi, moved = 0, n - 1, True
+    while moved and hi > 0:  # rows isolating an eigenvalue, to the bottom
+        moved = False
+        for i in range(hi, -1, -1):
+            if i <= hi and hi > 0 and not np.any(np.delete(a[i, :hi + 1], i)):
+                swap(i, hi, lo, hi)
+                moved, hi = True, hi - 1
+    moved = hi > 0
+    while moved:  # columns isolating an eigenvalue, to the left
+        moved = False
+        for j in range(lo, hi + 1):
+            if j >= lo and not np.any(np.delete(a[lo:hi + 1, j], j - lo)):
+                swap(j, lo, lo, hi)
+                moved, lo = True, lo + 1
+    return p, lo, hi
+
+
 @jax.jit
-def _balance(a: Array) -> tuple[Array, Array]:
+def _balance(a: Array, lo: Array, hi: Array) -> tuple[Array, Array]:
     n = a.shape[-1]
+    idx = jnp.arange(n)
+    active = (idx >= lo) & (idx <= hi)
 
     def one_index(i, state):
         b, scale, changed = state
-        c, r = jnp.linalg.norm(b[:, i]), jnp.linalg.norm(b[i, :])
-        f = _balance_pair(c, r)
+        c = jnp.linalg.norm(jnp.where(active, b[:, i], 0))
+        r = jnp.linalg.norm(jnp.where(active, b[i, :], 0))
+        f = jnp.where(active[i], _balance_pair(c, r), 1)
         b = b.at[i, :].divide(f).at[:, i].multiply(f)
         return b, scale.at[i].multiply(f), changed | (f != 1)
 
@@ -195,7 +228,7 @@ def matrix_balance(A: ArrayLike, permute: bool = True, scale: bool = True, separ
     A : array, shape (..., N, N)
         Leading axes are a batch (as in SciPy 1.17).
     permute : bool
-        Accepted; no permutation is done (see below).
+        Isolate eigenvalues by permutations first (on concrete input; see below).
     scale : bool
         If False, ``B = A`` and ``T = I``.
     separate : bool
@@ -206,16 +239,15 @@ def matrix_balance(A: ArrayLike, permute: bool = True, scale: bool = True, separ
     -------
     B : array, shape (..., N, N)
     T : array, shape (..., N, N), or ``(scale, perm)`` when ``separate``
-        ``perm`` is the identity permutation.
+        ``B = A[perm][:, perm]`` scaled by ``scale``; ``T[perm[j], j] = scale[j]``.
 
     Differences from SciPy
     ----------------------
-    Only the scaling half of LAPACK's ``gebal`` runs (Parlett-Reinsch by powers of two, row and column
-    2-norms, the 0.95 improvement test); ``permute=True`` does not isolate eigenvalues by
-    permutations, so for matrices with such structure (a zero off-diagonal row or column) ``B`` and
-    ``T`` differ from SciPy's. On dense matrices the result is SciPy's ``permute=False`` result.
-    Runs under jit/vmap; the scaling factors are piecewise constant, so gradients flow through
-    ``B = T^-1 A T`` with ``T`` held fixed.
+    The LAPACK ``gebal`` steps written in JAX/NumPy: the permutation step runs on the host for
+    concrete input (``permute`` and the active block are then fixed); under ``jit``/``vmap`` no
+    permutation is done (as ``permute=False``). The scaling (Parlett-Reinsch by powers of two, row
+    and column 2-norms, the 0.95 improvement test) runs in a ``lax.while_loop``. The scaling
+    factors are piecewise constant, so gradients flow through ``B = T^-1 A T`` with ``T`` fixed.
 
     Examples
     --------
@@ -225,17 +257,30 @@ def matrix_balance(A: ArrayLike, permute: bool = True, scale: bool = True, separ
     >>> jnp.diag(t).tolist()
     [16.0, 0.25]
     """
-    del permute, overwrite_a
+    del overwrite_a
     a = square("A", A)
     a = a.astype(inexact(a))
     check_finite_arg("A", a, True)
     n, lead = a.shape[-1], a.shape[:-2]
-    if scale:
-        _, s = jax.vmap(_balance)(a.reshape(-1, n, n))
-        s = jax.lax.stop_gradient(s.reshape(*lead, n))
-        b = a * (s[..., None, :] / s[..., :, None]).astype(a.dtype)
+    flat = a.reshape(-1, n, n)
+    count = flat.shape[0]
+    if permute and is_concrete(a):
+        found = [_isolate(np.asarray(x)) for x in flat]
+        perm = jnp.asarray(np.stack([f[0] for f in found]).reshape(count, n))
+        lo = jnp.asarray([f[1] for f in found])
+        hi = jnp.asarray([f[2] for f in found])
+        flat = jax.vmap(lambda x, q: x[q][:, q])(flat, perm)
     else:
-        b, s = a, jnp.ones((*lead, n), jnp.finfo(a.dtype).dtype)
+        perm = jnp.broadcast_to(jnp.arange(n), (count, n))
+        lo, hi = jnp.zeros(count, int), jnp.full(count, n - 1)
+    if scale:
+        s = jax.lax.stop_gradient(jax.vmap(_balance)(flat, lo, hi)[1])
+        b = flat * (s[..., None, :] / s[..., :, None]).astype(a.dtype)
+    else:
+        b, s = flat, jnp.ones((count, n), jnp.finfo(a.dtype).dtype)
+    b, s, perm = b.reshape(a.shape), s.reshape(*lead, n), perm.reshape(*lead, n)
     if separate:
-        return b, (s, jnp.broadcast_to(jnp.arange(n), s.shape))
-    return b, s[..., :, None] * jnp.eye(n, dtype=s.dtype)
+        return b, (s, perm)
+    t = jax.vmap(lambda q, d: jnp.zeros((n, n), d.dtype).at[q, jnp.arange(n)].set(d))(
+        perm.reshape(-1, n), s.reshape(-1, n))
+    return b, t.reshape(*lead, n, n)
