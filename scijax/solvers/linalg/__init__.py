@@ -11,6 +11,9 @@ from scipy.sparse.linalg import ArpackError as ArpackError
 from scipy.sparse.linalg import ArpackNoConvergence as ArpackNoConvergence
 from scipy.sparse.linalg import MatrixRankWarning as MatrixRankWarning
 
+from ._banded_eig import eig_banded as eig_banded
+from ._banded_eig import eigvals_banded as eigvals_banded
+from ._banded_eig import eigvalsh_tridiagonal as eigvalsh_tridiagonal
 from ._bicg import bicg as bicg
 from ._bicg import qmr as qmr
 from ._bicgstab import bicgstab as bicgstab
@@ -30,6 +33,9 @@ from ._decomp_extra import orth as orth
 from ._decomp_extra import pinv as pinv
 from ._decomp_extra import pinvh as pinvh
 from ._decomp_extra import svdvals as svdvals
+from ._decomp_more import cdf2rdf as cdf2rdf
+from ._decomp_more import matrix_balance as matrix_balance
+from ._decomp_more import rq as rq
 from ._dense import inv as inv
 from ._dense import lstsq as lstsq
 from ._dense import solve as solve
@@ -48,7 +54,19 @@ from ._lgmres import lgmres as lgmres
 from ._lobpcg import lobpcg as lobpcg
 from ._lsmr import lsmr as lsmr
 from ._lsqr import lsqr as lsqr
+from ._matfuncs import coshm as coshm
+from ._matfuncs import cosm as cosm
+from ._matfuncs import expm_cond as expm_cond
+from ._matfuncs import expm_frechet as expm_frechet
+from ._matfuncs import fractional_matrix_power as fractional_matrix_power
+from ._matfuncs import logm as logm
+from ._matfuncs import signm as signm
+from ._matfuncs import sinhm as sinhm
+from ._matfuncs import sinm as sinm
+from ._matfuncs import tanhm as tanhm
+from ._matfuncs import tanm as tanm
 from ._matrix_eq import solve_continuous_lyapunov as solve_continuous_lyapunov
+from ._matrix_eq import solve_continuous_lyapunov as solve_lyapunov  # SciPy's alias
 from ._matrix_eq import solve_discrete_lyapunov as solve_discrete_lyapunov
 from ._matrix_eq import solve_sylvester as solve_sylvester
 from ._minres import minres as minres
@@ -56,6 +74,9 @@ from ._operator import LinearOperator as LinearOperator
 from ._operator import aslinearoperator as aslinearoperator
 from ._precond import chebyshev_preconditioner as chebyshev_preconditioner
 from ._precond import jacobi_preconditioner as jacobi_preconditioner
+from ._qr_update import qr_delete as qr_delete
+from ._qr_update import qr_insert as qr_insert
+from ._qr_update import qr_update as qr_update
 from ._reexport import block_diag as block_diag
 from ._reexport import cho_factor as cho_factor
 from ._reexport import cho_solve as cho_solve
@@ -95,11 +116,22 @@ from ._sparse_direct import splu as splu
 from ._sparse_direct import spsolve as spsolve
 from ._sparse_direct import spsolve_triangular as spsolve_triangular
 from ._sparse_direct import use_solver as use_solver
+from ._special_matrices import diagsvd as diagsvd
+from ._special_matrices import invhilbert as invhilbert
+from ._special_matrices import invpascal as invpascal
+from ._special_matrices import khatri_rao as khatri_rao
+from ._special_matrices import matmul_toeplitz as matmul_toeplitz
+from ._special_matrices import pascal as pascal
+from ._structure_queries import bandwidth as bandwidth
+from ._structure_queries import ishermitian as ishermitian
+from ._structure_queries import issymmetric as issymmetric
 from ._structured import cho_solve_banded as cho_solve_banded
 from ._structured import cholesky_banded as cholesky_banded
 from ._structured import solve_circulant as solve_circulant
 from ._structured import solve_toeplitz as solve_toeplitz
 from ._structured import solveh_banded as solveh_banded
+from ._subspace import orthogonal_procrustes as orthogonal_procrustes
+from ._subspace import subspace_angles as subspace_angles
 from ._svds import svds as svds
 
 __all__ = [
@@ -198,4 +230,36 @@ __all__ = [
     "svd",
     "svdvals",
     "tfqmr",
+    "eig_banded",
+    "eigvals_banded",
+    "eigvalsh_tridiagonal",
+    "cdf2rdf",
+    "matrix_balance",
+    "rq",
+    "coshm",
+    "cosm",
+    "expm_cond",
+    "expm_frechet",
+    "fractional_matrix_power",
+    "logm",
+    "signm",
+    "sinhm",
+    "sinm",
+    "tanhm",
+    "tanm",
+    "qr_delete",
+    "qr_insert",
+    "qr_update",
+    "diagsvd",
+    "invhilbert",
+    "invpascal",
+    "khatri_rao",
+    "matmul_toeplitz",
+    "pascal",
+    "bandwidth",
+    "ishermitian",
+    "issymmetric",
+    "orthogonal_procrustes",
+    "subspace_angles",
+    "solve_lyapunov",
 ]
