@@ -6,6 +6,7 @@ respect to ``args`` uses the implicit function theorem rather than unrolled iter
 
 from .._userfn import NotTraceableError as NotTraceableError
 from .._userfn import NotTraceableWarning as NotTraceableWarning
+from ._assignment import linear_sum_assignment as linear_sum_assignment
 from ._basinhopping import basinhopping as basinhopping
 from ._brute import brute as brute
 from ._constraints import (
@@ -140,6 +141,7 @@ __all__ = [
     "least_squares",
     "leastsq",
     "line_search",
+    "linear_sum_assignment",
     "linearmixing",
     "linprog",
     "lsq_linear",
