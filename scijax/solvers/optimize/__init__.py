@@ -60,6 +60,7 @@ from ._nonlin import diagbroyden as diagbroyden
 from ._nonlin import excitingmixing as excitingmixing
 from ._nonlin import linearmixing as linearmixing
 from ._nonlin import newton_krylov as newton_krylov
+from ._qap import quadratic_assignment as quadratic_assignment
 from ._result import OptimizeResult as OptimizeResult
 from ._root import root as root
 from ._root_scalar import (
@@ -151,6 +152,7 @@ __all__ = [
     "newton",
     "newton_krylov",
     "nnls",
+    "quadratic_assignment",
     "ridder",
     "root",
     "root_scalar",
