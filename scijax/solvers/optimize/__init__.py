@@ -29,6 +29,7 @@ from ._fixed_point import fixed_point as fixed_point
 from ._hessian_update import BFGS as BFGS
 from ._hessian_update import SR1 as SR1
 from ._hessian_update import HessianUpdateStrategy as HessianUpdateStrategy
+from ._isotonic import isotonic_regression as isotonic_regression
 from ._least_squares import least_squares as least_squares
 from ._legacy import bracket as bracket
 from ._legacy import brent as brent
@@ -139,6 +140,7 @@ __all__ = [
     "fminbound",
     "fsolve",
     "golden",
+    "isotonic_regression",
     "least_squares",
     "leastsq",
     "line_search",
