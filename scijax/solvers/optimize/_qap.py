@@ -60,15 +60,14 @@ def _doubly_stochastic(M: np.ndarray, tol: float = 1e-3) -> np.ndarray:
     return M
 
 
-@jax.jit(static_argnames=("n_seeds", "maximize", "maxiter"))
-def _faq_core(A: Array, B: Array, P0: Array, n_seeds: int, maximize: bool, maxiter: int, tol: Array):
+@jax.jit(static_argnames=("n_seeds",))
+def _faq_core(A: Array, B: Array, P0: Array, n_seeds: int, sign: Array, maxiter: Array, tol: Array):
     """Frank-Wolfe iterations on the unseeded block; returns ``(col of each unseeded row, nit)``."""
     s = n_seeds
     A12, A21, A22 = A[:s, s:], A[s:, :s], A[s:, s:]
     B12, B21, B22 = B[:s, s:], B[s:, :s], B[s:, s:]
     const = A21 @ B21.T + A12.T @ B12
     m = A22.shape[0]
-    sign = -1.0 if maximize else 1.0
 
     def cond(c):
         return (c[1] < maxiter) & ~c[2]
@@ -93,12 +92,9 @@ def _faq_core(A: Array, B: Array, P0: Array, n_seeds: int, maximize: bool, maxit
     return cols, nit
 
 
-@jax.jit(static_argnames=("free", "maximize"))
-def _two_opt_core(A: Array, B: Array, perm0: Array, free: tuple, maximize: bool):
-    """First-improvement pairwise swaps over the free indices, sweeping ``i <= j`` in order."""
-    pairs = jnp.asarray(np.array(list(itertools.combinations_with_replacement(free, 2)), int).reshape(-1, 2))
-    n_pairs = pairs.shape[0]
-    better = jnp.greater if maximize else jnp.less
+@jax.jit
+def _two_opt_core(A: Array, B: Array, perm0: Array, pairs: Array, n_pairs: Array, sign: Array):
+    """First-improvement pairwise swaps over ``pairs[:n_pairs]`` (free ``i <= j``, in order)."""
 
     def cond(c):
         return c[2] < n_pairs
@@ -108,7 +104,7 @@ def _two_opt_core(A: Array, B: Array, perm0: Array, free: tuple, maximize: bool)
         i, j = pairs[k, 0], pairs[k, 1]
         trial = perm.at[i].set(perm[j]).at[j].set(perm[i])
         score = _score(A, B, trial)
-        improved = better(score, best)
+        improved = sign * score < sign * best
         perm = jnp.where(improved, trial, perm)
         best = jnp.where(improved, score, best)
         return perm, best, jnp.where(improved, 0, k + 1), nit + 1
@@ -169,7 +165,8 @@ def _faq(A, B, n, maximize=False, partial_match=None, rng=None, P0="barycenter",
     if m == 0:
         return jnp.asarray(perm), jnp.asarray(0)
     Ao, Bo = A[order_A][:, order_A], B[order_B][:, order_B]
-    cols, nit = _faq_core(Ao, Bo, jnp.asarray(P0, A.dtype), n_seeds=s, maximize=bool(maximize), maxiter=maxiter,
+    sign = jnp.asarray(-1.0 if maximize else 1.0, A.dtype)
+    cols, nit = _faq_core(Ao, Bo, jnp.asarray(P0, A.dtype), n_seeds=s, sign=sign, maxiter=jnp.asarray(maxiter),
                           tol=jnp.asarray(tol, A.dtype))
     full = jnp.zeros(n, cols.dtype).at[jnp.asarray(order_A)].set(
         jnp.asarray(order_B)[jnp.concatenate([jnp.arange(s), cols + s])])
@@ -193,7 +190,11 @@ def _two_opt(A, B, n, maximize=False, rng=None, partial_match=None, partial_gues
     free = np.arange(n)[~is_fixed]
     if free.size == 0:
         return jnp.asarray(perm), jnp.asarray(0)
-    perm, _, nit = _two_opt_core(A, B, jnp.asarray(perm), tuple(int(i) for i in free), bool(maximize))
+    pairs = np.array(list(itertools.combinations_with_replacement(free, 2)), int).reshape(-1, 2)
+    padded = np.zeros((n * (n + 1) // 2, 2), int)  # one compiled loop per n, whatever is fixed
+    padded[: len(pairs)] = pairs
+    perm, _, nit = _two_opt_core(A, B, jnp.asarray(perm), jnp.asarray(padded), jnp.asarray(len(pairs)),
+                                 jnp.asarray(-1.0 if maximize else 1.0, A.dtype))
     return perm, nit
 
 
@@ -266,7 +267,9 @@ def quadratic_assignment(A: ArrayLike, B: ArrayLike, method: str = "faq",
         raise ValueError("`B` must be square")
     if A.shape != B.shape:
         raise ValueError("`A` and `B` matrices must be of equal size")
-    dtype = jnp.result_type(A.dtype, B.dtype, jnp.asarray(0.0).dtype)
+    dtype = jnp.result_type(A.dtype, B.dtype)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        dtype = jnp.asarray(0.0).dtype
     A, B = A.astype(dtype), B.astype(dtype)
     if is_concrete(A, B) and not bool(jnp.all(jnp.isfinite(A)) & jnp.all(jnp.isfinite(B))):
         raise ValueError("`A` and `B` must contain only finite numbers")
