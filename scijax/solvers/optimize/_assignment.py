@@ -172,7 +172,7 @@ def linear_sum_assignment(cost_matrix: ArrayLike, maximize: bool = False) -> tup
         return empty, empty
     transpose = nc < nr
     work = cost.T if transpose else cost
-    col4row, feasible = _assign_rows_jit(work)
+    col4row, feasible = _assign_rows_jit(lax.stop_gradient(work))  # eager grad reuses the compile
     if is_concrete(feasible) and not bool(feasible):
         raise ValueError("cost matrix is infeasible")
     rows = jnp.arange(work.shape[0], dtype=itype)

@@ -36,7 +36,6 @@ class IsotonicResult(ResultFields):
         return format_fields([(k, getattr(self, k)) for k in self.keys()])
 
 
-@jax.jit
 def _pava(y: Array, w: Array) -> tuple[Array, Array]:
     """Block id of each point (non-decreasing fit) and the number of blocks."""
     n = y.shape[0]
@@ -64,6 +63,24 @@ def _pava(y: Array, w: Array) -> tuple[Array, Array]:
     start = jnp.where(jnp.arange(n) < n_blocks, start, n)
     block_id = jnp.searchsorted(start, jnp.arange(n), side="right") - 1
     return block_id, n_blocks
+
+
+@jax.jit
+def _fit(y: Array, w: Array, sign: Array) -> tuple[Array, Array, Array, Array]:
+    """Fitted values, padded block weights and starts, and the number of blocks."""
+    n = y.shape[0]
+    itype = jnp.asarray(np.intp(0)).dtype
+    block_id, n_blocks = _pava(lax.stop_gradient(sign * y), lax.stop_gradient(w))
+    w_block = jax.ops.segment_sum(w, block_id, num_segments=n)
+    wy_block = jax.ops.segment_sum(w * y, block_id, num_segments=n)
+    valid = jnp.arange(n) < n_blocks
+    mean = wy_block / jnp.where(valid, w_block, 1.0)
+    x = mean[block_id]
+    first = jnp.concatenate([jnp.ones((1,), bool), block_id[1:] != block_id[:-1]])
+    starts = jnp.nonzero(first, size=n, fill_value=-1)[0].astype(itype)
+    blocks = jnp.concatenate([starts, jnp.full((1,), -1, itype)])
+    blocks = blocks.at[n_blocks].set(n)
+    return x, jnp.where(valid, w_block, jnp.nan), blocks, n_blocks
 
 
 def isotonic_regression(y: ArrayLike, *, weights: ArrayLike | None = None,
@@ -127,18 +144,7 @@ def isotonic_regression(y: ArrayLike, *, weights: ArrayLike | None = None,
     itype = jnp.asarray(np.intp(0)).dtype
     if n == 0:
         return IsotonicResult(x=y, weights=w, blocks=jnp.zeros((1,), itype))
-    sign = 1.0 if increasing else -1.0
-    block_id, n_blocks = _pava(lax.stop_gradient(sign * y), lax.stop_gradient(w))
-    w_block = jax.ops.segment_sum(w, block_id, num_segments=n)
-    wy_block = jax.ops.segment_sum(w * y, block_id, num_segments=n)
-    valid = jnp.arange(n) < n_blocks
-    mean = wy_block / jnp.where(valid, w_block, 1.0)
-    x = mean[block_id]
-    first = jnp.concatenate([jnp.ones((1,), bool), block_id[1:] != block_id[:-1]])
-    starts = jnp.nonzero(first, size=n, fill_value=-1)[0].astype(itype)
-    blocks = jnp.concatenate([starts, jnp.full((1,), -1, itype)])
-    blocks = blocks.at[n_blocks].set(n)
-    w_block = jnp.where(valid, w_block, jnp.nan)
+    x, w_block, blocks, n_blocks = _fit(y, w, jnp.asarray(1.0 if increasing else -1.0, y.dtype))
     if is_concrete(n_blocks):
         k = int(n_blocks)
         return IsotonicResult(x=x, weights=w_block[:k], blocks=blocks[: k + 1])
