@@ -30,6 +30,7 @@ from ._hessian_update import BFGS as BFGS
 from ._hessian_update import SR1 as SR1
 from ._hessian_update import HessianUpdateStrategy as HessianUpdateStrategy
 from ._isotonic import isotonic_regression as isotonic_regression
+from ._lbfgs_hess import LbfgsInvHessProduct as LbfgsInvHessProduct
 from ._least_squares import least_squares as least_squares
 from ._legacy import bracket as bracket
 from ._legacy import brent as brent
@@ -100,6 +101,7 @@ __all__ = [
     "BFGS",
     "Bounds",
     "HessianUpdateStrategy",
+    "LbfgsInvHessProduct",
     "LinearConstraint",
     "NonlinearConstraint",
     "NoConvergence",
