@@ -30,6 +30,9 @@ from ._hessian_update import BFGS as BFGS
 from ._hessian_update import SR1 as SR1
 from ._hessian_update import HessianUpdateStrategy as HessianUpdateStrategy
 from ._isotonic import isotonic_regression as isotonic_regression
+from ._jacobians import BroydenFirst as BroydenFirst
+from ._jacobians import InverseJacobian as InverseJacobian
+from ._jacobians import KrylovJacobian as KrylovJacobian
 from ._lbfgs_hess import LbfgsInvHessProduct as LbfgsInvHessProduct
 from ._least_squares import least_squares as least_squares
 from ._legacy import bracket as bracket
@@ -100,7 +103,10 @@ from ._testfuncs import rosen_hess_prod as rosen_hess_prod
 __all__ = [
     "BFGS",
     "Bounds",
+    "BroydenFirst",
     "HessianUpdateStrategy",
+    "InverseJacobian",
+    "KrylovJacobian",
     "LbfgsInvHessProduct",
     "LinearConstraint",
     "NonlinearConstraint",
