@@ -65,6 +65,8 @@ from ._nonlin import diagbroyden as diagbroyden
 from ._nonlin import excitingmixing as excitingmixing
 from ._nonlin import linearmixing as linearmixing
 from ._nonlin import newton_krylov as newton_krylov
+from ._options import linprog_verbose_callback as linprog_verbose_callback
+from ._options import show_options as show_options
 from ._qap import quadratic_assignment as quadratic_assignment
 from ._result import OptimizeResult as OptimizeResult
 from ._root import root as root
@@ -155,6 +157,7 @@ __all__ = [
     "linear_sum_assignment",
     "linearmixing",
     "linprog",
+    "linprog_verbose_callback",
     "lsq_linear",
     "milp",
     "minimize",
@@ -171,5 +174,6 @@ __all__ = [
     "rosen_hess",
     "rosen_hess_prod",
     "shgo",
+    "show_options",
     "toms748",
 ]
