@@ -10,6 +10,7 @@ the classes here put SciPy's object interface over those engines for eager, host
 from collections.abc import Callable
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -30,6 +31,12 @@ _OBJECT_NOTE = """
       options={'jac_options': {'alpha': 0.5}})`` or ``broyden1(F, x0, alpha=0.5)``; an instance
       is not accepted as ``jacobian=`` (SciPy's ``nonlin_solve`` is not exported).
 """
+
+
+@eqx.filter_jit
+def _solve(engine: Any, state: Any, v: Array, tol: Array, x: Array, fn: Callable) -> Array:
+    """One compiled ``J^-1 v`` (an eager Krylov solve would dispatch every operation)."""
+    return engine.solve(state, v, tol, x, fn, None)
 
 
 class _Approximation:
@@ -85,7 +92,8 @@ class _Approximation:
     def solve(self, v: ArrayLike, tol: float = 0) -> Array:
         """``J^-1 v``."""
         v = self._checked(v)
-        return self._engine().solve(self.state, v.ravel(), tol, self.x, self._fn, None).reshape(v.shape)
+        out = _solve(self._engine(), self.state, v.ravel(), jnp.asarray(tol, v.dtype), self.x, self._fn)
+        return out.reshape(v.shape)
 
     def todense(self) -> Array:
         """The dense ``(n, n)`` Jacobian approximation."""

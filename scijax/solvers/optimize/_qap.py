@@ -250,8 +250,8 @@ def quadratic_assignment(A: ArrayLike, B: ArrayLike, method: str = "faq",
     >>> A = jnp.array([[0., 5, 8, 6], [5, 0, 5, 1], [8, 5, 0, 2], [6, 1, 2, 0]])
     >>> B = jnp.array([[0., 1, 8, 4], [1, 0, 5, 2], [8, 5, 0, 5], [4, 2, 5, 0]])
     >>> res = quadratic_assignment(A, B, method="2opt", options={"partial_guess": [[0, 0], [1, 1], [2, 2], [3, 3]]})
-    >>> float(res.fun), res.col_ind.tolist()
-    (178.0, [1, 0, 3, 2])
+    >>> float(res.fun), res.col_ind.tolist()   # SciPy's answer on the same problem
+    (178.0, [1, 3, 0, 2])
     """
     if method not in _METHODS:
         raise ValueError(f"`method` must be one of {sorted(_METHODS)}; got {method!r}.")
