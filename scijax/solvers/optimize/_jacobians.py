@@ -34,6 +34,16 @@ _OBJECT_NOTE = """
 
 
 @eqx.filter_jit
+def _init(engine: Any, x: Array, f: Array) -> Any:
+    return engine.init(x, f)
+
+
+@eqx.filter_jit
+def _update(engine: Any, state: Any, x: Array, f: Array, x_old: Array, f_old: Array) -> Any:
+    return engine.update(state, x, f, x - x_old, f - f_old)
+
+
+@eqx.filter_jit
 def _solve(engine: Any, state: Any, v: Array, tol: Array, x: Array, fn: Callable) -> Array:
     """One compiled ``J^-1 v`` (an eager Krylov solve would dispatch every operation)."""
     return engine.solve(state, v, tol, x, fn, None)
@@ -56,13 +66,13 @@ class _Approximation:
         x = jnp.asarray(x0)
         x = x.astype(jnp.result_type(x.dtype, float))
         self.x, self.f, self.func = x.ravel(), jnp.asarray(f0, x.dtype).ravel(), func
-        self.state = self._engine().init(self.x, self.f)
+        self.state = _init(self._engine(), self.x, self.f)
 
     def update(self, x: ArrayLike, f: ArrayLike) -> None:
         """Take the step to ``x``, where the residual is ``f``."""
         x, f = self._checked(x).ravel(), self._checked(f).ravel()
         assert self.x is not None and self.f is not None
-        self.state = self._engine().update(self.state, x, f, x - self.x, f - self.f)
+        self.state = _update(self._engine(), self.state, x, f, self.x, self.f)
         self.x, self.f = x, f
 
     def _checked(self, v: ArrayLike) -> Array:

@@ -17,6 +17,32 @@ from jaxtyping import Array, ArrayLike
 __all__ = ["LbfgsInvHessProduct"]
 
 
+def _rho(sk: Array, yk: Array) -> Array:
+    sy = jnp.sum(sk * yk, axis=1)
+    return jnp.where(sy == 0, 0.0, 1.0 / jnp.where(sy == 0, 1.0, sy))
+
+
+@jax.jit
+def _apply(sk: Array, yk: Array, X: Array) -> Array:
+    """``H X`` by the two-loop recursion, all columns of ``X`` at once (zero pairs are no-ops)."""
+    rho = _rho(sk, yk)
+
+    def newest_to_oldest(Q, pair):
+        s, y, r = pair
+        alpha = r * (s @ Q)
+        return Q - jnp.outer(y, alpha), alpha
+
+    Q, alphas = lax.scan(newest_to_oldest, X, (sk, yk, rho), reverse=True)
+
+    def oldest_to_newest(R, pair):
+        s, y, r, alpha = pair
+        beta = r * (y @ R)
+        return R + jnp.outer(s, alpha - beta), None
+
+    out, _ = lax.scan(oldest_to_newest, Q, (sk, yk, rho, alphas))
+    return out
+
+
 class LbfgsInvHessProduct(eqx.Module):
     """Linear operator for the L-BFGS approximate inverse Hessian.
 
@@ -79,8 +105,7 @@ class LbfgsInvHessProduct(eqx.Module):
 
     @property
     def rho(self) -> Array:
-        sy = jnp.sum(self.sk * self.yk, axis=1)
-        return jnp.where(sy == 0, 0.0, 1.0 / jnp.where(sy == 0, 1.0, sy))
+        return _rho(self.sk, self.yk)
 
     @property
     def n_corrs(self) -> int:
@@ -99,31 +124,13 @@ class LbfgsInvHessProduct(eqx.Module):
     def ndim(self) -> int:
         return 2
 
-    def _matvec(self, x: Array) -> Array:
-        rho = self.rho
-
-        def newest_to_oldest(q, pair):
-            s, y, r = pair
-            alpha = r * jnp.dot(s, q)
-            return q - alpha * y, alpha
-
-        q, alphas = lax.scan(newest_to_oldest, x, (self.sk, self.yk, rho), reverse=True)
-
-        def oldest_to_newest(r_vec, pair):
-            s, y, r, alpha = pair
-            beta = r * jnp.dot(y, r_vec)
-            return r_vec + (alpha - beta) * s, None
-
-        out, _ = lax.scan(oldest_to_newest, q, (self.sk, self.yk, rho, alphas))
-        return out
-
     def matvec(self, x: ArrayLike) -> Array:
         """``H @ x`` for a vector of shape ``(n,)`` or ``(n, 1)`` (the shape is kept)."""
         x = jnp.asarray(x, self.dtype)
         n = self.shape[0]
         if x.shape not in ((n,), (n, 1)):
             raise ValueError(f"dimension mismatch: `x` has shape {x.shape}, the operator is {self.shape}.")
-        return self._matvec(x.reshape(n)).reshape(x.shape)
+        return _apply(self.sk, self.yk, x.reshape(n, 1)).reshape(x.shape)
 
     def rmatvec(self, x: ArrayLike) -> Array:
         """``H^T @ x``; ``H`` is symmetric, so this is ``matvec``."""
@@ -134,7 +141,7 @@ class LbfgsInvHessProduct(eqx.Module):
         X = jnp.asarray(X, self.dtype)
         if X.ndim != 2 or X.shape[0] != self.shape[0]:
             raise ValueError(f"dimension mismatch: `X` has shape {X.shape}, the operator is {self.shape}.")
-        return jax.vmap(self._matvec, in_axes=1, out_axes=1)(X)
+        return _apply(self.sk, self.yk, X)
 
     def dot(self, x: ArrayLike) -> Array:
         """``matvec`` for a vector, ``matmat`` for a matrix."""
