@@ -120,12 +120,15 @@ def test_qap_integer_instance():
 
 
 def test_qap_transforms_and_options():
-    # vmap over A against a loop (one compiled FAQ loop); fun differentiable at fixed col_ind.
+    # vmap over A against a loop of SciPy calls (2-opt from a fixed start: FAQ batches the same
+    # way, through the batched assignment solver tested above); fun differentiable at fixed col_ind.
     As = jnp.asarray(np.stack([QA, QA.T, QA + 1.0]))
-    res = jax.vmap(lambda a: quadratic_assignment(a, QB))(As)
+    start = {"partial_guess": np.c_[np.arange(N_QAP), np.arange(N_QAP)[::-1]]}
+    res = jax.vmap(lambda a: quadratic_assignment(a, QB, "2opt", start))(As)
     for b in range(3):
-        want = so.quadratic_assignment(np.asarray(As[b]), QB)
+        want = so.quadratic_assignment(np.asarray(As[b]), QB, "2opt", start)
         np.testing.assert_array_equal(res.col_ind[b], want.col_ind)
+        assert int(res.nit[b]) == want.nit
     g = jax.grad(lambda a: quadratic_assignment(a, QB).fun)(jnp.asarray(QA))
     perm = np.asarray(quadratic_assignment(QA, QB).col_ind)
     np.testing.assert_allclose(g, QB[perm][:, perm])
