@@ -91,6 +91,7 @@ class _Approximation:
     def solve(self, v: ArrayLike, tol: float = 0) -> Array:
         """``J^-1 v``."""
         v = self._checked(v)
+        assert self.x is not None
         out = _solve(self._engine(), self.state, v.ravel(), jnp.asarray(tol, v.dtype), self.x, self._fn)
         return out.reshape(v.shape)
 

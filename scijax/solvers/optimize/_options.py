@@ -1,6 +1,6 @@
 """``scipy.optimize.show_options`` (from our method registries) and ``linprog_verbose_callback``."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -156,8 +156,8 @@ def linprog_verbose_callback(res: Any) -> None:
     x, fun = _field(res, "x"), _field(res, "fun")
     status, nit = int(np.asarray(_field(res, "status", 0))), int(np.asarray(_field(res, "nit", 0)))
     phase, complete = _field(res, "phase", 2), bool(_field(res, "complete", status == 0))
-    fmt: Callable[[float], str] = lambda v: f"{v: 12.4f}"  # noqa: E731
-    with np.printoptions(linewidth=500, formatter={"float": fmt}):
+    fmt: Any = {"float": lambda v: f"{v: 12.4f}"}
+    with np.printoptions(linewidth=500, formatter=fmt):
         if status:
             print("--------- Simplex Early Exit -------\n")
             print(f"The simplex method exited early with status {status:d}")
