@@ -109,11 +109,11 @@ class LbfgsInvHessProduct(eqx.Module):
 
     @property
     def n_corrs(self) -> int:
-        return self.sk.shape[0]
+        return self.sk.shape[-2]
 
     @property
     def shape(self) -> tuple[int, int]:
-        n = self.sk.shape[1]
+        n = self.sk.shape[-1]  # a batch of operators (from a vmapped minimize) has leading axes
         return (n, n)
 
     @property
