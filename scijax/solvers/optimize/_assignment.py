@@ -99,6 +99,11 @@ _assign_rows_jit = jax.jit(assign_rows)
 
 
 def _check(cost_matrix: ArrayLike, maximize: bool) -> Array:
+    if not isinstance(cost_matrix, jax.Array):
+        raw = np.asarray(cost_matrix)
+        if raw.dtype.kind not in "biuf":
+            raise TypeError(f"Cannot cast array data from {raw.dtype!r} to a float (`cost_matrix` must be "
+                            "real numbers).")
     cost = jnp.asarray(cost_matrix)
     if cost.ndim != 2:
         raise ValueError(f"expected a matrix (2-D array), got a {cost.ndim}-D array: `cost_matrix`")

@@ -119,6 +119,8 @@ def isotonic_regression(y: ArrayLike, *, weights: ArrayLike | None = None,
       so ``weights`` and ``blocks`` are padded (``nan``, ``-1``) to lengths ``n`` and ``n + 1``
       (eager calls trim them, as SciPy). The positivity check of ``weights`` runs only on
       concrete values.
+    - Precision follows ``y``: float32 data give a float32 fit (SciPy always returns float64);
+      integer data give the default float.
     - ``jax.grad`` of ``x`` with respect to ``y`` and ``weights`` is defined: each fitted value
       is its block's weighted mean, with the blocks held fixed (the derivative almost
       everywhere).
@@ -130,17 +132,17 @@ def isotonic_regression(y: ArrayLike, *, weights: ArrayLike | None = None,
     >>> res.x.round(3).tolist(), res.weights.tolist(), res.blocks.tolist()
     ([1.667, 1.667, 2.0, 2.0, 5.0], [3.0, 2.0, 1.0], [0, 2, 4, 5])
     """
-    y = jnp.asarray(y)
+    y = jnp.atleast_1d(jnp.asarray(y))
     if y.ndim != 1:
-        raise ValueError(f"`y` must be one-dimensional; got {y.ndim} dimensions.")
+        raise ValueError(f"array has incorrect number of dimensions: {y.ndim}; expected 1 (`y`).")
     if not jnp.issubdtype(y.dtype, jnp.floating):
         y = y.astype(jnp.asarray(0.0).dtype)
     n = y.shape[0]
-    w = jnp.ones_like(y) if weights is None else jnp.asarray(weights, y.dtype)
+    w = jnp.ones_like(y) if weights is None else jnp.atleast_1d(jnp.asarray(weights, y.dtype))
     if w.shape != (n,):
-        raise ValueError("Input arrays `y` and `weights` must have one dimension of equal length.")
+        raise ValueError("Input arrays y and w must have one dimension of equal length (`y`, `weights`).")
     if weights is not None and is_concrete(w) and bool(jnp.any(w <= 0)):
-        raise ValueError("`weights` must be strictly positive.")
+        raise ValueError("Weights w must be strictly positive (`weights`).")
     itype = jnp.asarray(np.intp(0)).dtype
     if n == 0:
         return IsotonicResult(x=y, weights=w, blocks=jnp.zeros((1,), itype))
