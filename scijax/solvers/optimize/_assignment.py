@@ -159,6 +159,7 @@ def linear_sum_assignment(cost_matrix: ArrayLike, maximize: bool = False) -> tup
       *is* differentiable: its gradient with respect to ``cost_matrix`` is the 0/1 assignment
       matrix, exactly what the indexing gives.
     - Among several optimal assignments the one returned may differ from SciPy's (same cost).
+    - Eager calls return NumPy arrays, as SciPy; traced calls return JAX arrays.
 
     Examples
     --------
@@ -173,15 +174,17 @@ def linear_sum_assignment(cost_matrix: ArrayLike, maximize: bool = False) -> tup
     nr, nc = cost.shape
     itype = jnp.asarray(np.intp(0)).dtype
     if nr == 0 or nc == 0:
-        empty = jnp.zeros((0,), itype)
-        return empty, empty
+        empty = np.zeros((0,), itype)
+        return empty, empty  # pyright: ignore[reportReturnType]
     transpose = nc < nr
     work = cost.T if transpose else cost
     col4row, feasible = _assign_rows_jit(lax.stop_gradient(work))  # eager grad reuses the compile
     if is_concrete(feasible) and not bool(feasible):
         raise ValueError("cost matrix is infeasible")
     rows = jnp.arange(work.shape[0], dtype=itype)
-    if not transpose:
-        return rows, col4row
-    order = jnp.argsort(jnp.where(col4row < 0, rows, col4row))
-    return jnp.where(feasible, col4row[order], rows), jnp.where(feasible, order.astype(itype), -1)
+    if transpose:
+        order = jnp.argsort(jnp.where(col4row < 0, rows, col4row))
+        rows, col4row = jnp.where(feasible, col4row[order], rows), jnp.where(feasible, order.astype(itype), -1)
+    if is_concrete(cost):  # eager: NumPy index arrays, as SciPy
+        return np.asarray(rows), np.asarray(col4row)  # pyright: ignore[reportReturnType]
+    return rows, col4row

@@ -7,6 +7,8 @@ arrays, so the scan runs under ``jit`` and ``vmap``. The fitted values are then 
 computed from ``y`` and ``weights`` by segment sums so that gradients flow to both.
 """
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,9 +30,9 @@ class IsotonicResult(ResultFields):
     an eager call trims them to SciPy's lengths.
     """
 
-    x: Array
-    weights: Array
-    blocks: Array
+    x: Array | np.ndarray | Any
+    weights: Array | np.ndarray | Any
+    blocks: Array | np.ndarray | Any
 
     def __repr__(self) -> str:
         return format_fields([(k, getattr(self, k)) for k in self.keys()])
@@ -117,7 +119,7 @@ def isotonic_regression(y: ArrayLike, *, weights: ArrayLike | None = None,
     ----------------------
     - Runs under ``jax.jit`` and ``jax.vmap``; there the number of blocks is data dependent,
       so ``weights`` and ``blocks`` are padded (``nan``, ``-1``) to lengths ``n`` and ``n + 1``
-      (eager calls trim them, as SciPy). The positivity check of ``weights`` runs only on
+      (eager calls trim them, as SciPy, and return NumPy arrays). The positivity check of ``weights`` runs only on
       concrete values.
     - Precision follows ``y``: float32 data give a float32 fit (SciPy always returns float64);
       integer data give the default float.
@@ -145,9 +147,10 @@ def isotonic_regression(y: ArrayLike, *, weights: ArrayLike | None = None,
         raise ValueError("Weights w must be strictly positive (`weights`).")
     itype = jnp.asarray(np.intp(0)).dtype
     if n == 0:
-        return IsotonicResult(x=y, weights=w, blocks=jnp.zeros((1,), itype))
+        return IsotonicResult(x=np.asarray(y), weights=np.asarray(w), blocks=np.zeros((1,), itype))
     x, w_block, blocks, n_blocks = _fit(y, w, jnp.asarray(1.0 if increasing else -1.0, y.dtype))
-    if is_concrete(n_blocks):
+    if is_concrete(x, n_blocks):  # eager: NumPy arrays of SciPy's lengths
         k = int(n_blocks)
-        return IsotonicResult(x=x, weights=w_block[:k], blocks=blocks[: k + 1])
+        return IsotonicResult(x=np.asarray(x), weights=np.asarray(w_block[:k]),
+                              blocks=np.asarray(blocks[: k + 1]))
     return IsotonicResult(x=x, weights=w_block, blocks=blocks)

@@ -34,9 +34,9 @@ class QAPResult(ResultFields):
     A pytree (passes through ``jit``/``vmap``) with SciPy's dict-style access.
     """
 
-    col_ind: Array
-    fun: Array
-    nit: Array
+    col_ind: Array | np.ndarray | Any
+    fun: Array | np.ndarray | Any
+    nit: Array | np.ndarray | Any
 
     def __repr__(self) -> str:
         return format_fields([(k, getattr(self, k)) for k in self.keys()])
@@ -115,20 +115,31 @@ def _two_opt_core(A: Array, B: Array, perm0: Array, pairs: Array, n_pairs: Array
 
 
 def _pairs(value: Any, n: int, name: str) -> np.ndarray:
+    """Validate an ``(m, 2)`` array of node pairs, with SciPy's messages."""
     if value is None:
         return np.zeros((0, 2), int)
     arr = np.atleast_2d(np.asarray(value)).astype(int)
     if arr.size == 0:
         return np.zeros((0, 2), int)
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ValueError(f"`{name}` must have two columns")
+    what = "seeds" if name == "partial_match" else "entries"
     if arr.shape[0] > n:
-        raise ValueError(f"`{name}` can have only as many entries as there are nodes")
-    if (arr < 0).any() or (arr >= n).any():
-        raise ValueError(f"`{name}` entries must be between 0 and the number of nodes - 1")
+        raise ValueError(f"`{name}` can have only as many {what} as there are nodes")
+    if arr.ndim != 2:
+        raise ValueError(f"`{name}` must have exactly two dimensions")
+    if arr.shape[1] != 2:
+        raise ValueError(f"`{name}` must have two columns")
+    if (arr < 0).any():
+        raise ValueError(f"`{name}` must contain only positive indices")
+    if (arr >= n).any():
+        raise ValueError(f"`{name}` entries must be less than number of nodes")
     if len(set(arr[:, 0])) != len(arr) or len(set(arr[:, 1])) != len(arr):
         raise ValueError(f"`{name}` column entries must be unique")
     return arr
+
+
+def _generator(rng: Any) -> Any:
+    """A NumPy generator from ``None``, an int, a ``Generator`` or a legacy ``RandomState``."""
+    return rng if isinstance(rng, np.random.RandomState) else np.random.default_rng(rng)
 
 
 def _faq(A, B, n, maximize=False, partial_match=None, rng=None, P0="barycenter", shuffle_input=False,
@@ -143,7 +154,7 @@ def _faq(A, B, n, maximize=False, partial_match=None, rng=None, P0="barycenter",
     seeds = _pairs(partial_match, n, "partial_match")
     s = seeds.shape[0]
     m = n - s
-    gen = np.random.default_rng(rng)
+    gen = _generator(rng)
     rest_A = np.setdiff1d(np.arange(n), seeds[:, 0])
     rest_B = np.setdiff1d(np.arange(n), seeds[:, 1])
     if shuffle_input:
@@ -176,7 +187,7 @@ def _faq(A, B, n, maximize=False, partial_match=None, rng=None, P0="barycenter",
 def _two_opt(A, B, n, maximize=False, rng=None, partial_match=None, partial_guess=None):
     fixed = _pairs(partial_match, n, "partial_match")
     guess = _pairs(partial_guess, n, "partial_guess")
-    gen = np.random.default_rng(rng)
+    gen = _generator(rng)
     perm = np.zeros(n, int)
     rows_set = np.zeros(n, bool)
     cols_set = np.zeros(n, bool)
@@ -233,7 +244,10 @@ def quadratic_assignment(A: ArrayLike, B: ArrayLike, method: str = "faq",
     Differences from SciPy
     ----------------------
     - ``A`` and ``B`` are traced: the solve runs under ``jax.jit`` and ``jax.vmap``. The options
-      are static (``partial_match``, ``partial_guess`` and ``rng`` are read on the host).
+      are static (``partial_match``, ``partial_guess`` and ``rng`` are read on the host). An eager
+      call returns NumPy values (``fun`` a NumPy scalar, ``nit`` an int), as SciPy's result.
+    - An unknown option raises ``ValueError`` (SciPy warns and ignores it); SciPy's warnings
+      about ``RandomState`` and the global NumPy seed are not emitted.
     - ``rng`` (``None``, an int or a ``numpy.random.Generator``) seeds a NumPy generator on the
       host for ``P0='randomized'``, ``shuffle_input`` and 2-opt's random start; SciPy's random
       draws are not reproduced, so randomised runs differ from SciPy's with the same seed.
@@ -261,9 +275,11 @@ def quadratic_assignment(A: ArrayLike, B: ArrayLike, method: str = "faq",
     if unknown:
         raise ValueError(f"Unknown `options` for method {method!r}: {sorted(unknown)}.")
     A, B = jnp.asarray(A), jnp.asarray(B)
-    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+    if A.ndim != 2 or B.ndim != 2:
+        raise ValueError("`A` and `B` must have exactly two dimensions")
+    if A.shape[0] != A.shape[1]:
         raise ValueError("`A` must be square")
-    if B.ndim != 2 or B.shape[0] != B.shape[1]:
+    if B.shape[0] != B.shape[1]:
         raise ValueError("`B` must be square")
     if A.shape != B.shape:
         raise ValueError("`A` and `B` matrices must be of equal size")
@@ -275,4 +291,6 @@ def quadratic_assignment(A: ArrayLike, B: ArrayLike, method: str = "faq",
         raise ValueError("`A` and `B` must contain only finite numbers")
     perm, nit = run(lax.stop_gradient(A), lax.stop_gradient(B), A.shape[0], **options)
     fun = _score(A, B, perm)
+    if is_concrete(A, B):  # eager: NumPy values, as SciPy's result
+        return QAPResult(col_ind=np.asarray(perm), fun=np.asarray(fun)[()], nit=int(nit))
     return QAPResult(col_ind=perm, fun=fun, nit=nit)
