@@ -157,8 +157,6 @@ def _faq(A, B, n, maximize=False, partial_match=None, rng=None, P0="barycenter",
     gen = _generator(rng)
     rest_A = np.setdiff1d(np.arange(n), seeds[:, 0])
     rest_B = np.setdiff1d(np.arange(n), seeds[:, 1])
-    if shuffle_input:
-        rest_B = gen.permutation(rest_B)
     if isinstance(P0, str):
         J = np.full((m, m), 1.0 / max(m, 1))
         P0 = J if P0 == "barycenter" else (J + _doubly_stochastic(gen.uniform(size=(m, m)))) / 2
@@ -169,6 +167,8 @@ def _faq(A, B, n, maximize=False, partial_match=None, rng=None, P0="barycenter",
         if is_concrete(P0) and (bool(jnp.any(P0 < 0)) or not np.allclose(P0.sum(0), 1)
                                 or not np.allclose(P0.sum(1), 1)):
             raise ValueError("`P0` matrix must be doubly stochastic")
+    if shuffle_input:  # drawn after P0, in SciPy's order
+        rest_B = gen.permutation(rest_B)
     order_A = np.concatenate([seeds[:, 0], rest_A]).astype(int)
     order_B = np.concatenate([seeds[:, 1], rest_B]).astype(int)
     perm = np.zeros(n, int)
@@ -248,11 +248,12 @@ def quadratic_assignment(A: ArrayLike, B: ArrayLike, method: str = "faq",
       call returns NumPy values (``fun`` a NumPy scalar, ``nit`` an int), as SciPy's result.
     - An unknown option raises ``ValueError`` (SciPy warns and ignores it); SciPy's warnings
       about ``RandomState`` and the global NumPy seed are not emitted.
-    - ``rng`` (``None``, an int or a ``numpy.random.Generator``) seeds a NumPy generator on the
-      host for ``P0='randomized'``, ``shuffle_input`` and 2-opt's random start; SciPy's random
-      draws are not reproduced, so randomised runs differ from SciPy's with the same seed.
-      Deterministic settings (FAQ from the barycenter, 2-opt from a full ``partial_guess``)
-      follow SciPy's algorithm step for step.
+    - ``rng`` (``None``, an int, a ``numpy.random.Generator`` or a ``RandomState``) drives a
+      NumPy generator on the host, drawn in SciPy's order: 2-opt's random start and
+      ``shuffle_input`` use the same permutations as SciPy from the same generator state, so they
+      reproduce SciPy's results (SciPy's own accuracy tests pass with their seeded generators);
+      ``P0='randomized'`` balances the same uniform draws with our own Sinkhorn iteration, so its
+      start can differ from SciPy's in the last digits.
     - Ties in the linear assignment subproblems may be broken differently from SciPy.
     - The permutation is piecewise constant: ``col_ind`` has no derivative, but ``fun`` is
       differentiable in ``A`` and ``B`` at a fixed permutation.
