@@ -52,9 +52,9 @@ class _Approximation:
 
     def setup(self, x0: ArrayLike, f0: ArrayLike, func: Callable) -> None:
         """Start from the point ``x0`` with residual ``f0 = func(x0)``."""
-        x = jnp.asarray(x0)
-        x = x.astype(jnp.result_type(x.dtype, float))
-        self.x, self.f, self.func = x.ravel(), jnp.asarray(f0, x.dtype).ravel(), func
+        x, f = jnp.asarray(x0), jnp.asarray(f0)
+        x = x.astype(jnp.result_type(x.dtype, f.dtype, float))  # complex residuals: a complex Jacobian
+        self.x, self.f, self.func = x.ravel(), f.astype(x.dtype).ravel(), func
         self.state = _init(self._engine(), self.x, self.f)
 
     def update(self, x: ArrayLike, f: ArrayLike) -> None:
@@ -167,14 +167,14 @@ class BroydenFirst(_Approximation):
         return jnp.linalg.solve(self.state.h, v.ravel()).reshape(v.shape)
 
     def rmatvec(self, v: ArrayLike) -> Array:
-        """``J^T v``."""
+        """``J^H v`` (``J^T v`` for real ``J``)."""
         v = self._checked(v)
-        return jnp.linalg.solve(self.state.h.T, v.ravel()).reshape(v.shape)
+        return jnp.linalg.solve(self.state.h.conj().T, v.ravel()).reshape(v.shape)
 
     def rsolve(self, v: ArrayLike, tol: float = 0) -> Array:
-        """``J^-T v``."""
+        """``J^-H v`` (``J^-T v`` for real ``J``)."""
         v = self._checked(v)
-        return (self.state.h.T @ v.ravel()).reshape(v.shape)
+        return (self.state.h.conj().T @ v.ravel()).reshape(v.shape)
 
 
 class KrylovJacobian(_Approximation):
@@ -282,7 +282,7 @@ class InverseJacobian:
         return self.jacobian.matvec(v)
 
     def rmatvec(self, v: ArrayLike) -> Array:
-        """``J^-T v`` (where the wrapped approximation has ``rsolve``)."""
+        """``J^-H v`` (where the wrapped approximation has ``rsolve``)."""
         return self.jacobian.rsolve(v)
 
     def update(self, x: ArrayLike, f: ArrayLike) -> None:

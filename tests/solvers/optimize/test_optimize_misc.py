@@ -99,6 +99,35 @@ def test_jacobian_objects_match_scipy(kind):
     np.testing.assert_allclose(got.todense(), dense, rtol=tol, atol=tol)
 
 
+def test_broyden_first_secant_dense_update_and_complex():
+    # SciPy's test_nonlin checks: the secant condition on the newest pair only, the update equal to
+    # Broyden's dense one on J, and (complex J) solve / rsolve / rmatvec against the dense matrix.
+    xs = [np.array([1.0, 1, 1, 1, 1]), np.array([2.0, 3, 4, 5, 1]), np.array([3.0, 4, 5, 1, 2]),
+          np.array([4.0, 5, 1, 2, 3]), np.array([9.0, 1, 9, 1, 3])]
+    fs = [x**2 - 1 for x in xs]
+    jac = BroydenFirst(alpha=0.1)
+    jac.setup(xs[0], fs[0], None)
+    B = -np.identity(5) / 0.1
+    for j in range(1, len(xs)):
+        dx, df = xs[j] - xs[j - 1], fs[j] - fs[j - 1]
+        B += np.outer(df - B @ dx, dx) / (dx @ dx)
+        jac.update(xs[j], fs[j])
+        np.testing.assert_allclose(jac.todense(), B, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(jac.solve(df), dx, rtol=1e-10, atol=1e-12)
+        if j > 1:
+            assert not np.allclose(jac.solve(fs[j - 1] - fs[j - 2]), xs[j - 1] - xs[j - 2])
+    A = RNG.random((3, 3)) + 1j * RNG.random((3, 3))
+    x0 = RNG.random(3)
+    cj = BroydenFirst()
+    cj.setup(x0, x0**2 - 1 + A @ x0, None)
+    x1 = RNG.random(3) + 1j * RNG.random(3)
+    cj.update(x1, x1**2 - 1 + A @ x1)
+    Jd, v = np.array(cj), RNG.random(3) + 1j * RNG.random(3)
+    np.testing.assert_allclose(cj.solve(v), np.linalg.solve(Jd, v), rtol=1e-10)
+    np.testing.assert_allclose(cj.rsolve(v), np.linalg.solve(Jd.conj().T, v), rtol=1e-10)
+    np.testing.assert_allclose(cj.rmatvec(v), Jd.conj().T @ v, rtol=1e-10)
+
+
 def test_jacobian_objects_bad_input():
     with pytest.raises(ValueError, match="inner_M"):
         KrylovJacobian(inner_M=InverseJacobian(BroydenFirst()))
