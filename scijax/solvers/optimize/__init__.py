@@ -6,6 +6,7 @@ respect to ``args`` uses the implicit function theorem rather than unrolled iter
 
 from .._userfn import NotTraceableError as NotTraceableError
 from .._userfn import NotTraceableWarning as NotTraceableWarning
+from ._assignment import linear_sum_assignment as linear_sum_assignment
 from ._basinhopping import basinhopping as basinhopping
 from ._brute import brute as brute
 from ._constraints import (
@@ -28,6 +29,11 @@ from ._fixed_point import fixed_point as fixed_point
 from ._hessian_update import BFGS as BFGS
 from ._hessian_update import SR1 as SR1
 from ._hessian_update import HessianUpdateStrategy as HessianUpdateStrategy
+from ._isotonic import isotonic_regression as isotonic_regression
+from ._jacobians import BroydenFirst as BroydenFirst
+from ._jacobians import InverseJacobian as InverseJacobian
+from ._jacobians import KrylovJacobian as KrylovJacobian
+from ._lbfgs_hess import LbfgsInvHessProduct as LbfgsInvHessProduct
 from ._least_squares import least_squares as least_squares
 from ._legacy import bracket as bracket
 from ._legacy import brent as brent
@@ -59,6 +65,9 @@ from ._nonlin import diagbroyden as diagbroyden
 from ._nonlin import excitingmixing as excitingmixing
 from ._nonlin import linearmixing as linearmixing
 from ._nonlin import newton_krylov as newton_krylov
+from ._options import linprog_verbose_callback as linprog_verbose_callback
+from ._options import show_options as show_options
+from ._qap import quadratic_assignment as quadratic_assignment
 from ._result import OptimizeResult as OptimizeResult
 from ._root import root as root
 from ._root_scalar import (
@@ -96,7 +105,11 @@ from ._testfuncs import rosen_hess_prod as rosen_hess_prod
 __all__ = [
     "BFGS",
     "Bounds",
+    "BroydenFirst",
     "HessianUpdateStrategy",
+    "InverseJacobian",
+    "KrylovJacobian",
+    "LbfgsInvHessProduct",
     "LinearConstraint",
     "NonlinearConstraint",
     "NoConvergence",
@@ -137,11 +150,14 @@ __all__ = [
     "fminbound",
     "fsolve",
     "golden",
+    "isotonic_regression",
     "least_squares",
     "leastsq",
     "line_search",
+    "linear_sum_assignment",
     "linearmixing",
     "linprog",
+    "linprog_verbose_callback",
     "lsq_linear",
     "milp",
     "minimize",
@@ -149,6 +165,7 @@ __all__ = [
     "newton",
     "newton_krylov",
     "nnls",
+    "quadratic_assignment",
     "ridder",
     "root",
     "root_scalar",
@@ -157,5 +174,6 @@ __all__ = [
     "rosen_hess",
     "rosen_hess_prod",
     "shgo",
+    "show_options",
     "toms748",
 ]

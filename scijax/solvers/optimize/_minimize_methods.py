@@ -18,6 +18,7 @@ from jaxtyping import Array
 
 from ._cobyla import COBYLA_OPTIONS, build_cobyla, cobyla_max_steps, run_cobyla
 from ._hessian_update import HessianUpdateStrategy
+from ._lbfgs_hess import LbfgsInvHessProduct
 from ._minimize_run import run_constrained, run_minimiser
 from ._solvers.lbfgsb import LBFGSB
 from ._solvers.nelder_mead import NelderMead
@@ -156,7 +157,9 @@ stop on the relative decrease of ``f`` is status 0 with the last message."""
 
 
 def _lbfgsb_fields(sol: optx.Solution) -> dict:
-    return {"messages": LBFGSB_MESSAGES, "success_message": jnp.where(sol.stats["pg_converged"], 0, 5)}
+    hess_inv = LbfgsInvHessProduct(sol.state.s_hist[::-1], sol.state.y_hist[::-1])  # oldest pair first
+    return {"messages": LBFGSB_MESSAGES, "success_message": jnp.where(sol.stats["pg_converged"], 0, 5),
+            "hess_inv": hess_inv}
 
 
 def _bounds_option(lower, upper, options):
