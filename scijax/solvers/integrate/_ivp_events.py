@@ -88,7 +88,7 @@ def diffrax_event(specs: tuple[EventSpec, ...]) -> diffrax.Event | None:
     return diffrax.Event(cond_fn=conds, direction=directions, root_finder=None)
 
 
-def _crossings(g0: Array, g1: Array, direction: float | Array) -> Array:
+def _crossings(g0: Array, g1: Array, direction: float | Array | np.ndarray) -> Array:
     up = (g0 <= 0) & (g1 >= 0)
     down = (g0 >= 0) & (g1 <= 0)
     if not isinstance(direction, float):  # traced
