@@ -135,9 +135,9 @@ def solve_ivp(
                                                  estimate, as SciPy's
     ``'BDF'``     ``BDF`` (ours)          1-5    variable-order NDF/BDF of Shampine &
                                                  Reichelt, as SciPy's; own step/order control
-    ``'LSODA'``   ``Rosenbrock(RODAS5)``  5(4)   no Adams/BDF switching: always the
-                                                 stiff solver, which also solves
-                                                 non-stiff problems (at more cost)
+    ``'LSODA'``   ``LSODA`` (ours)        5(4)   stiffness switching as SciPy's, between
+                                                 Dormand-Prince 5(4) and Rodas5 (SciPy:
+                                                 Adams and BDF); no Jacobian until stiff
     ``'Rodas5'``  ``Rosenbrock(RODAS5)``  5(4)   not in SciPy (ours, in diffrax's loop)
     ``'Kvaerno5'`` ``Kvaerno5`` + Newton  5(4)   not in SciPy; ESDIRK
     ============  ======================  =====  =====================================

@@ -11,6 +11,7 @@ import diffrax
 import optimistix as optx
 
 from ._bdf import BDF
+from ._lsoda import LSODA
 from ._radau import Radau
 from ._rosenbrock import RODAS5, Rosenbrock
 
@@ -82,7 +83,10 @@ METHODS: dict[str, MethodSpec] = {
     # Shampine-Reichelt NDF orders 1-5 with its own step/order control (BDFController); error_order 2 gives
     # SciPy's initial step for an order-1 start. `pid` is unused (the method sizes its own steps).
     "BDF": MethodSpec(BDF, 5, 2, True, 2, "variable-order NDF/BDF 1-5 (Shampine & Reichelt); the same method"),
-    "LSODA": MethodSpec(_rodas5, 5, 5, True, 8, "Adams/BDF switching; here L-stable Rodas5 throughout", _PI),
+    # Dormand-Prince 5(4) with Hairer's stiffness test, switching to Rodas5 (and back); both 5(4), one PI
+    # controller. `fevals_per_step` is the non-stiff step's 6 (the solver counts its own work; see _lsoda.py).
+    "LSODA": MethodSpec(LSODA, 5, 5, True, 6, "Adams/BDF with stiffness switching; here Dormand-Prince 5(4) / "
+                        "Rodas5 with stiffness switching", _PI),
     "Rodas5": MethodSpec(_rodas5, 5, 5, True, 8, "not in SciPy; Rosenbrock 5(4), Di Marzo 1993", _PI),
     "Kvaerno5": MethodSpec(_stiff_kvaerno5, 5, 5, True, 7, "not in SciPy; ESDIRK 5(4) with Newton", _PI),
 }

@@ -167,7 +167,7 @@ class ode:
     - The integrators are ``solve_ivp``'s methods: ``'dopri5'`` runs ``'RK45'`` (the same
       Dormand-Prince pair), ``'dop853'`` runs ``'DOP853'`` (diffrax's 8(7) pair, not Hairer's
       coefficients), vode/zvode ``method='bdf'`` runs ``'BDF'`` (variable-order NDF/BDF 1-5, vode
-      goes to order 5 too), ``'lsoda'`` runs ``'LSODA'`` (Rodas5, no stiffness switching), and
+      goes to order 5 too), ``'lsoda'`` runs ``'LSODA'`` (Dormand-Prince 5(4) / Rodas5 switching), and
       vode/zvode ``method='adams'`` (Adams-Moulton orders 1-12 in VODE) runs ``'DOP853'``: an
       explicit high-order method for the same non-stiff, tight-tolerance use; we have no Adams code.
     - Each :meth:`integrate` call restarts the stepper at ``(t, y)`` (initial step selection,

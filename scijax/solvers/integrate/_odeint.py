@@ -148,8 +148,8 @@ def odeint(
 
     Differences from SciPy
     ----------------------
-    - 'LSODA' is diffrax's L-stable ``Kvaerno5`` throughout (no Adams/BDF switching);
-      it solves non-stiff problems too, at more cost per step.
+    - 'LSODA' switches between Dormand-Prince 5(4) and Rodas5 with a stiffness test, where
+      SciPy's switches between Adams and BDF methods (see ``solve_ivp``).
     - The banded-Jacobian (``ml``, ``mu``), ``tcrit``, ``hmin`` and order limits are
       ignored. ``infodict`` holds totals rather than per-interval arrays.
     - On failure, unreached rows are ``nan`` (SciPy returns garbage there) and an

@@ -18,7 +18,7 @@ from scijax.solvers.integrate import solve_ivp
 from tests.problems.ivp_problems import compute_error, fun_rational, jac_rational, sol_rational
 
 METHODS = ["RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA"]
-# One method per distinct engine (BDF and LSODA run the same stepper as Radau here), to save compile time
+# One method per distinct implicit engine family (Radau stands for BDF and LSODA here), to save compile time
 # in tests whose assertions do not depend on the method name.
 ENGINES = ["RK23", "RK45", "DOP853", "Radau"]
 Y0 = [1 / 3, 2 / 9]
@@ -95,7 +95,7 @@ def test_integration_counts(method):
             assert res.nfev < 50
         else:
             assert res.nfev < 40
-        if method in ["RK23", "RK45", "DOP853"]:
+        if method in ["RK23", "RK45", "DOP853", "LSODA"]:  # SciPy's list: LSODA stays non-stiff here
             assert_equal(res.njev, 0)
             assert_equal(res.nlu, 0)
         elif method == "Radau":
@@ -105,11 +105,6 @@ def test_integration_counts(method):
             assert res.nlu >= 2 * res.n_steps > 0
         elif method == "BDF":
             assert 0 < res.njev < 3 and 0 < res.nlu < 10  # SciPy's bounds
-        else:
-            # Documented deviation: 'LSODA' runs Rosenbrock Rodas5, which evaluates one
-            # Jacobian and one LU per step (SciPy's LSODA runs Adams here: njev == 0).
-            # Check our own bookkeeping instead.
-            assert res.njev == res.nlu == res.n_steps > 0
 
 
 def test_integration_vectorized():
