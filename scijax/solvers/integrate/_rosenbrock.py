@@ -5,8 +5,8 @@ method by one Jacobian and one LU factorisation per step, followed by one
 linear solve per stage. For the small and medium stiff systems that SciPy's
 'Radau', 'BDF' and 'LSODA' serve, that is much cheaper per step than an
 ESDIRK with Newton iterations, and the methods below are L-stable and
-stiffly accurate. ``solve_ivp`` runs Rodas5 under 'Rodas5', and for now under
-'BDF' and 'LSODA' too ('Radau' is the Radau IIA of ``_radau.py``).
+stiffly accurate. ``solve_ivp`` runs Rodas5 under 'Rodas5', and as the stiff half of
+'LSODA' (``_lsoda.py``); 'Radau' is the Radau IIA of ``_radau.py`` and 'BDF' the NDF of ``_bdf.py``.
 
 Methods are data: a :class:`RosenbrockTableau` in the "transformed" form of
 Hairer & Wanner (Solving ODEs II, section IV.7), with

@@ -233,7 +233,7 @@ def _check_root(event, res, i):
     assert np.isclose(event(res.t_events[i][0], res.y_events[i][0]), 0)
 
 
-# One method per distinct engine (BDF and LSODA run the same stepper as Radau here).
+# The explicit engines and one implicit one (BDF and LSODA have their own event tests above/below).
 ENGINES = ["RK23", "RK45", "DOP853", "Radau"]
 
 
