@@ -199,3 +199,8 @@ __all__ = [
     "svdvals",
     "tfqmr",
 ]
+
+# Eager calls return NumPy arrays and Python scalars, as SciPy does; traced calls stay JAX (scijax/_eager.py).
+from ..._eager import wrap_public as _wrap_public  # noqa: E402 (wraps the names imported above)
+
+_wrap_public(globals(), __all__)
