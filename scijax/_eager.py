@@ -33,8 +33,14 @@ __all__ = ["eager_scipy", "eager_result", "wrap_public", "in_eager_context"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# Result classes whose 0-d float64 fields SciPy returns as Python floats.
-_PYTHON_FLOAT_RESULTS = ("RootResults", "LinprogResult")
+# Results whose 0-d float64 fields SciPy returns as Python floats: linprog's, and RootResults of the
+# bracketing methods (Newton's and the secant method's root is an np.float64, as in SciPy).
+_BRACKETING = ("brentq", "brenth", "bisect", "ridder", "toms748")
+
+
+def _python_float_result(x: Any) -> bool:
+    name = type(x).__name__
+    return name == "LinprogResult" or (name == "RootResults" and getattr(x, "method", None) in _BRACKETING)
 
 
 def in_eager_context(tree: Any = ()) -> bool:
@@ -74,7 +80,7 @@ def _convert(x: Any, python_float: bool) -> Any:
     if isinstance(x, (jax.Array, np.ndarray, np.generic)):
         return _array(x, python_float)
     if _is_result(x):
-        pf = python_float or type(x).__name__ in _PYTHON_FLOAT_RESULTS
+        pf = python_float or _python_float_result(x)
         leaves, treedef = jax.tree_util.tree_flatten(x, is_leaf=lambda y: y is not x and isinstance(y, eqx.Module))
         return jax.tree_util.tree_unflatten(treedef, [_convert(leaf, pf) for leaf in leaves])
     if isinstance(x, tuple) and hasattr(x, "_fields"):  # NamedTuple results (TanhSinhResult, ...)
