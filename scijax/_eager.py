@@ -19,6 +19,7 @@ solvers' result classes, and leaving other objects such as ``OdeSolution`` or ``
 """
 
 import functools
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
@@ -31,6 +32,7 @@ from ._concrete import is_concrete
 __all__ = ["eager_scipy", "eager_result", "wrap_public", "in_eager_context"]
 
 P = ParamSpec("P")
+_REGISTRIES: dict[str, dict] = {}  # per-file "once/default" registries for re-issued warnings
 R = TypeVar("R")
 
 # Results whose 0-d float64 fields SciPy returns as Python floats: linprog's, and RootResults of the
@@ -122,13 +124,32 @@ def eager_scipy(out: Any, python_float: bool = False) -> Any:
     return _convert(out, python_float)
 
 
+def _reissue(caught: list[warnings.WarningMessage]) -> None:
+    """Issue recorded warnings again: those attributed to the wrapper at the wrapper's caller."""
+    for w in caught:
+        if w.filename == __file__:
+            warnings.warn(w.message, w.category, stacklevel=3)  # 1 here, 2 the wrapper, 3 its caller
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source,
+                                   registry=_REGISTRIES.setdefault(w.filename, {}))
+
+
 def eager_result(fn: Callable[P, R] | None = None, *, python_float: bool = False) -> Any:
     """Decorator: the function's eager results get SciPy's types (see :func:`eager_scipy`)."""
 
     def decorate(f: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(f)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            return eager_scipy(f(*args, **kwargs), python_float)
+            # Warnings issued with a fixed ``stacklevel`` inside ``f`` would point at this wrapper:
+            # record them and re-issue each at the caller's line, through the caller's filters.
+            caught: list[warnings.WarningMessage] = []
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    out = f(*args, **kwargs)
+            finally:
+                _reissue(caught)
+            return eager_scipy(out, python_float)
 
         wrapper.__scijax_eager__ = True  # type: ignore[attr-defined]
         return wrapper

@@ -110,6 +110,9 @@ def test_linalg_eager_results_and_attribute_protocol():
     assert isinstance(x, np.ndarray) and x.flags.writeable
     np.testing.assert_allclose(x, sl.solve(a, b), rtol=1e-14)
     assert type(linalg.det(a.astype(np.float32))) is np.float32
+    with pytest.warns(sl.LinAlgWarning) as rec:  # SciPy's warning, attributed to this line as SciPy's is
+        linalg.solve(np.array([[1e-17, 0.0], [0.0, 1.0]]), b)
+    assert [w.filename for w in rec] == [__file__]
 
     # Krylov: (x, info) with info a Python int, as SciPy's.
     diag = np.array([1.0, 10.0, 100.0, 1000.0])
