@@ -80,7 +80,7 @@ def cumulative_simpson(y: ArrayLike, *, x: ArrayLike | None = None, dx: ArrayLik
     >>> from scijax.solvers.integrate import cumulative_simpson
     >>> x = jnp.linspace(0.0, 2.0, 5)
     >>> cumulative_simpson(x**2, x=x, initial=0.0)
-    Array([0.        , 0.04166667, 0.33333333, 1.125     , 2.66666667], dtype=float64)
+    array([0.        , 0.04166667, 0.33333333, 1.125     , 2.66666667])
     """
     y = jnp.asarray(y)
     if not jnp.issubdtype(y.dtype, jnp.inexact):

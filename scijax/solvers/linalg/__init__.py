@@ -263,3 +263,8 @@ __all__ = [
     "subspace_angles",
     "solve_lyapunov",
 ]
+
+# Eager calls return NumPy arrays and Python scalars, as SciPy does; traced calls stay JAX (scijax/_eager.py).
+from ..._eager import wrap_public as _wrap_public  # noqa: E402 (wraps the names imported above)
+
+_wrap_public(globals(), __all__)

@@ -296,6 +296,8 @@ def krylov_solve(
     if callback is not None and not callable(callback):
         raise TypeError("`callback` must be callable or None")
     pair = isinstance(M, tuple)
+    if M is None and callable(getattr(A, "psolve", None)):  # SciPy's make_system: A.psolve/A.rpsolve
+        M = LinearOperator(A.shape, A.psolve, rmatvec=getattr(A, "rpsolve", None), dtype=getattr(A, "dtype", None))
     A, M1, b, x0 = prepare_system(spec.name, A, b, x0, M[0] if pair else M, name_M="M1" if pair else "M")
     if pair:
         M2 = None if M[1] is None else prepare_system(spec.name, A, b, None, M[1], name_M="M2")[1]

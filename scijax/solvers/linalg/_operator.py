@@ -6,6 +6,7 @@ scalings and transposes of those) hold the arrays themselves as pytree leaves, s
 ``jax.jit`` and ``jax.vmap`` like any other argument and are differentiated like any other array.
 """
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -63,9 +64,13 @@ class LinearOperator(eqx.Module):
 
     Differences from SciPy
     ----------------------
-    - The operator is an immutable pytree (an ``equinox.Module``). Operators built from arrays can
+    - The operator is a pytree (an ``equinox.Module``). Operators built from arrays can
       be passed straight to ``jax.jit``; an operator holding a plain Python function needs
       ``equinox.filter_jit`` (or construct it inside the jitted function).
+    - Setting attributes works as in SciPy for eager use (``A.dtype = ...``, ``A.psolve = f``:
+      the Krylov solvers then use ``psolve``/``rpsolve`` as the preconditioner when ``M`` is not
+      given). Attributes that are not fields are not part of the pytree: they are dropped when
+      the operator passes through ``jit`` or ``tree_map``.
     - A missing ``rmatvec`` is derived automatically instead of raising ``NotImplementedError``.
     - Subclassing with ``_matvec`` is not supported; pass the callables instead.
 
@@ -105,6 +110,26 @@ class LinearOperator(eqx.Module):
                 raise TypeError(f"`{name}` must be callable or None")
         self.dtype = np.dtype(dtype) if dtype is not None else _default_dtype(matvec, self.shape[1])
         self._mv, self._rmv, self._mm, self._rmm = matvec, rmatvec, matmat, rmatmat
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """SciPy's attribute protocol: ``A.psolve = f``, ``A.dtype = ...`` work on an operator used eagerly.
+
+        ``shape`` and ``dtype`` are checked and replaced; any other new attribute (``psolve``,
+        ``rpsolve``, user data) is kept on this instance only, outside the pytree, so it does not
+        survive ``jit``/``tree_map`` (SciPy has no such transformations). The internal callables
+        stay immutable.
+        """
+        try:
+            super().__setattr__(name, value)  # allowed while ``__init__`` runs
+            return
+        except dataclasses.FrozenInstanceError:
+            if name in ("_mv", "_rmv", "_mm", "_rmm"):
+                raise
+        if name == "shape":
+            value = _check_shape(value)
+        elif name == "dtype":
+            value = np.dtype(value)
+        object.__setattr__(self, name, value)
 
     @property
     def ndim(self) -> int:

@@ -177,3 +177,9 @@ __all__ = [
     "show_options",
     "toms748",
 ]
+
+# Eager calls return NumPy arrays and Python scalars, as SciPy does; traced calls stay JAX (scijax/_eager.py).
+from ..._eager import wrap_public as _wrap_public  # noqa: E402 (wraps the names imported above)
+
+_wrap_public(globals(), __all__, exclude=("rosen", "rosen_der", "rosen_hess", "rosen_hess_prod", "approx_fprime"),
+             python_float=("brentq", "brenth", "ridder", "bisect", "toms748"))

@@ -130,7 +130,7 @@ def linprog(
     >>> from scijax.solvers.optimize import linprog
     >>> res = linprog([-1.0, 4.0], A_ub=[[-3.0, 1.0], [1.0, 2.0]], b_ub=[6.0, 4.0],
     ...               bounds=[(None, None), (-3, None)])
-    >>> round(float(res.fun), 6), res.status.item()
+    >>> round(float(res.fun), 6), res.status
     (-22.0, 0)
     >>> [round(float(v), 6) + 0.0 for v in res.ineqlin.marginals]
     [0.0, -1.0]

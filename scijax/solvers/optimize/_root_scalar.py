@@ -41,16 +41,24 @@ class RootResults(eqx.Module):
 
     @property
     def flag(self) -> str | list[str]:
-        code = np.asarray(self.flag_code)
+        code, root = np.asarray(self.flag_code), np.asarray(self.root)
         if code.ndim == 0:
-            return _FLAGS[int(code)]
-        return [_FLAGS[int(c)] for c in code.ravel()]
+            return _flag_text(int(code), root)
+        return [_flag_text(int(c), r) for c, r in zip(code.ravel(), np.broadcast_to(root, code.shape).ravel(),
+                                                      strict=True)]
 
     def __repr__(self) -> str:
         if not _is_concrete(self.flag_code):  # traced: no flag text yet
             return f"RootResults(root={self.root!r}, method={self.method!r})"
         names = ("converged", "flag", "function_calls", "iterations", "root", "method")
         return format_fields([(n, getattr(self, n)) for n in names])
+
+
+def _flag_text(code: int, root: Any) -> str:
+    if code == VALUEERR:  # SciPy's flag names the point (the root returned eagerly; NaN under jit)
+        at = "" if np.isnan(root) else f" at x={float(root)}"
+        return f"The function value{at} is NaN; solver cannot continue."
+    return _FLAGS[code]
 
 
 def _no_grad(tree):
@@ -105,7 +113,7 @@ class _NewtonFn(eqx.Module):
         return cast(f), (cast(d1), cast(d2))
 
 
-def _bracket_solve(method, f, a, b, args, xtol, rtol, maxiter, disp, **extra) -> RootResults:
+def _bracket_solve(method, f, a, b, args, xtol, rtol, maxiter, disp, raise_nan=True, **extra) -> RootResults:
     _check_tols(xtol, rtol, maxiter)
     args = prepare_args(args)
     dtype = jnp.result_type(a, b, 1.0)
@@ -120,8 +128,10 @@ def _bracket_solve(method, f, a, b, args, xtol, rtol, maxiter, disp, **extra) ->
         code = int(flag)
         if code == SIGNERR:
             raise ValueError("f(a) and f(b) must have different signs")
-        if code == VALUEERR:
-            raise ValueError("The function value is NaN; solver cannot continue.")
+        if code == VALUEERR:  # SciPy: the functions raise; root_scalar reports the point where f was NaN
+            res = RootResults(stats["x"], stats["nit"], stats["nfev"], flag == CONVERGED, flag, method)
+            if raise_nan:
+                raise ValueError(res.flag)
         if disp and code == CONVERR:
             raise RuntimeError(f"Failed to converge after {int(res.iterations)} iterations, "
                                f"value is {float(root)}.")
@@ -134,7 +144,8 @@ def _bracket_core(fn, solver, a, b, args):
                          has_aux=True, max_steps=solver.maxiter + 2, throw=False)
     flag = sol.stats["flag"]
     root = attach_implicit_gradient(sol.value, lambda x, p: fn(x, p)[0], args, success=flag == CONVERGED)
-    return nan_unless(root, (flag != SIGNERR) & (flag != VALUEERR)), sol.stats
+    stats = {**sol.stats, "x": jax.lax.stop_gradient(sol.value)}  # where f was NaN, for SciPy's message
+    return nan_unless(root, (flag != SIGNERR) & (flag != VALUEERR)), stats
 
 
 def _bracket_function(method: str) -> Callable:
@@ -358,7 +369,9 @@ def root_scalar(f: Callable, args: Any = (), method: str | None = None, bracket:
     ----------------------
     ``method='newton'`` without ``fprime`` takes ``f'`` by automatic differentiation (SciPy's by
     finite differences). Never raises on run-time failure (``converged``/``flag`` say what
-    happened); ``root`` is NaN after a sign error. 'toms748' is written from the paper (see :func:`toms748`).
+    happened); ``root`` is NaN after a sign error. When ``f`` returns NaN, a bracketing method stops with
+    ``converged=False`` and SciPy's flag naming the point (eagerly ``root`` is that point, as in SciPy; under
+    ``jit``/``vmap`` it is NaN). 'toms748' is written from the paper (see :func:`toms748`).
     ``fprime``/``fprime2`` may be ``True`` when ``f`` returns ``(f, f')`` or ``(f, f', f'')``.
 
     Notes
@@ -389,7 +402,7 @@ def root_scalar(f: Callable, args: Any = (), method: str | None = None, bracket:
             _check_toms748(bracket[0], bracket[1], 1)
         res = _bracket_solve(method, f, bracket[0], bracket[1], args,
                              _XTOL if xtol is None else xtol, _RTOL if rtol is None else rtol,
-                             _ITER if maxiter is None else maxiter, disp=False)
+                             _ITER if maxiter is None else maxiter, disp=False, raise_nan=False)
         return res
     if method not in ("newton", "secant", "halley"):
         raise ValueError(f"Unknown solver {method!r} for `method`.")

@@ -41,7 +41,7 @@ def _start(fn, args, options, dtype):
     flag = jnp.where(fb == 0, CONVERGED, flag)
     flag = jnp.where(fa == 0, CONVERGED, flag)
     flag = jnp.where(jnp.isnan(fa) | jnp.isnan(fb), VALUEERR, flag)
-    xc = jnp.where(fa == 0, a, b)
+    xc = jnp.where((fa == 0) | jnp.isnan(fa), a, b)  # SciPy evaluates f(a) first: a NaN there is reported at a
     zero = jnp.zeros((), dtype)
     return _State(a, b, xc, fa, fb, jnp.where(fa == 0, fa, fb), zero, zero, jnp.array(0),
                   jnp.array(2), flag)

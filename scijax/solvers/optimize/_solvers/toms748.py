@@ -155,7 +155,7 @@ class Toms748(optx.AbstractRootFinder):
         return self._root(s), s, None
 
     def _root(self, s):
-        return jnp.where(jnp.abs(s.fa) < jnp.abs(s.fb), s.a, s.b)
+        return jnp.where(jnp.isnan(s.fa) | (jnp.abs(s.fa) < jnp.abs(s.fb)), s.a, s.b)  # a NaN at a: report a
 
     def terminate(self, fn, y, args, options, state, tags):
         return (state.flag != RUNNING) | (self.maxiter == 0), optx.RESULTS.successful
