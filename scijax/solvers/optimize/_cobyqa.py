@@ -96,7 +96,7 @@ def run_cobyqa(spec, objective, solver, x0, params, lower, upper, has_bounds: bo
     maxcv = jnp.max(-c_in, initial=0.0).clip(0.0)
     info = jnp.where(sol.result == optx.RESULTS.nonlinear_max_steps_reached, 5, stats["info"])
     status = _callback_status(stats, info.astype(jnp.int32))
-    success = ((status == 0) | (status == 1)) & jnp.isfinite(f_star)
+    success = (status >= 0) & (status <= 2) & jnp.isfinite(f_star)
     lam_eq, lam_in, active = _multipliers(fn, x_star, inputs, engine.radius_final)
     x, _, _ = attach_implicit_gradient((x_star, lam_eq, lam_in), kkt_residual(fn, active), inputs,
                                        success=success)

@@ -29,7 +29,7 @@ from jaxtyping import Array
 
 __all__ = ["COBYQA", "COBYQA_STATUS"]
 
-COBYQA_STATUS = {"radius": 0, "target": 1, "maxfev": 5, "maxiter": 6}
+COBYQA_STATUS = {"radius": 0, "target": 1, "fixed": 2, "maxfev": 5, "maxiter": 6}
 
 
 class _State(eqx.Module):
@@ -158,6 +158,8 @@ class COBYQA(optx.AbstractMinimiser):
         up_ok, dn_ok = y + r <= upper, y - r >= lower
         p1 = jnp.where(up_ok, y + r, y - r)
         p2 = jnp.where(dn_ok & up_ok, y - r, jnp.where(up_ok, y + 2 * r, y - 2 * r))
+        fixed = upper <= lower  # (no displacement along a fixed variable; the model ignores it)
+        p1, p2 = jnp.where(fixed, y, p1), jnp.where(fixed, y, p2)
         eye = jnp.eye(n, dtype=dtype)
         pts = jnp.concatenate([y[None], y + eye * (p1 - y), y + eye * (p2 - y)], 0)
         fval = jax.lax.map(lambda p: fn(p, args)[0], pts).astype(dtype)
@@ -166,9 +168,11 @@ class COBYQA(optx.AbstractMinimiser):
         zero = jnp.zeros((), dtype)
         false = jnp.array(False)
         at_target = fval[kopt] <= self.target
+        all_fixed = jnp.all(fixed)
         return _State(pts, fval, kopt, pts[kopt], jnp.zeros((n,), dtype), jnp.zeros((n, n), dtype), r + zero,
                       r + zero, false, false, jnp.array(0), jnp.array(2 * n + 1),
-                      jnp.where(at_target, COBYQA_STATUS["target"], 0), at_target)
+                      jnp.where(all_fixed, COBYQA_STATUS["fixed"], jnp.where(at_target, COBYQA_STATUS["target"], 0)),
+                      at_target | all_fixed)
 
     def step(self, fn, y, args, options, state, tags):
         dtype = y.dtype
@@ -249,7 +253,7 @@ class COBYQA(optx.AbstractMinimiser):
 
     def postprocess(self, fn, y, aux, args, options, state, tags, result):
         return state.pts[state.kopt], aux, {"nit": state.nit, "nfev": state.nfev, "info": state.info,
-                                            "converged": state.info <= 1}
+                                            "converged": state.info <= 2}
 
 
 def _sanitize(fval):
