@@ -5,7 +5,8 @@ models from ``2n + 1`` points). Bounds are always respected: every point evaluat
 Linear and nonlinear ``constraints`` are not supported yet (``NotImplementedError``).
 
 The result has SciPy's fields (``x``, ``fun``, ``nfev``, ``nit``, ``maxcv``, ``status``,
-``success``, ``message``), status codes and messages. Derivatives: as COBYLA, ``x`` gets the
+``success``, ``message``), status codes and messages (a callback's ``StopIteration`` is SciPy's
+status 3, a success, not the package's usual 99). Derivatives: as COBYLA, ``x`` gets the
 implicit derivative of the KKT conditions at the returned point (the bounds active there), NaN
 where the solve did not succeed.
 """
@@ -15,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from ._callback import unwrap, unwrap_solution
+from ._callback import CALLBACK_STATUS, unwrap, unwrap_solution
 from ._cobyla import _multipliers
 from ._implicit import attach_implicit_gradient
 from ._minimize_run import _callback_status, _no_grad
@@ -96,7 +97,8 @@ def run_cobyqa(spec, objective, solver, x0, params, lower, upper, has_bounds: bo
     maxcv = jnp.max(-c_in, initial=0.0).clip(0.0)
     info = jnp.where(sol.result == optx.RESULTS.nonlinear_max_steps_reached, 5, stats["info"])
     status = _callback_status(stats, info.astype(jnp.int32))
-    success = (status >= 0) & (status <= 2) & jnp.isfinite(f_star)
+    status = jnp.where(status == CALLBACK_STATUS, 3, status)  # SciPy's COBYQA: 3, a success
+    success = (status >= 0) & (status <= 3) & jnp.isfinite(f_star)
     lam_eq, lam_in, active = _multipliers(fn, x_star, inputs, engine.radius_final)
     x, _, _ = attach_implicit_gradient((x_star, lam_eq, lam_in), kkt_residual(fn, active), inputs,
                                        success=success)

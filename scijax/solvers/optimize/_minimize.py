@@ -114,8 +114,9 @@ def minimize(
         or a constraint, -1 NaN/inf in ``x0``.
         COBYQA returns SciPy's fields ``x``, ``fun``, ``nfev``, ``nit``, ``maxcv``, ``status``,
         ``success``, ``message`` and SciPy's codes: 0 the radius reached ``final_tr_radius``, 1
-        ``f_target`` reached, 5 ``maxfev`` evaluations, 6 ``maxiter`` iterations; ``success`` also
-        needs a finite ``fun``.
+        ``f_target`` reached, 2 all variables fixed by the bounds, 3 the callback raised
+        ``StopIteration`` (a success, as in SciPy; not 99), 5 ``maxfev`` evaluations, 6
+        ``maxiter`` iterations; ``success`` also needs a finite ``fun``.
 
     Differences from SciPy
     ----------------------

@@ -80,6 +80,19 @@ def test_float32_status_codes_and_bad_inputs():
     ref = so.minimize(rosen32, [-1.2, 1.0], method="COBYQA", options={"final_tr_radius": 1e-3, "maxfev": 30})
     assert res.x.dtype == jnp.float32 and int(res.status) == ref.status == 5 and not bool(res.success)
     assert res.message == ref.message and int(res.nfev) == 30
+    def stop_at_three():
+        calls = []
+
+        def callback(intermediate_result):
+            calls.append(intermediate_result.fun)
+            if len(calls) == 3:
+                raise StopIteration
+
+        return callback
+
+    res = minimize(rosen32, jnp.array([-1.2, 1.0], jnp.float32), method="COBYQA", callback=stop_at_three())
+    ref = so.minimize(rosen32, [-1.2, 1.0], method="COBYQA", callback=stop_at_three())
+    assert int(res.status) == ref.status == 3 and bool(res.success) and ref.success and res.message == ref.message
     with pytest.raises(ValueError, match="initial_tr_radius"):
         minimize(rosen32, np.zeros(2), method="COBYQA", options={"initial_tr_radius": -1.0})
     with pytest.raises(ValueError, match="final_tr_radius"):
