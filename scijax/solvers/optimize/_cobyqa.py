@@ -17,7 +17,7 @@ import numpy as np
 import optimistix as optx
 
 from ._callback import CALLBACK_STATUS, unwrap, unwrap_solution
-from ._cobyla import _multipliers
+from ._cobyla import CobylaResult, _multipliers
 from ._implicit import attach_implicit_gradient
 from ._minimize_run import _callback_status, _no_grad
 from ._result import OptimizeResult
@@ -34,8 +34,11 @@ COBYQA_MESSAGES: tuple[str, ...] = (
     "The feasibility problem received has been solved successfully",
     "The maximum number of function evaluations has been exceeded",
     "The maximum number of iterations has been exceeded",
+    "A linear algebra error occurred",
+    "The bound constraints are infeasible",
 )
-"""SciPy's COBYQA messages indexed by ``status`` (0-6)."""
+"""SciPy's COBYQA messages indexed by ``status`` (0-6; SciPy's -2 and -1 index the last two
+entries, as Python's negative indices do). -2 is what SciPy reports for a non-finite ``x0``."""
 
 COBYQA_OPTIONS = frozenset({"disp", "maxfev", "maxiter", "f_target", "feasibility_tol", "initial_tr_radius",
                             "final_tr_radius", "scale"})
@@ -103,5 +106,7 @@ def run_cobyqa(spec, objective, solver, x0, params, lower, upper, has_bounds: bo
     x, _, _ = attach_implicit_gradient((x_star, lam_eq, lam_in), kkt_residual(fn, active), inputs,
                                        success=success)
     f = fn(x, inputs)[0]
-    return OptimizeResult(x=unravel(x), success=success, status=status, fun=f, nfev=stats["nfev"],
-                          nit=stats["nit"], maxcv=maxcv, messages=COBYQA_MESSAGES)
+    # (CobylaResult reads SciPy's negative codes from ``messages``, not the shared callback table.)
+    return CobylaResult(x=unravel(x), success=success, status=status, fun=f, nfev=stats["nfev"],
+                        nit=stats["nit"], maxcv=maxcv, success_message=jnp.zeros_like(status),
+                        messages=COBYQA_MESSAGES)

@@ -116,7 +116,8 @@ def minimize(
         ``success``, ``message`` and SciPy's codes: 0 the radius reached ``final_tr_radius``, 1
         ``f_target`` reached, 2 all variables fixed by the bounds, 3 the callback raised
         ``StopIteration`` (a success, as in SciPy; not 99), 5 ``maxfev`` evaluations, 6
-        ``maxiter`` iterations; ``success`` also needs a finite ``fun``.
+        ``maxiter`` iterations, -2 a non-finite ``x0``; ``success`` also needs a finite
+        ``fun``.
 
     Differences from SciPy
     ----------------------

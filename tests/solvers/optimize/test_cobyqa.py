@@ -49,6 +49,8 @@ def test_rosenbrock_free_and_bounded_match_scipy_jit_no_recompile_nonfinite():
     # Non-finite objective everywhere: no finite point, an honest failure.
     bad = SOLVE(jnp.array([np.nan, 100.0]), jnp.asarray(FREE[0]), jnp.asarray(FREE[1]))
     assert not bool(bad.success) and not np.isfinite(float(bad.fun))
+    bad = SOLVE(jnp.asarray(p), jnp.asarray(FREE[0]), jnp.asarray(FREE[1]) + jnp.nan)  # x0 clipped to NaN
+    assert int(bad.status) == -2 and not bool(bad.success) and bad.message == "A linear algebra error occurred"
     assert SOLVE._cache_size() == 1
     assert set(res.keys()) >= {"x", "fun", "status", "success", "message", "nfev", "nit", "maxcv"}
 

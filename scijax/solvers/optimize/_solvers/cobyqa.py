@@ -29,7 +29,7 @@ from jaxtyping import Array
 
 __all__ = ["COBYQA", "COBYQA_STATUS"]
 
-COBYQA_STATUS = {"radius": 0, "target": 1, "fixed": 2, "maxfev": 5, "maxiter": 6}
+COBYQA_STATUS = {"radius": 0, "target": 1, "fixed": 2, "maxfev": 5, "maxiter": 6, "linalg": -2}
 
 
 class _State(eqx.Module):
@@ -169,10 +169,12 @@ class COBYQA(optx.AbstractMinimiser):
         false = jnp.array(False)
         at_target = fval[kopt] <= self.target
         all_fixed = jnp.all(fixed)
+        bad_x = jnp.invert(jnp.all(jnp.isfinite(y)))  # SciPy's COBYQA: a linear algebra error
         return _State(pts, fval, kopt, pts[kopt], jnp.zeros((n,), dtype), jnp.zeros((n, n), dtype), r + zero,
                       r + zero, false, false, jnp.array(0), jnp.array(2 * n + 1),
-                      jnp.where(all_fixed, COBYQA_STATUS["fixed"], jnp.where(at_target, COBYQA_STATUS["target"], 0)),
-                      at_target | all_fixed)
+                      jnp.where(bad_x, COBYQA_STATUS["linalg"], jnp.where(
+                          all_fixed, COBYQA_STATUS["fixed"], jnp.where(at_target, COBYQA_STATUS["target"], 0))),
+                      at_target | all_fixed | bad_x)
 
     def step(self, fn, y, args, options, state, tags):
         dtype = y.dtype
