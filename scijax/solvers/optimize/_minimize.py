@@ -69,7 +69,8 @@ def minimize(
         'BFGS', 'L-BFGS-B', 'CG', 'Newton-CG', 'trust-ncg', 'trust-exact', 'trust-krylov',
         'dogleg', 'Nelder-Mead', 'Powell', 'TNC', 'SLSQP' or 'trust-constr'. Default as in SciPy: BFGS,
         L-BFGS-B with bounds, SLSQP with constraints.
-        Also 'COBYLA' (derivative-free; bounds and constraints, see below).
+        Also 'COBYLA' (derivative-free; bounds and constraints, see below) and 'COBYQA'
+        (derivative-free; bounds only so far, see below).
     jac
         ``None`` (autodiff; never finite differences), ``True`` (``fun`` returns ``(f, g)``) or a
         callable ``jac(x, *args)``. SciPy's ``'2-point'``, ``'3-point'`` and ``'cs'`` are accepted
@@ -82,11 +83,13 @@ def minimize(
     bounds
         ``Bounds`` or a sequence of ``(min, max)`` pairs (``None`` for unbounded), for
         L-BFGS-B, TNC, Powell, Nelder-Mead and SLSQP.
-        COBYLA takes them too (as constraint rows, see below).
+        COBYLA takes them too (as constraint rows, see below). COBYQA never evaluates ``fun``
+        outside them.
     constraints
         For SLSQP: dicts with ``type`` ('eq'/'ineq'), ``fun``, optional ``jac`` and ``args``, or
         ``LinearConstraint``/``NonlinearConstraint`` objects.
-        COBYLA takes the same forms (each equality becomes two inequalities).
+        COBYLA takes the same forms (each equality becomes two inequalities). COBYQA raises
+        ``NotImplementedError`` for any ``constraints`` (not implemented yet).
     tol
         Default tolerance, mapped onto each method's own option as SciPy does.
     callback
@@ -109,6 +112,12 @@ def minimize(
         ``message`` and SciPy's codes: 0 the radius reached ``tol`` (``success`` only if
         ``maxcv <= catol``), 1 ``f_target`` reached, 3 ``maxiter`` evaluations, -2 NaN/inf in ``f``
         or a constraint, -1 NaN/inf in ``x0``.
+        COBYQA returns SciPy's fields ``x``, ``fun``, ``nfev``, ``nit``, ``maxcv``, ``status``,
+        ``success``, ``message`` and SciPy's codes: 0 the radius reached ``final_tr_radius``, 1
+        ``f_target`` reached, 2 all variables fixed by the bounds, 3 the callback raised
+        ``StopIteration`` (a success, as in SciPy; not 99), 5 ``maxfev`` evaluations, 6
+        ``maxiter`` iterations, -2 a non-finite ``x0``; ``success`` also needs a finite
+        ``fun``.
 
     Differences from SciPy
     ----------------------
@@ -141,6 +150,16 @@ def minimize(
       defaults to ``sqrt(eps)`` of ``x0``'s dtype. The derivative of ``x`` is the implicit one
       of the KKT conditions of the constraints active at the returned point, which is accurate
       to about ``tol``.
+    - COBYQA (bounds only; ``constraints`` raise ``NotImplementedError``) is written from
+      Ragonneau's thesis and Powell's NEWUOA/BOBYQA papers, not from the cobyqa package:
+      ``2n + 1`` interpolation points, quadratic models whose Hessian changes least in the
+      Frobenius norm (the KKT system solved afresh each iteration, ``O(n^3)``-``O(n^6)`` work: for
+      small ``n``), a truncated-CG trust-region step in the ball and the box, geometry steps on the
+      Lagrange functions, radii from ``initial_tr_radius`` to ``final_tr_radius``. Iterates and
+      counts differ from SciPy's (Rosenbrock from ``(-1.2, 1)``: 172 evaluations vs 144, both
+      at ``(1, 1)`` to ``1e-6``). ``scale=True`` raises; ``feasibility_tol`` is accepted (no
+      constraints to test). The derivative of ``x`` is the implicit one of the KKT conditions with
+      the bounds active at the returned point (NaN when not ``success``).
     - Powell, TNC: ``status`` uses the generic codes below, not SciPy's method-specific ones.
     - trust-constr is Byrd-Omojokun trust-region SQP, with SciPy's barrier method on slack
       variables when there are inequalities or bounds (``_solvers/trust_constr.py``). Its default

@@ -17,6 +17,7 @@ import optimistix as optx
 from jaxtyping import Array
 
 from ._cobyla import COBYLA_OPTIONS, build_cobyla, cobyla_max_steps, run_cobyla
+from ._cobyqa import COBYQA_OPTIONS, build_cobyqa, cobyqa_max_steps, run_cobyqa
 from ._hessian_update import HessianUpdateStrategy
 from ._lbfgs_hess import LbfgsInvHessProduct
 from ._minimize_run import run_constrained, run_minimiser
@@ -306,5 +307,7 @@ MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
         max_steps=lambda solver: int(solver.maxiter) + 2, takes_hess=True),
     "cobyla": MinimizeMethod(build_cobyla, COBYLA_OPTIONS, supports_bounds=True, supports_constraints=True,
                              run=run_cobyla, max_steps=cobyla_max_steps),
+    "cobyqa": MinimizeMethod(build_cobyqa, COBYQA_OPTIONS, supports_bounds=True, supports_constraints=True,
+                             run=run_cobyqa, max_steps=cobyqa_max_steps),
 }
 """SciPy method name (lower case) -> ``MinimizeMethod``. Adding a method is one entry here."""
