@@ -1,115 +1,29 @@
 """``quad`` and ``quad_vec``: adaptive Gauss-Kronrod quadrature, :func:`scipy.integrate.quad` and
 :func:`scipy.integrate.quad_vec`. The engine is :mod:`._quad_adaptive`."""
 
-import sys
 import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax.core
 import jax.numpy as jnp
-import numpy as np
 from scipy.integrate import IntegrationWarning
 
 from ..._concrete import is_concrete as _is_concrete
 from ..._typing import Array, ArrayLike
 from .._precision import warn_if_truncated
 from ._quad_adaptive import NORMS, AdaptiveOptions
-from ._quad_cached import adaptive_quad_cached, prepare_integrand
+from ._quad_cached import MESSAGES as MESSAGES
+from ._quad_cached import as_args as _as_args
+from ._quad_cached import check_common as _check_common
+from ._quad_cached import float_dtype as _dtype
+from ._quad_cached import integrate as _integrate
+from ._quad_cached import prepare_integrand
 from ._quad_rules import RULES
+from ._quad_weights import quad_weighted
 
 __all__ = ["quad", "quad_vec", "QuadVecInfo"]
 
-MESSAGES = {
-    0: "The integral is probably accurate to within the requested tolerance.",
-    1: "The maximum number of subdivisions ({limit}) has been achieved.\n  If increasing the limit yields "
-       "no improvement it is advised to analyze \n  the integrand in order to determine the "
-       "difficulties.  If the position of a \n  local difficulty can be determined (singularity, "
-       "discontinuity) one will \n  probably gain from splitting up the interval and calling the "
-       "integrator \n  on the subranges.  Perhaps a special-purpose integrator should be used.",
-    3: "Extremely bad integrand behavior occurs at some points of the\n  integration interval "
-       "(non-finite values, or an interval too small to bisect).",
-}
-
-
-def _as_args(args: Any) -> tuple:
-    if not isinstance(args, tuple):
-        args = (args,)
-    return tuple(jnp.asarray(v) if isinstance(v, float | int | complex | np.ndarray | np.generic) else v
-                 for v in args)
-
-
-def _integrate(func, opts, a, b, args, points, epsabs, epsrel):
-    """``adaptive_quad``, with two fixes around it.
-
-    Arrays that ``func`` closes over and that are being differentiated (tracers) become extra
-    arguments, so the derivative rule sees them (a custom derivative cannot see a closure); and
-    an empty interval (``a == b``) gives SciPy's ``(0.0, 0.0)`` whatever ``func`` is there, with
-    the derivative ``f(b) db - f(a) da`` kept (``f`` non-finite there contributes 0).
-    """
-    leaves = jax.tree_util.tree_leaves(args)
-    if all(isinstance(v, jax.Array | np.ndarray) for v in leaves):
-        conv, consts = jax.closure_convert(lambda x, *xs: func(x, *xs), jnp.zeros((), a.dtype), *args)
-        if consts:
-            func, args = conv, tuple(args) + tuple(consts)
-    res = adaptive_quad_cached(func, opts, a, b, args, points, epsabs, epsrel)
-    empty = a == b
-    dtype = res.value.dtype
-
-    def at(x):
-        fx = jnp.asarray(func(jnp.where(jnp.isfinite(x), x, 0), *args)).astype(dtype)
-        return jnp.where(jnp.isfinite(x) & jnp.isfinite(fx), fx, 0)
-
-    def moved(x):  # value 0, derivative that of x (0 for an infinite limit)
-        return jnp.where(jnp.isfinite(x), x - jax.lax.stop_gradient(x), 0).astype(dtype)
-
-    limits = at(b) * moved(b) - at(a) * moved(a)
-    return res._replace(value=jnp.where(empty, limits, res.value),
-                        abserr=jnp.where(empty, 0, res.abserr), ier=jnp.where(empty, 0, res.ier))
-
-
-def _check_limit(name: str, x: Any) -> Array:
-    x = jnp.asarray(x)
-    if x.ndim != 0:
-        raise ValueError(f"`{name}` must be a scalar, got shape {x.shape}")
-    if _is_concrete(x) and bool(jnp.isnan(x)):
-        raise ValueError(f"`{name}` is NaN: integration limits must be numbers or +-inf")
-    return x
-
-
-def _check_common(a, b, epsabs, epsrel, limit, points):
-    a, b = _check_limit("a", a), _check_limit("b", b)
-    if not isinstance(limit, int | np.integer) or limit < 1:
-        raise ValueError(f"Invalid 'limit' argument. There must be at least one subinterval "
-                         f"(`limit` = {limit!r})")
-    if _is_concrete(epsabs, epsrel):
-        if float(epsabs) < 0 or float(epsrel) < 0:
-            raise ValueError("`epsabs` and `epsrel` must be non-negative")
-        if float(epsabs) <= 0 and float(epsrel) < max(50 * sys.float_info.epsilon, 5e-29):
-            raise ValueError("If 'epsabs'<=0, 'epsrel' must be greater than both 5e-29 and 50*(machine "
-                             "epsilon) (`epsabs`, `epsrel`).")
-    if points is None:
-        points = jnp.zeros(0)
-    else:
-        points = jnp.atleast_1d(jnp.asarray(points))
-        if points.ndim != 1:
-            raise ValueError(f"`points` must be a 1-D sequence, got shape {points.shape}")
-        if points.shape[0] + 1 > limit:
-            raise ValueError(f"Number of break points ({points.shape[0]}) must be less than subinterval "
-                             f"limit ({limit}) (`points`)")
-        if _is_concrete(a, b, points):
-            if bool(jnp.isinf(a) | jnp.isinf(b)):
-                raise ValueError("Infinity inputs cannot be used with break points (`points`).")
-            inside = (points >= jnp.minimum(a, b)) & (points <= jnp.maximum(a, b))
-            if points.shape[0] and not bool(jnp.all(inside)):
-                raise ValueError("All break points in 'points' must lie within the integration limits.")
-    return a, b, points
-
-
-def _dtype(a, b, args) -> Any:
-    floats = [x for x in (a, b, *jax.tree_util.tree_leaves(args))
-              if jnp.issubdtype(jnp.result_type(x), jnp.floating)]
-    return jnp.result_type(*floats, float) if not floats else jnp.result_type(*floats)
 
 
 def quad(
@@ -186,12 +100,14 @@ def quad(
     1.0
     """
     warn_if_truncated("quad", a, b, args)
-    if weight is not None or wvar is not None or wopts is not None:
-        raise NotImplementedError("`weight` (weighted integrands) is not supported by scijax's quad")
-    if complex_func:
-        raise NotImplementedError("`complex_func=True` is not supported by scijax's quad")
     if not callable(func):
         raise TypeError("`func` must be callable")
+    if complex_func:
+        return _quad_complex(func, a, b, args, full_output, epsabs, epsrel, limit, points, weight, wvar,
+                             wopts, maxp1, limlst)
+    if weight is not None:
+        return quad_weighted(func, a, b, args, full_output, epsabs, epsrel, limit, points, weight, wvar,
+                             wopts, maxp1, limlst)
     a, b, points = _check_common(a, b, epsabs, epsrel, limit, points)
     args = _as_args(args)
     dtype = _dtype(a, b, args)
@@ -224,9 +140,34 @@ def quad(
         "elist": jnp.where(used, res.errors, 0),
         "ier": res.ier,
     }
+    if concrete and int(res.ier) == 0:
+        del info["ier"]  # SciPy's dict has no `ier`; a message follows it when it is non-zero
     if concrete and int(res.ier) != 0:
         return res.value, res.abserr, info, message
     return res.value, res.abserr, info
+
+
+def _quad_complex(func, a, b, args, full_output, *options) -> tuple:
+    """``complex_func=True``: the real and imaginary parts integrated separately, as SciPy does."""
+    if _is_concrete(a, b) and bool(jnp.asarray(a) == jnp.asarray(b)):
+        out = quad(lambda x, *p: 0.0, a, b, (), full_output, *options)
+        zero = jnp.zeros((), jnp.result_type(out[0].dtype, jnp.complex64))
+        return (zero, zero) + ((({"real": out[2], "imag": out[2]}),) if full_output else ())
+    a_, b_ = _check_limit_pair(a, b)
+    args = _as_args(args)
+    func, args = prepare_integrand("func", func, a_, b_, args, "quad")
+    re = quad(lambda x, *p: jnp.real(func(x, *p)), a, b, args, full_output, *options)
+    im = quad(lambda x, *p: jnp.imag(func(x, *p)), a, b, args, full_output, *options)
+    value, error = re[0] + 1j * im[0], re[1] + 1j * im[1]
+    if not full_output:
+        return value, error
+    return value, error, {"real": re[2:], "imag": im[2:]}
+
+
+def _check_limit_pair(a, b):
+    a, b, _ = _check_common(a, b, 0.0, 1.0, 1, None)
+    dtype = _dtype(a, b, ())
+    return a.astype(dtype), b.astype(dtype)
 
 
 class QuadVecInfo(NamedTuple):

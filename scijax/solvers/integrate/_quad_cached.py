@@ -1,4 +1,5 @@
-"""``quad``/``quad_vec`` entry helpers: host-path integrands and one compilation per integrand code.
+"""``quad``/``quad_vec`` entry helpers: argument checks, host-path integrands, and one compilation per
+integrand code.
 
 ``adaptive_quad`` is a plain function whose ``while_loop`` is traced and compiled on every eager call.
 :func:`adaptive_quad_cached` runs it under ``equinox.filter_jit`` when the integrand is hashable and
@@ -7,18 +8,40 @@ lambda: its closed-over numbers travel in ``args``), so a repeated call, or a la
 loop, reuses the compiled integration.
 """
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
+import numpy as np
 from jax.core import Tracer
 
+from ..._concrete import is_concrete as _is_concrete
+from ..._typing import Array
 from .._userfn import prepare_bound
 from ._quad_adaptive import AdaptiveOptions, adaptive_quad
 from ._quad_rules import RULES
 
-__all__ = ["adaptive_quad_cached", "prepare_integrand"]
+__all__ = ["MESSAGES", "adaptive_quad_cached", "prepare_integrand", "integrate", "as_args", "check_common",
+           "float_dtype"]
+
+MESSAGES = {
+    0: "The integral is probably accurate to within the requested tolerance.",
+    1: "The maximum number of subdivisions ({limit}) has been achieved.\n  If increasing the limit yields "
+       "no improvement it is advised to analyze \n  the integrand in order to determine the "
+       "difficulties.  If the position of a \n  local difficulty can be determined (singularity, "
+       "discontinuity) one will \n  probably gain from splitting up the interval and calling the "
+       "integrator \n  on the subranges.  Perhaps a special-purpose integrator should be used.",
+    3: "Extremely bad integrand behavior occurs at some points of the\n  integration interval "
+       "(non-finite values, or an interval too small to bisect).",
+    4: "The algorithm does not converge.  Roundoff error is detected\n  in the extrapolation table.  It "
+       "is assumed that the requested tolerance\n  cannot be achieved, and that the returned result (if "
+       "full_output = 1) is \n  the best which can be obtained.",
+    7: "Abnormal termination of the routine.  The estimates for result\n  and error are less reliable.  "
+       "It is assumed that the requested accuracy\n  has not been achieved.",
+}
 
 
 def prepare_integrand(role: str, func: Callable, a: Any, b: Any, args: tuple, solver: str):
@@ -51,3 +74,84 @@ def adaptive_quad_cached(func, opts: AdaptiveOptions, a, b, args, points, epsabs
     if index is None or not _cacheable(func):
         return adaptive_quad(func, opts, a, b, args, points, epsabs, epsrel)
     return _jitted(func, index, opts.limit, opts.norm, opts.n_points, a, b, args, points, epsabs, epsrel)
+
+
+def as_args(args: Any) -> tuple:
+    if not isinstance(args, tuple):
+        args = (args,)
+    return tuple(jnp.asarray(v) if isinstance(v, float | int | complex | np.ndarray | np.generic) else v
+                 for v in args)
+
+
+def integrate(func, opts, a, b, args, points, epsabs, epsrel):
+    """``adaptive_quad``, with two fixes around it.
+
+    Arrays that ``func`` closes over and that are being differentiated (tracers) become extra
+    arguments, so the derivative rule sees them (a custom derivative cannot see a closure); and
+    an empty interval (``a == b``) gives SciPy's ``(0.0, 0.0)`` whatever ``func`` is there, with
+    the derivative ``f(b) db - f(a) da`` kept (``f`` non-finite there contributes 0).
+    """
+    leaves = jax.tree_util.tree_leaves(args)
+    if all(isinstance(v, jax.Array | np.ndarray) for v in leaves):
+        conv, consts = jax.closure_convert(lambda x, *xs: func(x, *xs), jnp.zeros((), a.dtype), *args)
+        if consts:
+            func, args = conv, tuple(args) + tuple(consts)
+    res = adaptive_quad_cached(func, opts, a, b, args, points, epsabs, epsrel)
+    empty = a == b
+    dtype = res.value.dtype
+
+    def at(x):
+        fx = jnp.asarray(func(jnp.where(jnp.isfinite(x), x, 0), *args)).astype(dtype)
+        return jnp.where(jnp.isfinite(x) & jnp.isfinite(fx), fx, 0)
+
+    def moved(x):  # value 0, derivative that of x (0 for an infinite limit)
+        return jnp.where(jnp.isfinite(x), x - jax.lax.stop_gradient(x), 0).astype(dtype)
+
+    limits = at(b) * moved(b) - at(a) * moved(a)
+    return res._replace(value=jnp.where(empty, limits, res.value), abserr=jnp.where(empty, 0, res.abserr),
+                        ier=jnp.where(empty, 0, res.ier), last=jnp.where(empty, 0, res.last),
+                        neval=jnp.where(empty, 0, res.neval))
+
+
+def _check_limit(name: str, x: Any) -> Array:
+    x = jnp.asarray(x)
+    if x.ndim != 0:
+        raise ValueError(f"`{name}` must be a scalar, got shape {x.shape}")
+    if _is_concrete(x) and bool(jnp.isnan(x)):
+        raise ValueError(f"`{name}` is NaN: integration limits must be numbers or +-inf")
+    return x
+
+
+def check_common(a, b, epsabs, epsrel, limit, points):
+    a, b = _check_limit("a", a), _check_limit("b", b)
+    if not isinstance(limit, int | np.integer) or limit < 1:
+        raise ValueError(f"Invalid 'limit' argument. There must be at least one subinterval "
+                         f"(`limit` = {limit!r})")
+    if _is_concrete(epsabs, epsrel):
+        if float(epsabs) < 0 or float(epsrel) < 0:
+            raise ValueError("`epsabs` and `epsrel` must be non-negative")
+        if float(epsabs) <= 0 and float(epsrel) < max(50 * sys.float_info.epsilon, 5e-29):
+            raise ValueError("If 'epsabs'<=0, 'epsrel' must be greater than both 5e-29 and 50*(machine "
+                             "epsilon) (`epsabs`, `epsrel`).")
+    if points is None:
+        points = jnp.zeros(0)
+    else:
+        points = jnp.atleast_1d(jnp.asarray(points))
+        if points.ndim != 1:
+            raise ValueError(f"`points` must be a 1-D sequence, got shape {points.shape}")
+        if points.shape[0] + 1 > limit:
+            raise ValueError(f"Number of break points ({points.shape[0]}) must be less than subinterval "
+                             f"limit ({limit}) (`points`)")
+        if _is_concrete(a, b, points):
+            if bool(jnp.isinf(a) | jnp.isinf(b)):
+                raise ValueError("Infinity inputs cannot be used with break points (`points`).")
+            inside = (points >= jnp.minimum(a, b)) & (points <= jnp.maximum(a, b))
+            if points.shape[0] and not bool(jnp.all(inside)):
+                raise ValueError("All break points in 'points' must lie within the integration limits.")
+    return a, b, points
+
+
+def float_dtype(a, b, args) -> Any:
+    floats = [x for x in (a, b, *jax.tree_util.tree_leaves(args))
+              if jnp.issubdtype(jnp.result_type(x), jnp.floating)]
+    return jnp.result_type(*floats, float) if not floats else jnp.result_type(*floats)
