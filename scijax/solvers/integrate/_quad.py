@@ -7,12 +7,13 @@ from typing import Any, NamedTuple
 
 import jax.core
 import jax.numpy as jnp
+import numpy as np
 from scipy.integrate import IntegrationWarning
 
 from ..._concrete import is_concrete as _is_concrete
 from ..._typing import Array, ArrayLike
 from .._precision import warn_if_truncated
-from ._quad_adaptive import NORMS, AdaptiveOptions
+from ._quad_adaptive import NORMS, TRAPEZOID, AdaptiveOptions
 from ._quad_cached import MESSAGES as MESSAGES
 from ._quad_cached import as_args as _as_args
 from ._quad_cached import check_common as _check_common
@@ -23,6 +24,8 @@ from ._quad_rules import RULES
 from ._quad_weights import quad_weighted
 
 __all__ = ["quad", "quad_vec", "QuadVecInfo"]
+
+_VEC_RULES = {**RULES, "trapezoid": TRAPEZOID}
 
 
 
@@ -149,11 +152,13 @@ def quad(
 
 def _quad_complex(func, a, b, args, full_output, *options) -> tuple:
     """``complex_func=True``: the real and imaginary parts integrated separately, as SciPy does."""
-    if _is_concrete(a, b) and bool(jnp.asarray(a) == jnp.asarray(b)):
-        out = quad(lambda x, *p: 0.0, a, b, (), full_output, *options)
-        zero = jnp.zeros((), jnp.result_type(out[0].dtype, jnp.complex64))
-        return (zero, zero) + ((({"real": out[2], "imag": out[2]}),) if full_output else ())
     a_, b_ = _check_limit_pair(a, b)
+    if _is_concrete(a_, b_) and bool(a_ == b_):  # SciPy's early return, without calling func
+        zero = jnp.zeros((), jnp.result_type(a_.dtype, jnp.complex64))
+        limit = options[2]
+        info = {"neval": 0, "last": 0, "alist": np.full(limit, np.nan), "blist": np.full(limit, np.nan),
+                "rlist": np.zeros(limit), "elist": np.zeros(limit), "iord": np.zeros(limit, np.int32)}
+        return (zero, zero) + (({"real": info, "imag": dict(info)},) if full_output else ())
     args = _as_args(args)
     func, args = prepare_integrand("func", func, a_, b_, args, "quad")
     re = quad(lambda x, *p: jnp.real(func(x, *p)), a, b, args, full_output, *options)
@@ -251,11 +256,11 @@ def quad_vec(
     """
     if norm not in NORMS:
         raise ValueError(f"`norm`: unknown norm {norm!r}; choose from {sorted(NORMS)}")
-    if quadrature is not None and quadrature not in RULES:
-        raise ValueError(f"`quadrature`: unknown quadrature {quadrature!r}; choose from {sorted(RULES)}")
+    if quadrature is not None and quadrature not in _VEC_RULES:
+        raise ValueError(f"`quadrature`: unknown quadrature {quadrature!r}; choose from {sorted(_VEC_RULES)}")
     if not callable(f):
         raise TypeError("`f` must be callable")
-    a, b, points = _check_common(a, b, epsabs, epsrel, limit, points)
+    a, b, points, limit = _check_common(a, b, epsabs, epsrel, limit, points, vec=True)
     args = _as_args(args)
     dtype = _dtype(a, b, args)
     a, b = a.astype(dtype), b.astype(dtype)
@@ -263,7 +268,7 @@ def quad_vec(
     if quadrature is None:
         infinite = _is_concrete(a, b) and bool(jnp.isinf(a) | jnp.isinf(b))
         quadrature = "gk15" if infinite else "gk21"
-    opts = AdaptiveOptions(RULES[quadrature], int(limit), norm, int(points.shape[0]))
+    opts = AdaptiveOptions(_VEC_RULES[quadrature], int(limit), norm, int(points.shape[0]))
     res = _integrate(f, opts, a, b, args, points.astype(dtype), jnp.asarray(epsabs, dtype),
                         jnp.asarray(epsrel, dtype))
     if not full_output:

@@ -21,7 +21,7 @@ from jax.core import Tracer
 from ..._concrete import is_concrete as _is_concrete
 from ..._typing import Array
 from .._userfn import prepare_bound
-from ._quad_adaptive import AdaptiveOptions, adaptive_quad
+from ._quad_adaptive import TRAPEZOID, AdaptiveOptions, adaptive_quad
 from ._quad_rules import RULES
 
 __all__ = ["MESSAGES", "adaptive_quad_cached", "prepare_integrand", "integrate", "as_args", "check_common",
@@ -54,7 +54,7 @@ def prepare_integrand(role: str, func: Callable, a: Any, b: Any, args: tuple, so
 
 @eqx.filter_jit
 def _jitted(func, rule_index, limit, norm, n_points, a, b, args, points, epsabs, epsrel):
-    rule = list(RULES.values())[rule_index]
+    rule = [*RULES.values(), TRAPEZOID][rule_index]
     return adaptive_quad(func, AdaptiveOptions(rule, limit, norm, n_points), a, b, args, points, epsabs,
                          epsrel)
 
@@ -69,7 +69,7 @@ def _cacheable(func: Any) -> bool:
 
 def adaptive_quad_cached(func, opts: AdaptiveOptions, a, b, args, points, epsabs, epsrel):
     """``adaptive_quad`` under one cached compilation per (integrand, options) where possible."""
-    rules = list(RULES.values())
+    rules = [*RULES.values(), TRAPEZOID]
     index = next((i for i, r in enumerate(rules) if r is opts.rule), None)
     if index is None or not _cacheable(func):
         return adaptive_quad(func, opts, a, b, args, points, epsabs, epsrel)
@@ -122,8 +122,18 @@ def _check_limit(name: str, x: Any) -> Array:
     return x
 
 
-def check_common(a, b, epsabs, epsrel, limit, points):
+def check_common(a, b, epsabs, epsrel, limit, points, vec: bool = False):
+    """SciPy's checks of ``quad`` (``vec=False``) or ``quad_vec`` (``vec=True``: ``limit=0`` allowed,
+    concrete break points outside ``(a, b)`` dropped, infinite limits allowed with break points)."""
     a, b = _check_limit("a", a), _check_limit("b", b)
+    if vec and points is not None and _is_concrete(a, b, points):
+        lo, hi = sorted((float(a), float(b)))
+        kept = sorted({float(p) for p in np.ravel(np.asarray(points, dtype=float)) if lo < p < hi})
+        points = kept if kept else None
+    if vec:
+        if not isinstance(limit, int | np.integer) or limit < 0:
+            raise ValueError(f"`limit` must be a non-negative integer, got {limit!r}")
+        limit = max(int(limit), 1 + (0 if points is None else int(np.size(points))))
     if not isinstance(limit, int | np.integer) or limit < 1:
         raise ValueError(f"Invalid 'limit' argument. There must be at least one subinterval "
                          f"(`limit` = {limit!r})")
@@ -142,13 +152,13 @@ def check_common(a, b, epsabs, epsrel, limit, points):
         if points.shape[0] + 1 > limit:
             raise ValueError(f"Number of break points ({points.shape[0]}) must be less than subinterval "
                              f"limit ({limit}) (`points`)")
-        if _is_concrete(a, b, points):
+        if _is_concrete(a, b, points) and not vec:
             if bool(jnp.isinf(a) | jnp.isinf(b)):
                 raise ValueError("Infinity inputs cannot be used with break points (`points`).")
             inside = (points >= jnp.minimum(a, b)) & (points <= jnp.maximum(a, b))
             if points.shape[0] and not bool(jnp.all(inside)):
                 raise ValueError("All break points in 'points' must lie within the integration limits.")
-    return a, b, points
+    return (a, b, points, limit) if vec else (a, b, points)
 
 
 def float_dtype(a, b, args) -> Any:

@@ -210,7 +210,7 @@ def dblquad(func: Callable[..., ArrayLike], a: ArrayLike, b: ArrayLike, gfun: An
     g, h = _as_limit(gfun, "gfun"), _as_limit(hfun, "hfun")
     opts = {"epsabs": epsabs, "epsrel": epsrel}
     extra = tuple(args) if isinstance(args, (tuple, list)) else (args,)
-    return nquad(lambda y, x, *p: func(y, x, *p), [lambda x, *_: (g(x), h(x)), (a, b)], args=extra, opts=opts)
+    return nquad(func, [lambda x, *_: (g(x), h(x)), (a, b)], args=extra, opts=opts)
 
 
 def tplquad(func: Callable[..., ArrayLike], a: ArrayLike, b: ArrayLike, gfun: Any, hfun: Any, qfun: Any,
@@ -260,4 +260,4 @@ def tplquad(func: Callable[..., ArrayLike], a: ArrayLike, b: ArrayLike, gfun: An
     opts = {"epsabs": epsabs, "epsrel": epsrel}
     extra = tuple(args) if isinstance(args, (tuple, list)) else (args,)
     ranges = [lambda y, x, *_: (q(x, y), r(x, y)), lambda x, *_: (g(x), h(x)), (a, b)]
-    return nquad(lambda z, y, x, *p: func(z, y, x, *p), ranges, args=extra, opts=opts)
+    return nquad(func, ranges, args=extra, opts=opts)

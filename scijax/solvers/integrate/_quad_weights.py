@@ -68,7 +68,7 @@ def check_weight(weight: str, wvar: Any, a: Any, b: Any, epsabs: Any, maxp1: int
         raise ValueError(f"{weight} not a recognized weighting function.")
     if wvar is None:
         raise ValueError(f"`wvar` is required with weight={weight!r}")
-    shape = np.shape(wvar)
+    shape = (len(wvar),) if isinstance(wvar, tuple | list) else jnp.shape(wvar)
     if weight.startswith("alg"):
         if shape != (2,):
             raise ValueError(f"`wvar` must be a pair (alpha, beta) with weight={weight!r}, got shape {shape}")
@@ -156,44 +156,48 @@ class _Cauchy(eqx.Module):
         return jnp.where(d == 0, 0, (jnp.asarray(self.func(x, *args)) - fc) / safe)
 
 
+@jax.jit
 def _wynn(sums: Array) -> tuple[Array, Array, Array]:
     """Wynn's epsilon table of ``sums``; the even-column entry with the smallest neighbour differences.
 
     Returns ``(value, error, terms)``: the chosen entry, its error estimate and how many terms of
-    ``sums`` it uses. Breakdowns (equal neighbours) are masked out, never divided by.
+    ``sums`` it uses. Column ``k`` is held in a fixed-length array (valid entries masked), so the table
+    is one ``fori_loop``; breakdowns (equal neighbours) are masked out, never divided by.
     """
     n = sums.shape[0]
     dtype = sums.dtype
     eps = jnp.finfo(dtype).eps
-    big = jnp.asarray(jnp.inf, dtype)
-    prev, prev_ok = jnp.zeros(n + 1, dtype), jnp.ones(n + 1, bool)
-    cur, ok = sums, jnp.ones(n, bool)
-    values, errors, terms = [], [], []
+    idx = jnp.arange(n)
 
-    def candidates(col, ok, k):
-        m = col.shape[0]
-        if m < 3:
-            return
-        d1, d2 = jnp.abs(col[2:] - col[1:-1]), jnp.abs(col[1:-1] - col[:-2])
-        good = ok[2:] & ok[1:-1] & ok[:-2]
-        err = jnp.where(good, d1 + d2 + 5 * eps * jnp.abs(col[2:]), big)
-        values.append(jnp.where(good, col[2:], 0))
-        errors.append(jax.lax.stop_gradient(err))
-        terms.append(jnp.arange(2, m) + k + 1)
+    def up(x, fill):  # x[i + 1], padded at the end
+        return jnp.concatenate([x[1:], jnp.full((1,), fill, x.dtype)])
 
-    candidates(cur, ok, 0)
-    for k in range(1, n):
-        diff = cur[1:] - cur[:-1]
-        scale = jnp.maximum(jnp.abs(cur[1:]), jnp.abs(cur[:-1]))
-        nz = ok[1:] & ok[:-1] & (jnp.abs(diff) > 4 * eps * scale) & (jnp.abs(diff) > 0)
-        new_ok = nz & prev_ok[1:n - k + 1]
-        new = jnp.where(new_ok, prev[1:n - k + 1] + 1 / jnp.where(nz, diff, 1), 0)
-        prev, prev_ok, cur, ok = cur, ok, new, new_ok
-        if k % 2 == 0:
-            candidates(cur, ok, k)
-    values_a, errors_a, terms_a = (jnp.concatenate(v) for v in (values, errors, terms))
-    best = jnp.argmin(errors_a)
-    return values_a[best], errors_a[best], terms_a[best]
+    def down(x, m):  # x[i - m], padded at the start
+        return jnp.concatenate([x[:m], x[:-m]])
+
+    def best_of(col, ok, k, best):
+        good = ok & down(ok, 1) & down(ok, 2) & (idx >= 2)
+        err = jnp.abs(col - down(col, 1)) + jnp.abs(down(col, 1) - down(col, 2)) + 5 * eps * jnp.abs(col)
+        err = jax.lax.stop_gradient(jnp.where(good, err, jnp.inf))
+        j = jnp.argmin(err)
+        better = (err[j] < best[1]) & (k % 2 == 0)
+        return tuple(jnp.where(better, new, old) for new, old in zip((col[j], err[j], j + k + 1), best,
+                                                                      strict=True))
+
+    def step(k, carry):
+        prev, prev_ok, cur, ok, best = carry
+        diff = up(cur, 0) - cur
+        scale = jnp.maximum(jnp.abs(up(cur, 0)), jnp.abs(cur))
+        nz = ok & up(ok, False) & (jnp.abs(diff) > 4 * eps * scale) & (diff != 0)
+        new_ok = nz & up(prev_ok, False)
+        new = jnp.where(new_ok, up(prev, 0) + 1 / jnp.where(nz, diff, 1), 0)
+        return cur, ok, new, new_ok, best_of(new, new_ok, k, best)
+
+    ok0 = jnp.ones(n, bool)
+    best0 = (jnp.zeros((), dtype), jnp.asarray(jnp.inf, dtype), jnp.zeros((), idx.dtype))
+    best0 = best_of(sums, ok0, 0, best0)
+    init = (jnp.zeros(n, dtype), ok0, sums, ok0, best0)
+    return jax.lax.fori_loop(1, n, step, init)[-1]
 
 
 def _qawf(func, a, b, args, omega, epsabs, limit, limlst, sine, dtype):
