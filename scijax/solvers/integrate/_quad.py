@@ -19,7 +19,7 @@ from ._quad_cached import as_args as _as_args
 from ._quad_cached import check_common as _check_common
 from ._quad_cached import float_dtype as _dtype
 from ._quad_cached import integrate as _integrate
-from ._quad_cached import prepare_integrand
+from ._quad_cached import prepare_integrand, vec_points
 from ._quad_rules import RULES
 from ._quad_weights import quad_weighted
 
@@ -51,7 +51,10 @@ def quad(
     Parameters
     ----------
     func : callable
-        ``func(x, *args) -> float``, written in JAX (it is evaluated at vectors of nodes via vmap).
+        ``func(x, *args) -> float``, written in JAX (it is evaluated at vectors of nodes via vmap). A
+        function JAX cannot trace (NumPy, ``math``, Python ``if``) runs on the host in an eager call,
+        with a :class:`~scijax.NotTraceableWarning`; under jit/vmap/grad it raises
+        :class:`~scijax.NotTraceableError`.
     a, b : float
         Limits; either may be ``-inf`` or ``inf``. They may be traced (jit, vmap, grad).
     args : tuple
@@ -64,8 +67,20 @@ def quad(
         Maximum number of subintervals (the static size of the interval buffer).
     points : sequence of float, optional
         Break points inside a finite ``[a, b]`` where the integrand is difficult.
-    weight, wvar, wopts, maxp1, limlst, complex_func
-        Accepted for compatibility; weighted and complex integrands are not supported.
+    weight : {'cos', 'sin', 'alg', 'alg-loga', 'alg-logb', 'alg-log', 'cauchy'}, optional
+        Integrate ``func(x) * w(x)``: ``cos(wvar x)``, ``sin(wvar x)`` (finite ``[a, b]``, or one
+        infinite limit); ``(x-a)**alpha (b-x)**beta`` times ``log(x-a)`` / ``log(b-x)`` / both for
+        ``wvar = (alpha, beta)``; ``1 / (x - wvar)`` as a Cauchy principal value.
+    wvar : float or (float, float)
+        The weight's parameter (may be traced and differentiated).
+    wopts : tuple, optional
+        SciPy's precomputed Chebyshev moments: accepted and ignored (none are used, see below).
+    maxp1 : int
+        Checked as SciPy does (``>= 1``); otherwise unused.
+    limlst : int
+        Number of cycles for a cos/sin weight on an infinite range (``>= 3``).
+    complex_func : bool
+        ``func`` is complex-valued: the real and imaginary parts are integrated separately.
 
     Returns
     -------
@@ -78,6 +93,11 @@ def quad(
         ``limit``; ``alist``/``blist`` in ``x`` for finite limits, in the mapped ``t`` in ``[0, 1]``
         for infinite ones) plus ``ier``.
     message : str, with ``full_output`` when ``ier > 0`` (eager calls only)
+    explain : dict, with ``full_output`` when ``ier > 0`` for a cos/sin weight on an infinite range
+
+    With ``weight`` on an infinite range the dict holds ``neval``, ``lst``, ``rslst``, ``erlst``,
+    ``ierlst`` (per cycle) as in SciPy; with ``complex_func=True`` it is ``{'real': ..., 'imag': ...}``
+    holding each part's outputs after the first two.
 
     Differences from SciPy
     ----------------------
@@ -85,9 +105,18 @@ def quad(
       extrapolation, so integrable endpoint singularities converge more slowly than in QAGS and
       may need a larger ``limit``. Infinite ranges use the 21-point rule on the mapped interval
       (QUADPACK's QAGI uses 15 points).
-    - ``ier`` (1: limit reached, 3: non-finite values / no progress) lives in the info dict; an
-      eager call with ``ier > 0`` warns with ``IntegrationWarning`` as SciPy does; a traced call
-      cannot warn.
+    - ``ier`` (1: limit reached, 3: non-finite values / no progress) is in the info dict when it is
+      non-zero or the call is traced; an eager call with ``ier > 0`` warns with
+      ``IntegrationWarning`` as SciPy does; a traced call cannot warn.
+    - Weights run on the same adaptive GK21 engine after a transformation, not QUADPACK's modified
+      Clenshaw-Curtis rules (see :mod:`scijax.solvers.integrate._quad_weights`): cos/sin multiply
+      ``func`` (so ``|wvar| (b - a)`` beyond a few hundred needs a larger ``limit``); an infinite
+      range sums ``limlst`` cycles with Wynn epsilon extrapolation (QAWF's scheme; ``ier`` 4 when it
+      does not converge, 7 when a cycle failed); the algebraic-log weights map each half of
+      ``[a, b]`` by ``x - a = h exp(-u)``, removing the endpoint singularity; Cauchy subtracts
+      ``f(c)`` analytically. The info dict of a finite cos/sin weight has ``momcom = 0`` and zero
+      ``chebmo``/``nnlog`` (no moments are computed), and ``alist``/``blist`` of the algebraic
+      weights are in the mapped variable.
     - Derivatives: ``d/db = f(b)``, ``d/da = -f(a)``, and ``d/dargs`` is the same rule applied to
       ``df/dargs`` on the final partition.
 
@@ -101,6 +130,9 @@ def quad(
     >>> y, err = quad(lambda x: jnp.exp(-x), 0.0, jnp.inf)
     >>> round(float(y), 10)
     1.0
+    >>> y, err = quad(lambda x: jnp.exp(-x), 0.0, 1.0, weight="cauchy", wvar=0.5)  # PV of e^-x / (x - 1/2)
+    >>> round(float(y), 8)
+    -0.61501815
     """
     warn_if_truncated("quad", a, b, args)
     if not callable(func):
@@ -224,12 +256,15 @@ def quad_vec(
         Accepted and ignored (there is no cache; the work is one compiled program).
     limit : int
         Maximum number of subintervals (the static size of the buffers, which hold ``limit``
-        copies of the output: lower it for large outputs).
+        copies of the output: lower it for large outputs). As in SciPy, no interval is bisected
+        once there are ``limit`` of them, so ``limit=0`` evaluates the initial partition only.
     points : sequence of float, optional
-        Break points for a finite interval.
-    quadrature : {None, 'gk21', 'gk15'}
+        Break points; those outside ``(a, b)`` are dropped (eagerly), and with infinite limits they
+        are mapped like the limits, as SciPy does.
+    quadrature : {None, 'gk21', 'gk15', 'trapezoid'}
         The rule; ``None`` is 'gk21' for finite and 'gk15' for infinite intervals (SciPy's choice;
-        decided eagerly from concrete limits, else 'gk21').
+        decided eagerly from concrete limits, else 'gk21'). 'trapezoid' is the 3-point rule with
+        SciPy's error estimate ``|T3 - T2| / 3``.
     full_output : bool
         Also return a :class:`QuadVecInfo`.
     args : tuple
@@ -244,7 +279,7 @@ def quad_vec(
 
     Differences from SciPy
     ----------------------
-    One interval is bisected per step (SciPy bisects several); 'trapezoid' is not offered.
+    One interval is bisected per step (SciPy bisects several), so ``neval`` differs from SciPy's.
 
     Examples
     --------
@@ -260,7 +295,8 @@ def quad_vec(
         raise ValueError(f"`quadrature`: unknown quadrature {quadrature!r}; choose from {sorted(_VEC_RULES)}")
     if not callable(f):
         raise TypeError("`f` must be callable")
-    a, b, points, limit = _check_common(a, b, epsabs, epsrel, limit, points, vec=True)
+    points, limit = vec_points(a, b, points, limit)
+    a, b, points = _check_common(a, b, epsabs, epsrel, limit, points, vec=True)
     args = _as_args(args)
     dtype = _dtype(a, b, args)
     a, b = a.astype(dtype), b.astype(dtype)

@@ -25,7 +25,7 @@ from ._quad_adaptive import TRAPEZOID, AdaptiveOptions, adaptive_quad
 from ._quad_rules import RULES
 
 __all__ = ["MESSAGES", "adaptive_quad_cached", "prepare_integrand", "integrate", "as_args", "check_common",
-           "float_dtype"]
+           "float_dtype", "vec_points"]
 
 MESSAGES = {
     0: "The integral is probably accurate to within the requested tolerance.",
@@ -122,18 +122,23 @@ def _check_limit(name: str, x: Any) -> Array:
     return x
 
 
-def check_common(a, b, epsabs, epsrel, limit, points, vec: bool = False):
-    """SciPy's checks of ``quad`` (``vec=False``) or ``quad_vec`` (``vec=True``: ``limit=0`` allowed,
-    concrete break points outside ``(a, b)`` dropped, infinite limits allowed with break points)."""
-    a, b = _check_limit("a", a), _check_limit("b", b)
-    if vec and points is not None and _is_concrete(a, b, points):
+def vec_points(a: Any, b: Any, points: Any, limit: Any) -> tuple[Any, int]:
+    """``quad_vec``'s ``points`` and ``limit`` as SciPy treats them: concrete break points outside
+    ``(a, b)`` dropped, and ``limit`` below the initial number of intervals (``limit=0``) meaning no
+    bisection at all."""
+    if not isinstance(limit, int | np.integer) or limit < 0:
+        raise ValueError(f"`limit` must be a non-negative integer, got {limit!r}")
+    if points is not None and _is_concrete(a, b, points):
         lo, hi = sorted((float(a), float(b)))
         kept = sorted({float(p) for p in np.ravel(np.asarray(points, dtype=float)) if lo < p < hi})
         points = kept if kept else None
-    if vec:
-        if not isinstance(limit, int | np.integer) or limit < 0:
-            raise ValueError(f"`limit` must be a non-negative integer, got {limit!r}")
-        limit = max(int(limit), 1 + (0 if points is None else int(np.size(points))))
+    return points, max(int(limit), 1 + (0 if points is None else int(np.size(points))))
+
+
+def check_common(a, b, epsabs, epsrel, limit, points, vec: bool = False) -> tuple[Array, Array, Array]:
+    """SciPy's checks of ``quad`` (``vec=True``: ``quad_vec``, infinite limits allowed with break
+    points)."""
+    a, b = _check_limit("a", a), _check_limit("b", b)
     if not isinstance(limit, int | np.integer) or limit < 1:
         raise ValueError(f"Invalid 'limit' argument. There must be at least one subinterval "
                          f"(`limit` = {limit!r})")
@@ -158,7 +163,7 @@ def check_common(a, b, epsabs, epsrel, limit, points, vec: bool = False):
             inside = (points >= jnp.minimum(a, b)) & (points <= jnp.maximum(a, b))
             if points.shape[0] and not bool(jnp.all(inside)):
                 raise ValueError("All break points in 'points' must lie within the integration limits.")
-    return (a, b, points, limit) if vec else (a, b, points)
+    return a, b, points
 
 
 def float_dtype(a, b, args) -> Any:

@@ -91,10 +91,10 @@ def check_weight(weight: str, wvar: Any, a: Any, b: Any, epsabs: Any, maxp1: int
     if a_inf or b_inf:
         raise ValueError("Cannot integrate with this weight over an infinite interval.")
     if weight == "cauchy":
-        if concrete and float(wvar) in (float(a), float(b)):
+        if concrete and float(np.asarray(wvar)) in (float(a), float(b)):
             raise ValueError("Parameter 'wvar' must not equal integration limits 'a' or 'b'.")
         return "cauchy"
-    if concrete and min(float(v) for v in np.asarray(wvar, dtype=float)) <= -1:
+    if concrete and float(np.min(np.asarray(wvar, dtype=float))) <= -1:
         raise ValueError("wvar parameters (alpha, beta) must both be >= -1.")  # SciPy's text (QAWS needs > -1)
     return "alg"
 
@@ -222,7 +222,7 @@ def _qawf(func, a, b, args, omega, epsabs, limit, limlst, sine, dtype):
     cycles_bad = jnp.any(used & (res.ier != 0))
     ier = jnp.where(err <= epsabs, 0, jnp.where(cycles_bad, 7, 4))
     neval = jnp.sum(res.neval)
-    if not (isinstance(omega, jax.Array) and not isinstance(omega, jax.core.Tracer) and bool(omega != 0)):
+    if not (is_concrete(omega) and bool(omega != 0)):
         # omega == 0: cos gives the plain integral over [start, inf), sin gives 0.
         plain = integrate(func if not mirror else _Trig(func, False, True), opts, start,
                           jnp.asarray(jnp.inf, dtype), full if mirror else tuple(args), jnp.zeros(0, dtype),
