@@ -30,10 +30,11 @@ def test_weights_match_scipy_on_its_test_problems():
     ome = 2.0**3.4
     alg_f = lambda x, a: 1 / (1 + x + 2**-a)  # noqa: E731 - SciPy's test_algebraic_log_weight integrand
     cauchy_f = lambda x, a: 2.0**-a / ((x - 1) ** 2 + 4.0**-a)  # noqa: E731 - SciPy's test_cauchypv_weight
-    cases = [  # (ours, SciPy's integrand, a, b, args, weight, wvar): SciPy's TestQuad weight problems
+    # (ours, SciPy's integrand, a, b, args, weight, wvar): SciPy's TestQuad weight problems; (-inf, b]
+    # (mirrored QAWF) is left to SciPy's own test_cosine_weighted_infinite (tools/scipy_tests.py)
+    cases = [
         (lambda x, a: jnp.exp(a * (x - 1)), lambda x, a: np.exp(a * (x - 1)), 0, 1, 20.0, "sin", ome),
         (_decay, lambda x, a: np.exp(-a * x), 0, INF, 4.0, "sin", 3.0),
-        (_decay, lambda x, a: np.exp(-a * x), -INF, 0, -2.5, "cos", 2.3),  # exp(2.5 x) on (-inf, 0]
         (alg_f, alg_f, 1, -1, 1.5, "alg-log", (-0.5, -0.5)),  # logs at both ends, b < a
         (cauchy_f, cauchy_f, 0, 5, 0.4, "cauchy", 2.0),
     ]
@@ -52,13 +53,12 @@ def test_weights_match_scipy_on_its_test_problems():
 
 
 def test_weights_jit_vmap_grad_no_recompile():
-    f = jax.jit(_sin_finite)
+    f = jax.jit(jax.vmap(_sin_finite, (0, None)))
     a = jnp.array([5.0, 20.0])
-    got = jax.vmap(f, (0, None))(a, 3.0)
+    got = f(a, 3.0)
     ref = [si.quad(lambda x, a: np.exp(a * (x - 1)), 0, 1, args=(p,), weight="sin", wvar=3.0)[0] for p in a]
     np.testing.assert_allclose(got, ref, rtol=1e-10)
-    f(6.0, 2.0)
-    f(7.0, 2.5)  # new values: the same program
+    f(a + 1.0, 2.5)  # new values: the same program
     assert f._cache_size() == 1
     # grad w.r.t. args and omega against central differences of SciPy
     h = 1e-5
