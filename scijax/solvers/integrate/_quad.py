@@ -175,8 +175,8 @@ def quad(
         "elist": jnp.where(used, res.errors, 0),
         "ier": res.ier,
     }
-    if concrete and int(res.ier) == 0:
-        del info["ier"]  # SciPy's dict has no `ier`; a message follows it when it is non-zero
+    if concrete:  # eager: NumPy values, as SciPy's dict (no `ier` key unless it is non-zero)
+        info = {k: np.asarray(v) for k, v in info.items() if k != "ier" or int(res.ier) != 0}
     if concrete and int(res.ier) != 0:
         return res.value, res.abserr, info, message
     return res.value, res.abserr, info

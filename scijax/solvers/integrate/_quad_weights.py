@@ -332,7 +332,9 @@ def quad_weighted(func: Callable, a: Any, b: Any, args: Any, full_output: int, e
         info = _partition_info(res, a, b, limit)
         if kind == "qawo":  # no Chebyshev moments are computed (see Differences from SciPy)
             info.update(momcom=0, nnlog=jnp.zeros(limit, jnp.int32), chebmo=jnp.zeros((25, maxp1), dtype))
-    if not concrete:
+    if concrete:  # eager: NumPy values, as SciPy's dict
+        info = {k: np.asarray(v) for k, v in info.items()}
+    else:
         info["ier"] = wres.ier
     if ier == 0:
         return wres.value, wres.abserr, info
