@@ -74,8 +74,8 @@ def check_weight(weight: str, wvar: Any, a: Any, b: Any, epsabs: Any, maxp1: int
             raise ValueError(f"`wvar` must be a pair (alpha, beta) with weight={weight!r}, got shape {shape}")
     elif shape != ():
         raise ValueError(f"`wvar` must be a scalar with weight={weight!r}, got shape {shape}")
-    a_inf = concrete and bool(jnp.isinf(a))
-    b_inf = concrete and bool(jnp.isinf(b))
+    a_inf = is_concrete(a) and bool(jnp.isinf(a))  # per limit: the other one may be traced
+    b_inf = is_concrete(b) and bool(jnp.isinf(b))
     if weight in ("cos", "sin"):
         if maxp1 < 1:
             raise ValueError("Chebyshev moment limit maxp1 must be >=1.")
@@ -201,7 +201,7 @@ def _wynn(sums: Array) -> tuple[Array, Array, Array]:
 
 
 def _qawf(func, a, b, args, omega, epsabs, limit, limlst, sine, dtype):
-    mirror = bool(jnp.isinf(a))  # concrete: checked by the facade
+    mirror = is_concrete(a) and bool(jnp.isinf(a))  # an infinite limit is concrete (the facade's check)
     start = -b if mirror else a
     g = _Trig(func, sine, mirror)
     w = jnp.abs(omega)
