@@ -304,8 +304,9 @@ def _to_struct(out: Any) -> Any:
         return tuple(_to_struct(o) for o in out)
     if isinstance(out, dict):
         return {k: _to_struct(v) for k, v in out.items()}
-    if hasattr(out, "toarray") and hasattr(out, "nnz"):  # a scipy.sparse matrix (a `jac`): dense on the host
-        out = out.toarray()
+    to_dense = getattr(out, "toarray", None)
+    if to_dense is not None and hasattr(out, "nnz"):  # a scipy.sparse matrix (a `jac`): dense on the host
+        out = to_dense()
     arr = np.asarray(out)
     if arr.dtype == object:
         raise TypeError(f"a host function returned {type(out).__name__} that is not an array")
