@@ -304,6 +304,9 @@ def _to_struct(out: Any) -> Any:
         return tuple(_to_struct(o) for o in out)
     if isinstance(out, dict):
         return {k: _to_struct(v) for k, v in out.items()}
+    to_dense = getattr(out, "toarray", None)
+    if to_dense is not None and hasattr(out, "nnz"):  # a scipy.sparse matrix (a `jac`): dense on the host
+        out = to_dense()
     arr = np.asarray(out)
     if arr.dtype == object:
         raise TypeError(f"a host function returned {type(out).__name__} that is not an array")
@@ -419,7 +422,7 @@ class HostFunction(eqx.Module):
         def host_packed(*np_leaves):
             out = host(*np_leaves)
             if single is not None:
-                return np.asarray(out, dtype=single.dtype).reshape(single.shape)
+                return np.asarray(_to_struct(out), dtype=single.dtype).reshape(single.shape)
             return _pack(out, template)
 
         def primal(*ls):

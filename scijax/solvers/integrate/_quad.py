@@ -1,14 +1,10 @@
 """``quad`` and ``quad_vec``: adaptive Gauss-Kronrod quadrature, :func:`scipy.integrate.quad` and
 :func:`scipy.integrate.quad_vec`. The engine is :mod:`._quad_adaptive`."""
 
-import functools
-import sys
 import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import equinox as eqx
-import jax
 import jax.core
 import jax.numpy as jnp
 import numpy as np
@@ -17,123 +13,20 @@ from scipy.integrate import IntegrationWarning
 from ..._concrete import is_concrete as _is_concrete
 from ..._typing import Array, ArrayLike
 from .._precision import warn_if_truncated
-from ._quad_adaptive import NORMS, AdaptiveOptions
-from ._quad_cached import adaptive_quad_cached, prepare_integrand
+from ._quad_adaptive import NORMS, TRAPEZOID, AdaptiveOptions
+from ._quad_cached import MESSAGES as MESSAGES
+from ._quad_cached import as_args as _as_args
+from ._quad_cached import check_common as _check_common
+from ._quad_cached import float_dtype as _dtype
+from ._quad_cached import integrate as _integrate
+from ._quad_cached import prepare_integrand, vec_points
 from ._quad_rules import RULES
+from ._quad_weights import quad_weighted
 
 __all__ = ["quad", "quad_vec", "QuadVecInfo"]
 
-MESSAGES = {
-    0: "The integral is probably accurate to within the requested tolerance.",
-    1: "The maximum number of subdivisions ({limit}) has been achieved.\n  If increasing the limit yields "
-       "no improvement it is advised to analyze \n  the integrand in order to determine the "
-       "difficulties.  If the position of a \n  local difficulty can be determined (singularity, "
-       "discontinuity) one will \n  probably gain from splitting up the interval and calling the "
-       "integrator \n  on the subranges.  Perhaps a special-purpose integrator should be used.",
-    3: "Extremely bad integrand behavior occurs at some points of the\n  integration interval "
-       "(non-finite values, or an interval too small to bisect).",
-}
+_VEC_RULES = {**RULES, "trapezoid": TRAPEZOID}
 
-
-def _as_args(args: Any) -> tuple:
-    if not isinstance(args, tuple):
-        args = (args,)
-    return tuple(jnp.asarray(v) if isinstance(v, float | int | complex | np.ndarray | np.generic) else v
-                 for v in args)
-
-
-def _integrate(func, opts, a, b, args, points, epsabs, epsrel):
-    """``adaptive_quad``, with two fixes around it.
-
-    Arrays that ``func`` closes over and that are being differentiated (tracers) become extra
-    arguments, so the derivative rule sees them (a custom derivative cannot see a closure); and
-    an empty interval (``a == b``) gives SciPy's ``(0.0, 0.0)`` whatever ``func`` is there, with
-    the derivative ``f(b) db - f(a) da`` kept (``f`` non-finite there contributes 0).
-    """
-    leaves = jax.tree_util.tree_leaves(args)
-    if all(isinstance(v, jax.Array | np.ndarray) for v in leaves):
-        conv, consts = jax.closure_convert(lambda x, *xs: func(x, *xs), jnp.zeros((), a.dtype), *args)
-        if consts:
-            func, args = conv, tuple(args) + tuple(consts)
-    res = adaptive_quad_cached(func, opts, a, b, args, points, epsabs, epsrel)
-    empty = a == b
-    dynamic, static = eqx.partition(args, eqx.is_array)
-
-    def call(x, dynamic):
-        return func(x, *eqx.combine(dynamic, static))
-
-    limits = _empty_interval_value(call, a, b, dynamic, jax.lax.stop_gradient(res.value))
-    return res._replace(value=jnp.where(empty, limits, res.value),
-                        abserr=jnp.where(empty, 0, res.abserr), ier=jnp.where(empty, 0, res.ier))
-
-
-@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
-def _empty_interval_value(func, a, b, args, like):
-    """Zero, whose derivative is ``f(b) db - f(a) da`` (``f`` non-finite at a limit contributes 0).
-
-    The value of an integral over ``[a, a]``. ``func`` is evaluated only when differentiating, so
-    the forward program holds no extra copy of the integrand (which may itself be a ``quad``).
-    """
-    return jnp.zeros_like(like)
-
-
-@_empty_interval_value.defjvp
-def _empty_interval_jvp(func, primals, tangents):
-    a, b, args, like = primals
-    da, db = tangents[:2]
-
-    def at(x):
-        fx = jnp.asarray(func(jnp.where(jnp.isfinite(x), x, 0), args)).astype(like.dtype)
-        return jnp.where(jnp.isfinite(x) & jnp.isfinite(fx), fx, 0)
-
-    def moved(dx, x):  # an infinite limit has no derivative
-        return jnp.where(jnp.isfinite(x), dx, 0).astype(like.dtype)
-
-    return jnp.zeros_like(like), at(b) * moved(db, b) - at(a) * moved(da, a)
-
-
-def _check_limit(name: str, x: Any) -> Array:
-    x = jnp.asarray(x)
-    if x.ndim != 0:
-        raise ValueError(f"`{name}` must be a scalar, got shape {x.shape}")
-    if _is_concrete(x) and bool(jnp.isnan(x)):
-        raise ValueError(f"`{name}` is NaN: integration limits must be numbers or +-inf")
-    return x
-
-
-def _check_common(a, b, epsabs, epsrel, limit, points):
-    a, b = _check_limit("a", a), _check_limit("b", b)
-    if not isinstance(limit, int | np.integer) or limit < 1:
-        raise ValueError(f"Invalid 'limit' argument. There must be at least one subinterval "
-                         f"(`limit` = {limit!r})")
-    if _is_concrete(epsabs, epsrel):
-        if float(epsabs) < 0 or float(epsrel) < 0:
-            raise ValueError("`epsabs` and `epsrel` must be non-negative")
-        if float(epsabs) <= 0 and float(epsrel) < max(50 * sys.float_info.epsilon, 5e-29):
-            raise ValueError("If 'epsabs'<=0, 'epsrel' must be greater than both 5e-29 and 50*(machine "
-                             "epsilon) (`epsabs`, `epsrel`).")
-    if points is None:
-        points = jnp.zeros(0)
-    else:
-        points = jnp.atleast_1d(jnp.asarray(points))
-        if points.ndim != 1:
-            raise ValueError(f"`points` must be a 1-D sequence, got shape {points.shape}")
-        if points.shape[0] + 1 > limit:
-            raise ValueError(f"Number of break points ({points.shape[0]}) must be less than subinterval "
-                             f"limit ({limit}) (`points`)")
-        if _is_concrete(a, b, points):
-            if bool(jnp.isinf(a) | jnp.isinf(b)):
-                raise ValueError("Infinity inputs cannot be used with break points (`points`).")
-            inside = (points >= jnp.minimum(a, b)) & (points <= jnp.maximum(a, b))
-            if points.shape[0] and not bool(jnp.all(inside)):
-                raise ValueError("All break points in 'points' must lie within the integration limits.")
-    return a, b, points
-
-
-def _dtype(a, b, args) -> Any:
-    floats = [x for x in (a, b, *jax.tree_util.tree_leaves(args))
-              if jnp.issubdtype(jnp.result_type(x), jnp.floating)]
-    return jnp.result_type(*floats, float) if not floats else jnp.result_type(*floats)
 
 
 def quad(
@@ -158,7 +51,10 @@ def quad(
     Parameters
     ----------
     func : callable
-        ``func(x, *args) -> float``, written in JAX (it is evaluated at vectors of nodes via vmap).
+        ``func(x, *args) -> float``, written in JAX (it is evaluated at vectors of nodes via vmap). A
+        function JAX cannot trace (NumPy, ``math``, Python ``if``) runs on the host in an eager call,
+        with a :class:`~scijax.NotTraceableWarning`; under jit/vmap/grad it raises
+        :class:`~scijax.NotTraceableError`.
     a, b : float
         Limits; either may be ``-inf`` or ``inf``. They may be traced (jit, vmap, grad).
     args : tuple
@@ -171,8 +67,20 @@ def quad(
         Maximum number of subintervals (the static size of the interval buffer).
     points : sequence of float, optional
         Break points inside a finite ``[a, b]`` where the integrand is difficult.
-    weight, wvar, wopts, maxp1, limlst, complex_func
-        Accepted for compatibility; weighted and complex integrands are not supported.
+    weight : {'cos', 'sin', 'alg', 'alg-loga', 'alg-logb', 'alg-log', 'cauchy'}, optional
+        Integrate ``func(x) * w(x)``: ``cos(wvar x)``, ``sin(wvar x)`` (finite ``[a, b]``, or one
+        infinite limit); ``(x-a)**alpha (b-x)**beta`` times ``log(x-a)`` / ``log(b-x)`` / both for
+        ``wvar = (alpha, beta)``; ``1 / (x - wvar)`` as a Cauchy principal value.
+    wvar : float or (float, float)
+        The weight's parameter (may be traced and differentiated).
+    wopts : tuple, optional
+        SciPy's precomputed Chebyshev moments: accepted and ignored (none are used, see below).
+    maxp1 : int
+        Checked as SciPy does (``>= 1``); otherwise unused.
+    limlst : int
+        Number of cycles for a cos/sin weight on an infinite range (``>= 3``).
+    complex_func : bool
+        ``func`` is complex-valued: the real and imaginary parts are integrated separately.
 
     Returns
     -------
@@ -185,6 +93,11 @@ def quad(
         ``limit``; ``alist``/``blist`` in ``x`` for finite limits, in the mapped ``t`` in ``[0, 1]``
         for infinite ones) plus ``ier``.
     message : str, with ``full_output`` when ``ier > 0`` (eager calls only)
+    explain : dict, with ``full_output`` when ``ier > 0`` for a cos/sin weight on an infinite range
+
+    With ``weight`` on an infinite range the dict holds ``neval``, ``lst``, ``rslst``, ``erlst``,
+    ``ierlst`` (per cycle) as in SciPy; with ``complex_func=True`` it is ``{'real': ..., 'imag': ...}``
+    holding each part's outputs after the first two.
 
     Differences from SciPy
     ----------------------
@@ -192,9 +105,18 @@ def quad(
       extrapolation, so integrable endpoint singularities converge more slowly than in QAGS and
       may need a larger ``limit``. Infinite ranges use the 21-point rule on the mapped interval
       (QUADPACK's QAGI uses 15 points).
-    - ``ier`` (1: limit reached, 3: non-finite values / no progress) lives in the info dict; an
-      eager call with ``ier > 0`` warns with ``IntegrationWarning`` as SciPy does; a traced call
-      cannot warn.
+    - ``ier`` (1: limit reached, 3: non-finite values / no progress) is in the info dict when it is
+      non-zero or the call is traced; an eager call with ``ier > 0`` warns with
+      ``IntegrationWarning`` as SciPy does; a traced call cannot warn.
+    - Weights run on the same adaptive GK21 engine after a transformation, not QUADPACK's modified
+      Clenshaw-Curtis rules (see :mod:`scijax.solvers.integrate._quad_weights`): cos/sin multiply
+      ``func`` (so ``|wvar| (b - a)`` beyond a few hundred needs a larger ``limit``); an infinite
+      range sums ``limlst`` cycles with Wynn epsilon extrapolation (QAWF's scheme; ``ier`` 4 when it
+      does not converge, 7 when a cycle failed); the algebraic-log weights map each half of
+      ``[a, b]`` by ``x - a = h exp(-u)``, removing the endpoint singularity; Cauchy subtracts
+      ``f(c)`` analytically. The info dict of a finite cos/sin weight has ``momcom = 0`` and zero
+      ``chebmo``/``nnlog`` (no moments are computed), and ``alist``/``blist`` of the algebraic
+      weights are in the mapped variable.
     - Derivatives: ``d/db = f(b)``, ``d/da = -f(a)``, and ``d/dargs`` is the same rule applied to
       ``df/dargs`` on the final partition.
 
@@ -208,14 +130,19 @@ def quad(
     >>> y, err = quad(lambda x: jnp.exp(-x), 0.0, jnp.inf)
     >>> round(float(y), 10)
     1.0
+    >>> y, err = quad(lambda x: jnp.exp(-x), 0.0, 1.0, weight="cauchy", wvar=0.5)  # PV of e^-x / (x - 1/2)
+    >>> round(float(y), 8)
+    -0.61501815
     """
     warn_if_truncated("quad", a, b, args)
-    if weight is not None or wvar is not None or wopts is not None:
-        raise NotImplementedError("`weight` (weighted integrands) is not supported by scijax's quad")
-    if complex_func:
-        raise NotImplementedError("`complex_func=True` is not supported by scijax's quad")
     if not callable(func):
         raise TypeError("`func` must be callable")
+    if complex_func:
+        return _quad_complex(func, a, b, args, full_output, epsabs, epsrel, limit, points, weight, wvar,
+                             wopts, maxp1, limlst)
+    if weight is not None:
+        return quad_weighted(func, a, b, args, full_output, epsabs, epsrel, limit, points, weight, wvar,
+                             wopts, maxp1, limlst)
     a, b, points = _check_common(a, b, epsabs, epsrel, limit, points)
     args = _as_args(args)
     dtype = _dtype(a, b, args)
@@ -248,9 +175,36 @@ def quad(
         "elist": jnp.where(used, res.errors, 0),
         "ier": res.ier,
     }
+    if concrete:  # eager: NumPy values, as SciPy's dict (no `ier` key unless it is non-zero)
+        info = {k: np.asarray(v) for k, v in info.items() if k != "ier" or int(res.ier) != 0}
     if concrete and int(res.ier) != 0:
         return res.value, res.abserr, info, message
     return res.value, res.abserr, info
+
+
+def _quad_complex(func, a, b, args, full_output, *options) -> tuple:
+    """``complex_func=True``: the real and imaginary parts integrated separately, as SciPy does."""
+    a_, b_ = _check_limit_pair(a, b)
+    if _is_concrete(a_, b_) and bool(a_ == b_):  # SciPy's early return, without calling func
+        zero = jnp.zeros((), jnp.result_type(a_.dtype, jnp.complex64))
+        limit = options[2]
+        info = {"neval": 0, "last": 0, "alist": np.full(limit, np.nan), "blist": np.full(limit, np.nan),
+                "rlist": np.zeros(limit), "elist": np.zeros(limit), "iord": np.zeros(limit, np.int32)}
+        return (zero, zero) + (({"real": info, "imag": dict(info)},) if full_output else ())
+    args = _as_args(args)
+    func, args = prepare_integrand("func", func, a_, b_, args, "quad")
+    re = quad(lambda x, *p: jnp.real(func(x, *p)), a, b, args, full_output, *options)
+    im = quad(lambda x, *p: jnp.imag(func(x, *p)), a, b, args, full_output, *options)
+    value, error = re[0] + 1j * im[0], re[1] + 1j * im[1]
+    if not full_output:
+        return value, error
+    return value, error, {"real": re[2:], "imag": im[2:]}
+
+
+def _check_limit_pair(a, b):
+    a, b, _ = _check_common(a, b, 0.0, 1.0, 1, None)
+    dtype = _dtype(a, b, ())
+    return a.astype(dtype), b.astype(dtype)
 
 
 class QuadVecInfo(NamedTuple):
@@ -302,12 +256,15 @@ def quad_vec(
         Accepted and ignored (there is no cache; the work is one compiled program).
     limit : int
         Maximum number of subintervals (the static size of the buffers, which hold ``limit``
-        copies of the output: lower it for large outputs).
+        copies of the output: lower it for large outputs). As in SciPy, no interval is bisected
+        once there are ``limit`` of them, so ``limit=0`` evaluates the initial partition only.
     points : sequence of float, optional
-        Break points for a finite interval.
-    quadrature : {None, 'gk21', 'gk15'}
+        Break points; those outside ``(a, b)`` are dropped (eagerly), and with infinite limits they
+        are mapped like the limits, as SciPy does.
+    quadrature : {None, 'gk21', 'gk15', 'trapezoid'}
         The rule; ``None`` is 'gk21' for finite and 'gk15' for infinite intervals (SciPy's choice;
-        decided eagerly from concrete limits, else 'gk21').
+        decided eagerly from concrete limits, else 'gk21'). 'trapezoid' is the 3-point rule with
+        SciPy's error estimate ``|T3 - T2| / 3``.
     full_output : bool
         Also return a :class:`QuadVecInfo`.
     args : tuple
@@ -322,7 +279,7 @@ def quad_vec(
 
     Differences from SciPy
     ----------------------
-    One interval is bisected per step (SciPy bisects several); 'trapezoid' is not offered.
+    One interval is bisected per step (SciPy bisects several), so ``neval`` differs from SciPy's.
 
     Examples
     --------
@@ -334,11 +291,12 @@ def quad_vec(
     """
     if norm not in NORMS:
         raise ValueError(f"`norm`: unknown norm {norm!r}; choose from {sorted(NORMS)}")
-    if quadrature is not None and quadrature not in RULES:
-        raise ValueError(f"`quadrature`: unknown quadrature {quadrature!r}; choose from {sorted(RULES)}")
+    if quadrature is not None and quadrature not in _VEC_RULES:
+        raise ValueError(f"`quadrature`: unknown quadrature {quadrature!r}; choose from {sorted(_VEC_RULES)}")
     if not callable(f):
         raise TypeError("`f` must be callable")
-    a, b, points = _check_common(a, b, epsabs, epsrel, limit, points)
+    points, limit = vec_points(a, b, points, limit)
+    a, b, points = _check_common(a, b, epsabs, epsrel, limit, points, vec=True)
     args = _as_args(args)
     dtype = _dtype(a, b, args)
     a, b = a.astype(dtype), b.astype(dtype)
@@ -346,7 +304,7 @@ def quad_vec(
     if quadrature is None:
         infinite = _is_concrete(a, b) and bool(jnp.isinf(a) | jnp.isinf(b))
         quadrature = "gk15" if infinite else "gk21"
-    opts = AdaptiveOptions(RULES[quadrature], int(limit), norm, int(points.shape[0]))
+    opts = AdaptiveOptions(_VEC_RULES[quadrature], int(limit), norm, int(points.shape[0]))
     res = _integrate(f, opts, a, b, args, points.astype(dtype), jnp.asarray(epsabs, dtype),
                         jnp.asarray(epsrel, dtype))
     if not full_output:

@@ -22,7 +22,11 @@ from jax.custom_derivatives import SymbolicZero
 from ..._typing import Array
 from ._quad_rules import GKRule, apply_rule
 
-__all__ = ["AdaptiveOptions", "AdaptiveResult", "adaptive_quad", "NORMS"]
+__all__ = ["AdaptiveOptions", "AdaptiveResult", "adaptive_quad", "NORMS", "TRAPEZOID", "t_of_x"]
+
+# SciPy's quad_vec 'trapezoid': the 3-point rule (ends and middle) against the 2-point one (ends), with
+# the error estimate |difference| / 3 instead of QUADPACK's scaled one (see `_apply`).
+TRAPEZOID = GKRule(np.array([1.0, 0.0, -1.0]), np.array([0.5, 1.0, 0.5]), np.array([1.0, 0.0, 1.0]))
 
 NORMS: dict[str, Callable[[Array], Array]] = {
     "2": lambda v: jnp.sqrt(jnp.sum(jnp.abs(v) ** 2)),
@@ -68,25 +72,48 @@ def _map(t: Array, a: Array, b: Array) -> tuple[Array, Array, Array]:
     return x, jac, sign
 
 
+def t_of_x(x: Array, a: Array, b: Array) -> Array:
+    """The inverse of :func:`_map`: ``t`` in ``[0, 1]`` of a point ``x`` between ``a`` and ``b``."""
+    lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
+    lo_inf, hi_inf = jnp.isinf(lo), jnp.isinf(hi)
+    lo_s, hi_s = jnp.where(lo_inf, 0, lo), jnp.where(hi_inf, 0, hi)
+    width = jnp.where(hi_s == lo_s, 1, hi_s - lo_s)
+    t_fin = (x - lo_s) / width
+    t_up = (x - lo_s) / (1 + x - lo_s)
+    t_dn = 1 / (1 + hi_s - x)
+    t_both = 2 / (jnp.sqrt(x**2 + 4) + 2 - x)
+    t = jnp.where(lo_inf & hi_inf, t_both, jnp.where(hi_inf, t_up, jnp.where(lo_inf, t_dn, t_fin)))
+    return jnp.clip(t, 0, 1)
+
+
+def _apply(rule, fv, half, norm):
+    if rule.nodes.shape[0] != 3:
+        return apply_rule(rule, fv, half, norm)
+    # trapezoid pair: value from 3 points, error |3-point - 2-point| / 3 (SciPy's quad_vec)
+    fine = half * jnp.tensordot(jnp.asarray(rule.kronrod, half.dtype), fv, axes=1)
+    coarse = half * jnp.tensordot(jnp.asarray(rule.gauss, half.dtype), fv, axes=1)
+    return fine, norm(fine - coarse) / 3
+
+
 def _rule_on(func, rule, opts, t_lo, t_hi, a, b, args):
     """Apply the rule on each subinterval ``[t_lo, t_hi]`` (vectorised): values and errors."""
     nodes = jnp.asarray(rule.nodes, t_lo.dtype)
     centre, half = (t_lo + t_hi) / 2, (t_hi - t_lo) / 2
     t = centre[:, None] + half[:, None] * nodes  # (K, n_nodes)
     x, jac, sign = _map(t, a, b)
+    at_inf = jnp.isinf(x)  # the ends of an infinite range (trapezoid nodes): contribute 0, as in SciPy
+    x, jac = jnp.where(at_inf, 0, x), jnp.where(at_inf, 0, jac)
     f = jax.vmap(jax.vmap(lambda xx: jnp.asarray(func(xx, *args))))(x)
-    f = f * (jac * sign).reshape(jac.shape + (1,) * (f.ndim - 2))
-    return jax.vmap(lambda fv, h: apply_rule(rule, fv, h, NORMS[opts.norm]))(f, half)
+    expand = (1,) * (f.ndim - 2)
+    f = jnp.where(at_inf.reshape(at_inf.shape + expand), 0, f * (jac * sign).reshape(jac.shape + expand))
+    return jax.vmap(lambda fv, h: _apply(rule, fv, h, NORMS[opts.norm]))(f, half)
 
 
 def _initial_partition(opts: AdaptiveOptions, a: Array, b: Array, points: Array, dtype: Any):
     if opts.n_points == 0:
         edges = jnp.array([0.0, 1.0], dtype)
     else:
-        lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
-        width = jnp.where(hi == lo, 1, hi - lo)
-        frac = jnp.clip((jnp.sort(points) - lo) / width, 0, 1)
-        frac = jnp.where(b < a, 1 - frac[::-1], frac)
+        frac = jnp.sort(t_of_x(points, a, b))
         edges = jnp.concatenate([jnp.zeros(1, dtype), frac.astype(dtype), jnp.ones(1, dtype)])
     return edges[:-1], edges[1:]
 

@@ -12,6 +12,7 @@ from typing import Any
 import jax.numpy as jnp
 from jaxtyping import ArrayLike
 
+from .._userfn import prepare
 from ._quad import quad
 
 __all__ = ["dblquad", "tplquad", "nquad"]
@@ -51,6 +52,40 @@ def _check_opts(opts: Any, n: int) -> list[Any]:
         elif not callable(o):
             raise ValueError(f"`opts[{i}]` must be a dict or a callable; got {type(o).__name__}.")
     return opts
+
+
+def _example_point(rng: Any) -> Any:
+    """A point inside ``rng`` (its middle, a finite end, or 0) to show a user function."""
+    try:
+        lo, hi = (float(v) for v in rng)
+    except (TypeError, ValueError):  # traced limits
+        return 0.0
+    finite = [v for v in (lo, hi) if abs(v) != float("inf")]
+    return (lo + hi) / 2 if len(finite) == 2 else (finite[0] if finite else 0.0)
+
+
+def _host_ready(func: Callable, ranges: list, extra: tuple) -> tuple[Callable, list]:
+    """``func`` and callable ``ranges`` checked by the host-function path (NumPy-written functions run
+    on the host in an eager call; under jit/vmap/grad they raise ``NotTraceableError``)."""
+    n = len(ranges)
+    points: list = [0.0] * n
+    for i in reversed(range(n)):  # outermost first: inner ranges may depend on outer variables
+        rng = ranges[i]
+        if callable(rng):
+            outer = tuple(points[i + 1:])
+            rng = prepare(rng, outer + extra, solver="nquad", role=f"ranges[{i}]", closures=False,
+                          context=extra)
+            ranges[i] = rng
+            try:
+                points[i] = _example_point(rng(*outer, *extra))
+            except Exception:  # noqa: BLE001 - only an example point; the solve reports real errors
+                points[i] = 0.0
+        else:
+            points[i] = _example_point(rng)
+    fixed = [r for r in ranges if not callable(r)]
+    func = prepare(func, tuple(points) + extra, solver="nquad", role="func", closures=False,
+                   context=(extra, fixed))
+    return func, ranges
 
 
 def nquad(func: Callable[..., ArrayLike], ranges: Sequence[Any], args: Any = None, opts: Any = None,
@@ -114,6 +149,7 @@ def nquad(func: Callable[..., ArrayLike], ranges: Sequence[Any], args: Any = Non
                 raise ValueError(f"`ranges[{i}]` must be a (low, high) pair or a callable; got {r!r}.")
     opts_list = _check_opts(opts, n)
     extra = () if args is None else (tuple(args) if isinstance(args, (tuple, list)) else (args,))
+    func, ranges = _host_ready(func, ranges, extra)
 
     def level(i: int, outer: tuple, params: tuple) -> tuple:
         rng = ranges[i](*outer, *params) if callable(ranges[i]) else ranges[i]
@@ -174,7 +210,7 @@ def dblquad(func: Callable[..., ArrayLike], a: ArrayLike, b: ArrayLike, gfun: An
     g, h = _as_limit(gfun, "gfun"), _as_limit(hfun, "hfun")
     opts = {"epsabs": epsabs, "epsrel": epsrel}
     extra = tuple(args) if isinstance(args, (tuple, list)) else (args,)
-    return nquad(lambda y, x, *p: func(y, x, *p), [lambda x, *_: (g(x), h(x)), (a, b)], args=extra, opts=opts)
+    return nquad(func, [lambda x, *_: (g(x), h(x)), (a, b)], args=extra, opts=opts)
 
 
 def tplquad(func: Callable[..., ArrayLike], a: ArrayLike, b: ArrayLike, gfun: Any, hfun: Any, qfun: Any,
@@ -224,4 +260,4 @@ def tplquad(func: Callable[..., ArrayLike], a: ArrayLike, b: ArrayLike, gfun: An
     opts = {"epsabs": epsabs, "epsrel": epsrel}
     extra = tuple(args) if isinstance(args, (tuple, list)) else (args,)
     ranges = [lambda y, x, *_: (q(x, y), r(x, y)), lambda x, *_: (g(x), h(x)), (a, b)]
-    return nquad(lambda z, y, x, *p: func(z, y, x, *p), ranges, args=extra, opts=opts)
+    return nquad(func, ranges, args=extra, opts=opts)
