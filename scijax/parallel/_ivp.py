@@ -173,15 +173,38 @@ def _fused_traceable(fun, y0s, args) -> bool:
     return True
 
 
-def _choose_backend(backend, method, options, fun, y0s, args, devices) -> str:
+def _reverse_differentiated(*trees: Any) -> bool:
+    """True when a leaf (or a value ``fun`` closes over) is being differentiated in reverse mode.
+
+    ``jax.grad``/``jax.vjp`` trace with linearize tracers; this sees them when the call is not
+    hidden inside a ``jit`` that is differentiated from outside (``grad(jit(f))``).
+    """
+    def leaves(x):
+        out = jax.tree_util.tree_leaves(x)
+        for cell in getattr(x, "__closure__", None) or ():
+            try:
+                out += jax.tree_util.tree_leaves(cell.cell_contents)
+            except ValueError:  # an empty cell
+                pass
+        return out
+
+    return any(type(leaf).__name__ == "LinearizeTracer" for tree in trees for leaf in leaves(tree))
+
+
+def _choose_backend(backend, method, options, fun, y0s, args, devices, span=()) -> str:
     if backend not in ("auto", *BACKENDS):
         raise ValueError(f"`backend` must be 'auto' or one of {sorted(BACKENDS)}, got {backend!r}.")
+    reverse = _reverse_differentiated(fun, y0s, args, span)
     if backend != "auto":
         accepted = METHODS if backend == "vmap" else TABLEAUS
         if method not in accepted:
             raise ValueError(f"backend={backend!r} supports `method` in {sorted(accepted)}, got {method!r}.")
+        if reverse and backend != "vmap":
+            raise TypeError(f"backend={backend!r} cannot be differentiated in reverse mode (`jax.grad`, "
+                            f"`jax.vjp`): its adaptive loop has no reverse-mode rule. Use backend='vmap' "
+                            f"(or 'auto', which picks it under `grad`).")
         return backend
-    if method not in TABLEAUS or set(options) - _BACKEND_OPTIONS["lean"]:
+    if method not in TABLEAUS or set(options) - _BACKEND_OPTIONS["lean"] or reverse:
         return "vmap"
     platform = (devices[0] if devices else jax.devices()[0]).platform
     if platform == "gpu" and y0s.shape[1] <= 32 and _fused_traceable(fun, y0s, args):
@@ -322,7 +345,12 @@ def ensemble_solve_ivp(
         in (element-wise ``jnp`` code); on CPU it runs in Pallas interpret
         mode (for testing only). ``'auto'`` (default): ``'fused'`` on GPU
         when ``fun`` traces into the kernel and ``n <= 32``, else ``'lean'``
-        for the explicit RK methods, else ``'vmap'``.
+        for the explicit RK methods, else ``'vmap'``; under reverse-mode
+        differentiation (``jax.grad``, ``jax.vjp``) always ``'vmap'``, the only
+        backend with a reverse-mode rule (``'lean'``/``'fused'`` asked for by
+        name raise ``TypeError`` there). The switch sees the differentiation
+        when the call is traced by ``grad`` itself; ``grad(jit(f))`` hides it,
+        so pass ``backend='vmap'`` in such code.
     devices, chunk_size
         As in :func:`ensemble`: shard over devices, bound members in flight.
     **options
@@ -381,7 +409,7 @@ def ensemble_solve_ivp(
     args = _check_params(params, y0s.shape[0], dtype)
     endpoints_only = t_eval is None
     t_eval = jnp.stack([t0, tf]) if t_eval is None else check_t_eval(t_eval, t0, tf, dtype)
-    chosen = _choose_backend(backend, method, options, fun, y0s, args, devices)
+    chosen = _choose_backend(backend, method, options, fun, y0s, args, devices, (t0, tf, t_eval))
     unknown = set(options) - _BACKEND_OPTIONS[chosen]
     if unknown:
         raise ValueError(f"Unknown option(s) {sorted(unknown)} for backend {chosen!r}; "

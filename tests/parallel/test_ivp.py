@@ -148,6 +148,20 @@ def test_forward_mode_derivative_matches_analytic():
     np.testing.assert_allclose(np.diag(np.asarray(jax.jacfwd(f)(k))), -np.exp(-np.asarray(k)), rtol=1e-6)
 
 
+def test_reverse_mode_picks_the_differentiable_backend():
+    """`jax.grad` through backend='auto' runs 'vmap' (the lean loop has no reverse rule); asking for
+    'lean' by name under `grad` is a clear TypeError, not JAX's raw while_loop error."""
+    def loss(k, backend="auto"):
+        res = ensemble_solve_ivp(lambda t, y, kk: -kk * y, (0.0, 1.0), jnp.ones((3, 1)), (k * jnp.arange(1.0, 4.0),),
+                                 t_eval=jnp.array([1.0]), backend=backend, rtol=1e-8, atol=1e-10)
+        return jnp.sum(res.y)
+
+    exact = sum(-m * np.exp(-0.5 * m) for m in (1.0, 2.0, 3.0))  # d/dk sum_m exp(-k m)
+    np.testing.assert_allclose(jax.grad(loss)(0.5), exact, rtol=1e-6)
+    with pytest.raises(TypeError, match="backend='lean' cannot be differentiated in reverse mode"):
+        jax.grad(lambda k: loss(k, "lean"))(0.5)
+
+
 def test_pi_controller_option():
     fun, t_span, y0s, params = CASES["van_der_pol"]
     res = ensemble_solve_ivp(fun, t_span, y0s, params, backend="lean", rtol=1e-8, atol=1e-10,
