@@ -181,6 +181,7 @@ def _dynamic_entry(name: str, obj) -> list[str]:
 
 def _dynamic(obj) -> bool:
     """Functions built at import time (their code object is shared, e.g. root_scalar's brentq/bisect)."""
+    obj = inspect.unwrap(obj)  # the eager-result wrapper (scijax._eager) is not "built at import time"
     code = getattr(obj, "__code__", None)
     return code is not None and code.co_name != obj.__name__
 

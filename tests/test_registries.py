@@ -133,7 +133,8 @@ def _krylov_solvers() -> dict[str, object]:
     out = {}
     for name in sla.__all__:
         fn = getattr(sla, name)
-        if inspect.isfunction(fn) and "krylov_solve" in fn.__code__.co_names:
+        inner = inspect.unwrap(fn)  # public functions are wrapped for eager NumPy results (scijax._eager)
+        if inspect.isfunction(inner) and "krylov_solve" in inner.__code__.co_names:
             out[name] = fn
     return out
 

@@ -121,8 +121,8 @@ def cdf2rdf(w: ArrayLike, v: ArrayLike) -> tuple[Array, Array]:
     >>> from scijax.solvers.linalg import cdf2rdf
     >>> wr, vr = cdf2rdf(jnp.array([1 + 2j, 1 - 2j]), jnp.array([[1j, -1j], [1, 1]]) / 2**0.5)
     >>> wr
-    Array([[ 1.,  2.],
-           [-2.,  1.]], dtype=float64)
+    array([[ 1.,  2.],
+           [-2.,  1.]])
     """
     w, v = jnp.asarray(w), jnp.asarray(v)
     if w.ndim < 1:

@@ -246,8 +246,8 @@ def signm(A: ArrayLike, disp: Any = _NOT_GIVEN) -> Array | tuple[Array, Array]:
     >>> import jax.numpy as jnp
     >>> from scijax.solvers.linalg import signm
     >>> signm(jnp.array([[2.0, 1.0], [0.0, -3.0]]))
-    Array([[ 1. ,  0.4],
-           [ 0. , -1. ]], dtype=float64)
+    array([[ 1. ,  0.4],
+           [ 0. , -1. ]])
     """
     a = _matrix("A", A)
     check_finite_arg("A", a, True)
@@ -342,8 +342,8 @@ _DOC = """{title}; mirrors :func:`scipy.linalg.{name}`.
     >>> import jax.numpy as jnp
     >>> from scijax.solvers.linalg import {name}
     >>> {name}(jnp.zeros((2, 2)))
-    Array([[{d}, 0.],
-           [0., {d}]], dtype=float64)
+    array([[{d}, 0.],
+           [0., {d}]])
     """
 
 
@@ -433,8 +433,8 @@ def expm_frechet(A: ArrayLike, E: ArrayLike, method: str | None = None, compute_
     >>> import jax.numpy as jnp
     >>> from scijax.solvers.linalg import expm_frechet
     >>> expm_frechet(jnp.zeros((2, 2)), jnp.eye(2), compute_expm=False)
-    Array([[1., 0.],
-           [0., 1.]], dtype=float64)
+    array([[1., 0.],
+           [0., 1.]])
     """
     a, e = _matrix("A", A), _matrix("E", E)
     if a.shape != e.shape:

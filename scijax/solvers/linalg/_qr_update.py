@@ -254,9 +254,9 @@ def qr_insert(Q: ArrayLike, R: ArrayLike, u: ArrayLike, k: int, which: str = "ro
     >>> a = jnp.array([[2.0, 1.0], [1.0, 3.0]])
     >>> q1, r1 = qr_insert(*qr(a), jnp.array([5.0, 6.0]), 1)
     >>> q1 @ r1
-    Array([[2., 1.],
+    array([[2., 1.],
            [5., 6.],
-           [1., 3.]], dtype=float64)
+           [1., 3.]])
     """
     if which not in ("row", "col"):
         raise ValueError(f"`which` must be either 'row' or 'col', got {which!r}")
@@ -346,8 +346,8 @@ def qr_delete(Q: ArrayLike, R: ArrayLike, k: int, p: int = 1, which: str = "row"
     >>> a = jnp.array([[2.0, 1.0], [5.0, 6.0], [1.0, 3.0]])
     >>> q1, r1 = qr_delete(*qr(a), 1)
     >>> q1 @ r1
-    Array([[2., 1.],
-           [1., 3.]], dtype=float64)
+    array([[2., 1.],
+           [1., 3.]])
     """
     if which not in ("row", "col"):
         raise ValueError(f"`which` must be either 'row' or 'col', got {which!r}")
