@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 from ..._typing import Array
 from .._user_jacobian import with_user_jacobian
+from ._diffrax_trim import install as _install_diffrax_trim
 from ._ivp_checks import check_fun_shape
 from ._ivp_events import EventSpec, diffrax_event, locate_events
 from ._ivp_methods import METHODS
@@ -35,6 +36,8 @@ from ._rk import initial_step as rk_initial_step
 from ._stepsize import SpacingController, min_step
 
 __all__ = ["IvpConfig", "solve_core"]
+
+_install_diffrax_trim()  # diffeqsolve's t1 - 100 ULP threshold in one step: 0.4 s less compile per program
 
 
 class IvpConfig(NamedTuple):
