@@ -94,9 +94,9 @@ class _Objective(eqx.Module):
 
     def __call__(self, x: Array, params: Any) -> Array:
         args = eqx.combine(params, self.static_args)
-        value = self.fun(x[:, None], *args) if self.vectorized else self.fun(x, *args)
-        return jnp.asarray(value).reshape(-1)[0].astype(x.dtype) if self.vectorized else \
-            jnp.asarray(value).reshape(()).astype(x.dtype)
+        if self.vectorized:  # SciPy's rule: x of shape (N, S) in, shape (S,) out
+            return jnp.asarray(self.fun(x[:, None], *args)).reshape(-1)[0].astype(x.dtype)
+        return jnp.asarray(self.fun(x, *args)).reshape(()).astype(x.dtype)
 
 
 @jax.custom_jvp
@@ -150,7 +150,7 @@ def _run(objective, cons: DEConstraints, solver, init_pop, key, x0, params, poli
         x = _no_derivative(x, params)
     extra = {}
     if cons.sizes:
-        x = _no_constraint_derivative(x, cons)
+        x = _no_constraint_derivative(x, eqx.filter(cons, eqx.is_inexact_array))
         maxcv = jnp.max(cv)
         status = jnp.where(maxcv > 0, _INFEASIBLE, status).astype(jnp.int32)
         constr = jnp.split(cv, np.cumsum(cons.sizes)[:-1].tolist())
@@ -191,7 +191,8 @@ def differential_evolution(
     Mirrors :func:`scipy.optimize.differential_evolution`. Each generation's trial vectors are
     evaluated together as one ``jax.vmap``-batched call of ``func``, so that on an accelerator a
     population of thousands costs about one function evaluation. The whole search (and the
-    L-BFGS-B polish) is one compiled loop; it runs under ``jax.jit`` and ``jax.vmap``.
+    polish) is one compiled loop; it runs under ``jax.jit`` and ``jax.vmap``. ``constraints``
+    are handled as SciPy handles them, by Lampinen's (2002) feasibility rules.
 
     Parameters
     ----------
@@ -318,7 +319,7 @@ def differential_evolution(
     args = prepare_args(args)
     start = lower + 0.5 * (upper - lower)
     if vectorized:
-        objective_fn, args = func, args
+        objective_fn = func
     else:
         user, args = prepare_bound({"fun": func}, (start,), args, solver="differential_evolution")
         objective_fn = user["fun"]
