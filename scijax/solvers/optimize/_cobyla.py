@@ -12,7 +12,7 @@ Evaluated at COBYLA's point, which is accurate to about ``tol``, the derivative 
 about as much. A solve that did not succeed has a NaN derivative.
 """
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -28,7 +28,10 @@ from ._result import OptimizeResult
 from ._solvers.cobyla import COBYLA
 from ._solvers.slsqp import kkt_residual
 
-__all__ = ["CobylaResult", "COBYLA_MESSAGES", "COBYLA_OPTIONS", "build_cobyla", "cobyla_max_steps", "run_cobyla"]
+__all__ = [
+    "CobylaResult", "COBYLA_MESSAGES", "COBYLA_OPTIONS", "TrustRegionOptions", "build_cobyla", "cobyla_max_steps",
+    "read_trust_region_options", "run_cobyla",
+]
 
 _WHY = "Return from COBYLA because "
 COBYLA_MESSAGES: tuple[str, ...] = (
@@ -66,22 +69,44 @@ class CobylaResult(OptimizeResult):
         return [text(i, int(c)) for i, c in enumerate(status.ravel())]
 
 
+class TrustRegionOptions(NamedTuple):
+    """What COBYLA and COBYQA read alike from SciPy's ``options`` (see :func:`read_trust_region_options`)."""
+
+    radius_init: float
+    radius_final: float
+    maxiter: int | None
+    target: float
+
+
+def read_trust_region_options(options: dict, tol: float | None, *, init: tuple[str, float],
+                              final: tuple[str, float], final_name: str | None = None) -> TrustRegionOptions:
+    """The initial and final trust-region radii, ``maxiter`` and ``f_target`` of a derivative-free method.
+
+    ``init`` and ``final`` are ``(option name, default)``; ``minimize``'s ``tol`` replaces the final
+    radius's default, as SciPy maps it. Both radii must be positive (the error names the option,
+    or says ``final_name``); the final radius is capped at the initial one. ``f_target`` defaults to -inf.
+    """
+    r0 = float(options.get(init[0], init[1]))
+    r1 = options.get(final[0], final[1] if tol is None else tol)
+    r1 = final[1] if r1 is None else float(r1)
+    if not r0 > 0:
+        raise ValueError(f"`{init[0]}` must be positive; got {r0}.")
+    if not r1 > 0:
+        raise ValueError(f"{final_name or '`' + final[0] + '`'} must be positive; got {r1}.")
+    maxiter, target = options.get("maxiter"), options.get("f_target")
+    return TrustRegionOptions(r0, min(r0, r1), None if maxiter is None else int(maxiter),
+                              -np.inf if target is None else float(target))
+
+
 def build_cobyla(options: dict, tol: float | None, n: int) -> COBYLA:
     """The engine from SciPy's options (``tol`` is ``rhoend``; ``maxiter`` counts evaluations)."""
-    rhobeg = float(options.get("rhobeg", 1.0))
-    rhoend = options.get("tol", 1e-4 if tol is None else tol)
-    rhoend = 1e-4 if rhoend is None else float(rhoend)
-    if not rhobeg > 0:
-        raise ValueError(f"`rhobeg` must be positive; got {rhobeg}.")
-    if not rhoend > 0:
-        raise ValueError(f"`tol` (rhoend) must be positive; got {rhoend}.")
+    read = read_trust_region_options(options, tol, init=("rhobeg", 1.0), final=("tol", 1e-4),
+                                      final_name="`tol` (rhoend)")
     catol = options.get("catol")
     if catol is not None and not float(catol) >= 0:
         raise ValueError(f"`catol` must be non-negative; got {catol}.")
-    maxiter = options.get("maxiter")
-    f_target = options.get("f_target")
-    return COBYLA(rhobeg=rhobeg, rhoend=min(rhoend, rhobeg), maxfun=1000 if maxiter is None else int(maxiter),
-                  ftarget=-np.inf if f_target is None else float(f_target),
+    return COBYLA(rhobeg=read.radius_init, rhoend=read.radius_final,
+                  maxfun=1000 if read.maxiter is None else read.maxiter, ftarget=read.target,
                   ctol=None if catol is None else float(catol))
 
 

@@ -13,11 +13,10 @@ where the solve did not succeed.
 
 import equinox as eqx
 import jax.numpy as jnp
-import numpy as np
 import optimistix as optx
 
 from ._callback import CALLBACK_STATUS, unwrap, unwrap_solution
-from ._cobyla import CobylaResult, _multipliers
+from ._cobyla import CobylaResult, _multipliers, read_trust_region_options
 from ._implicit import attach_implicit_gradient
 from ._minimize_run import _callback_status, _no_grad
 from ._result import OptimizeResult
@@ -46,20 +45,14 @@ COBYQA_OPTIONS = frozenset({"disp", "maxfev", "maxiter", "f_target", "feasibilit
 
 def build_cobyqa(options: dict, tol: float | None, n: int) -> COBYQA:
     """The engine from SciPy's options (``tol`` is ``final_tr_radius``, as SciPy maps it)."""
-    r0 = float(options.get("initial_tr_radius", 1.0))
-    r1 = options.get("final_tr_radius", 1e-6 if tol is None else tol)
-    r1 = 1e-6 if r1 is None else float(r1)
-    if not r0 > 0:
-        raise ValueError(f"`initial_tr_radius` must be positive; got {r0}.")
-    if not r1 > 0:
-        raise ValueError(f"`final_tr_radius` must be positive; got {r1}.")
+    read = read_trust_region_options(options, tol, init=("initial_tr_radius", 1.0),
+                                      final=("final_tr_radius", 1e-6))
     if options.get("scale"):
         raise ValueError("COBYQA option `scale=True` (variable scaling) is not supported; rescale `x` in `fun`.")
-    maxfev, maxiter = options.get("maxfev"), options.get("maxiter")
-    target = options.get("f_target")
-    return COBYQA(radius_init=r0, radius_final=min(r0, r1), maxfev=500 * n if maxfev is None else int(maxfev),
-                  maxiter=1000 * n if maxiter is None else int(maxiter),
-                  target=-np.inf if target is None else float(target))
+    maxfev = options.get("maxfev")
+    return COBYQA(radius_init=read.radius_init, radius_final=read.radius_final,
+                  maxfev=500 * n if maxfev is None else int(maxfev),
+                  maxiter=1000 * n if read.maxiter is None else read.maxiter, target=read.target)
 
 
 def cobyqa_max_steps(solver) -> int:

@@ -13,13 +13,17 @@ from jaxtyping import Array, ArrayLike
 
 from ..._concrete import is_concrete
 from .._userfn import prepare_bound
-from ._bounds import parse_bounds
+from ._de_constraints import DEConstraints, parse_de_constraints
+from ._de_setup import check_de_args as _check
+from ._de_setup import initial_population as _initial_population
+from ._de_setup import key_from as _key_from
+from ._de_setup import parse_finite_bounds as _parse_finite_bounds
 from ._minimize import minimize
 from ._objective import prepare_args
-from ._result import OptimizeResult
-from ._solvers.differential_evolution import STRATEGIES, DifferentialEvolution
+from ._result import OptimizeResult, ResultFields
+from ._solvers.differential_evolution import DifferentialEvolution
 
-__all__ = ["differential_evolution"]
+__all__ = ["DifferentialEvolutionResult", "differential_evolution"]
 
 DE_MESSAGES: tuple[str, ...] = (
     "Optimization terminated successfully.",
@@ -27,6 +31,7 @@ DE_MESSAGES: tuple[str, ...] = (
     "Desired error not necessarily achieved due to precision loss.",
     "NaN result encountered.",
 )
+_INFEASIBLE = 4  # status: the answer violates the constraints (SciPy's message carries maxcv)
 
 
 @jax.custom_jvp
@@ -41,110 +46,119 @@ def _no_derivative_jvp(primals, tangents):
     return x, jnp.full_like(x, jnp.nan)
 
 
-def _key_from(seed: Any, rng: Any) -> Array:
-    value = rng if rng is not None else seed
-    if value is None:
-        return jax.random.key(int(np.random.default_rng().integers(2**31 - 1)))
-    if isinstance(value, (int, np.integer)):
-        return jax.random.key(int(value))
-    if isinstance(value, np.random.Generator):
-        return jax.random.key(int(value.integers(2**31 - 1)))
-    if isinstance(value, jax.Array) and jnp.issubdtype(value.dtype, jax.dtypes.prng_key):
-        return value
-    if isinstance(value, jax.Array) and value.dtype == jnp.uint32 and value.shape == (2,):
-        return jax.random.wrap_key_data(value)
-    raise TypeError("`rng` (or `seed`) must be None, an int, a numpy Generator or a jax.random key; "
-                    f"got {type(value).__name__}.")
+class DifferentialEvolutionResult(ResultFields):
+    """SciPy's ``differential_evolution`` result (a pytree; ``message`` from ``status``).
+
+    ``status``: 0 converged, 1 ``maxiter`` reached, 3 NaN energies, 4 the answer violates the
+    constraints (then ``message`` is SciPy's, with ``maxcv``). ``constr``, ``constr_violation``
+    and ``maxcv`` are present only with ``constraints``, as in SciPy.
+    """
+
+    x: Array
+    success: Array
+    status: Array
+    fun: Any = None
+    jac: Any = None
+    nit: Any = None
+    nfev: Any = None
+    population: Any = None
+    population_energies: Any = None
+    constr: Any = None
+    constr_violation: Any = None
+    maxcv: Any = None
+    messages: tuple[str, ...] = eqx.field(static=True, default=DE_MESSAGES)
+
+    __repr__ = OptimizeResult.__repr__
+
+    @property
+    def message(self) -> str | list[str]:
+        status = np.asarray(self.status)
+        maxcv = np.broadcast_to(np.asarray(0.0 if self.maxcv is None else self.maxcv), status.shape).ravel()
+
+        def text(i: int, code: int) -> str:
+            if code == _INFEASIBLE:
+                return f"The solution does not satisfy the constraints, MAXCV = {float(maxcv[i])}"
+            return self.messages[code]
+
+        if status.ndim == 0:
+            return text(0, int(status))
+        return [text(i, int(c)) for i, c in enumerate(status.ravel())]
 
 
-def _check(strategy, popsize, mutation, recombination, maxiter, tol, atol, updating, init, n) -> tuple:
-    if strategy not in STRATEGIES:
-        raise ValueError(f"`strategy` must be one of {STRATEGIES}; got {strategy!r}.")
-    if isinstance(mutation, (int, float)):
-        mutation = (float(mutation), float(mutation))
-    try:
-        lo, hi = (float(m) for m in mutation)
-    except (TypeError, ValueError):
-        raise ValueError("`mutation` must be a float in [0, 2) or a tuple (min, max) within [0, 2).") from None
-    if not (0.0 <= lo <= hi < 2.0):
-        raise ValueError("`mutation` must be a float in [0, 2) or a tuple (min, max) with 0 <= min <= max < 2; "
-                         f"got {mutation!r}.")
-    if not 0.0 <= float(recombination) <= 1.0:
-        raise ValueError(f"`recombination` must be in [0, 1]; got {recombination!r}.")
-    if int(maxiter) < 0 or int(popsize) < 1:
-        raise ValueError("`maxiter` must be >= 0 and `popsize` >= 1.")
-    if float(tol) < 0 or float(atol) < 0:
-        raise ValueError("`tol` and `atol` must be non-negative.")
-    if updating not in ("immediate", "deferred"):
-        raise ValueError(f"`updating` must be 'immediate' or 'deferred'; got {updating!r}.")
-    if isinstance(init, str) and init not in ("latinhypercube", "random"):
-        raise ValueError(f"`init` must be 'latinhypercube', 'random' or an array of shape (S, {n}); "
-                         f"got {init!r} ('sobol' and 'halton' are not available).")
-    return lo, hi
+class _Objective(eqx.Module):
+    """``func(x, *args)`` as the engine calls it, ``(x, params) -> scalar`` (hashed by code)."""
+
+    fun: Callable = eqx.field(static=True)
+    static_args: Any = eqx.field(static=True)
+    vectorized: bool = eqx.field(static=True)
+
+    def __call__(self, x: Array, params: Any) -> Array:
+        args = eqx.combine(params, self.static_args)
+        if self.vectorized:  # SciPy's rule: x of shape (N, S) in, shape (S,) out
+            return jnp.asarray(self.fun(x[:, None], *args)).reshape(-1)[0].astype(x.dtype)
+        return jnp.asarray(self.fun(x, *args)).reshape(()).astype(x.dtype)
 
 
-def _initial_population(init: Any, key: Array, size: int, n: int, lower, upper, dtype) -> Array:
-    if not isinstance(init, str):
-        pop = jnp.asarray(init, dtype)
-        if pop.ndim != 2 or pop.shape[1] != n or pop.shape[0] < 5:
-            raise ValueError(f"`init` as an array must have shape (S, {n}) with S >= 5; got {pop.shape}.")
-        return jnp.clip((pop - lower) / (upper - lower), 0.0, 1.0)
-    if init == "random":
-        return jax.random.uniform(key, (size, n), dtype)
-    k_u, k_perm = jax.random.split(key)
-    strata = (jax.random.uniform(k_u, (size, n), dtype) + jnp.arange(size, dtype=dtype)[:, None]) / size
-    perms = jax.vmap(lambda k: jax.random.permutation(k, size))(jax.random.split(k_perm, n))  # (n, size)
-    return strata[perms.T, jnp.arange(n)[None, :]]
+@jax.custom_jvp
+def _no_constraint_derivative(x: Array, cons: Any) -> Array:
+    """``x``, whose derivative with respect to the constraints' data (``A``, ``lb``, ``ub``) is NaN."""
+    return x
 
 
-def _parse_finite_bounds(bounds: Any, dtype) -> tuple[Array, Array]:
-    """``(lower, upper)``; concrete bounds must be finite (SciPy's rule), traced ones are trusted."""
-    message = ("`bounds` should be a sequence containing finite real valued (min, max) pairs for each value "
-               "in x, or a Bounds instance.")
-    try:
-        if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
-            lo, hi = np.atleast_1d(np.asarray(bounds.lb, float)), np.atleast_1d(np.asarray(bounds.ub, float))
-            lo, hi = np.broadcast_arrays(lo, hi)
-        else:
-            pairs = np.asarray(bounds, float)
-            if pairs.ndim != 2 or pairs.shape[1] != 2:
-                raise ValueError(message)
-            lo, hi = pairs[:, 0], pairs[:, 1]
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        n = len(bounds.lb) if hasattr(bounds, "lb") else len(bounds)
-        return parse_bounds(bounds, n, dtype)
-    except (TypeError, ValueError):
-        raise ValueError(message) from None
-    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))) or lo.size == 0:
-        raise ValueError(message)
-    if np.any(lo > hi):
-        raise ValueError("`bounds`: a lower bound is greater than its upper bound.")
-    return jnp.asarray(lo, dtype), jnp.asarray(hi, dtype)
+@_no_constraint_derivative.defjvp
+def _no_constraint_derivative_jvp(primals, tangents):
+    x, x_dot = primals[0], tangents[0]
+    moved = [jnp.any(t != 0) for t in jax.tree_util.tree_leaves(tangents[1])]
+    return x, jnp.where(jnp.any(jnp.stack(moved)), jnp.nan, x_dot) if moved else x_dot
+
+
+def _polish(objective, cons: DEConstraints, x, f, params, lower, upper):
+    """SciPy's polish: L-BFGS-B, or trust-constr with constraints; kept if it improves ``fun``."""
+    bounds = [(lower[i], upper[i]) for i in range(x.shape[0])]
+    if not cons.sizes:
+        res = minimize(lambda z, p: objective(z, p), x, args=(params,), method="L-BFGS-B", bounds=bounds)
+        take = res.fun <= f  # L-BFGS-B only accepts decreases, so this holds unless the polish failed
+    else:
+        res = minimize(lambda z, p: objective(z, p), x, args=(params,), method="trust-constr", bounds=bounds,
+                       constraints=cons.as_rows())
+        take = res.success & (res.fun < f) & jnp.all((lower <= res.x) & (res.x <= upper))
+    return res, take
 
 
 @eqx.filter_jit
-def _run(objective, solver, init_pop, key, x0, params, polish: bool, lower, upper, maxiter: int):
-    fn = eqx.filter_closure_convert(lambda x, p: (objective(x, p), None), x0, params)
-    sol = optx.minimise(fn, solver, x0, params, options={"key": key, "init_population": init_pop},
+def _run(objective, cons: DEConstraints, solver, init_pop, key, x0, params, polish: bool, lower, upper,
+         maxiter: int):
+    inputs = (params, cons)
+    fn = eqx.filter_closure_convert(lambda x, inp: (objective(x, inp[0]), inp[1].violation(x)), x0, inputs)
+    sol = optx.minimise(fn, solver, x0, inputs, options={"key": key, "init_population": init_pop},
                         has_aux=True, max_steps=maxiter + 1, throw=False)
     stats = sol.stats
     x = jax.lax.stop_gradient(sol.value)
-    f = jax.lax.stop_gradient(jnp.min(stats["population_energies"]))
+    f = jax.lax.stop_gradient(jnp.min(stats["population_energies"]))  # +inf if no member is feasible
     status = jnp.where(stats["converged"], 0, 1)
     status = jnp.where(jnp.isfinite(f), status, 3).astype(jnp.int32)
+    cv = stats["best_violation"]  # as the search computed it (a recomputation may round differently)
     nfev, jac = stats["nfev"], None
     if polish:
-        bounds = [(lower[i], upper[i]) for i in range(x.shape[0])]
-        res = minimize(lambda z, p: objective(z, p), x, args=(params,), method="L-BFGS-B", bounds=bounds)
-        take = res.fun <= f  # L-BFGS-B only accepts decreases, so this holds unless the polish failed
+        res, take = _polish(objective, cons, x, f, params, lower, upper)
         x = jnp.where(take, res.x, _no_derivative(x, params))
         f = jnp.where(take, res.fun, f)
-        nfev, jac = nfev + res.nfev, res.jac
+        nfev = nfev + res.nfev
+        jac = jnp.where(take, res.grad, jnp.nan) if cons.sizes else res.jac
+        cv = jnp.where(take, cons.violation(jax.lax.stop_gradient(x)), cv)
     else:
         x = _no_derivative(x, params)
-    return OptimizeResult(x=x, success=status == 0, status=status, fun=f, jac=jac, nit=stats["nit"],
-                          nfev=nfev, population=stats["population"],
-                          population_energies=stats["population_energies"], messages=DE_MESSAGES)
+    extra = {}
+    if cons.sizes:
+        x = _no_constraint_derivative(x, eqx.filter(cons, eqx.is_inexact_array))
+        maxcv = jnp.max(cv)
+        status = jnp.where(maxcv > 0, _INFEASIBLE, status).astype(jnp.int32)
+        constr = jnp.split(cv, np.cumsum(cons.sizes)[:-1].tolist())
+        extra = {"constr": constr, "constr_violation": maxcv, "maxcv": maxcv}
+    res = DifferentialEvolutionResult(
+        x=x, success=status == 0, status=status, fun=f, jac=jac, nit=stats["nit"], nfev=nfev,
+        population=stats["population"], population_energies=stats["population_energies"], **extra)
+    return res, jnp.sum(stats["best_violation"]) <= 0  # (for the eager warning: did the search find one?)
 
 
 def differential_evolution(
@@ -171,13 +185,14 @@ def differential_evolution(
     integrality: Any = None,
     vectorized: bool = False,
     seed: Any = None,
-) -> OptimizeResult:
+) -> DifferentialEvolutionResult:
     """Find the global minimum of a function within bounds by differential evolution.
 
     Mirrors :func:`scipy.optimize.differential_evolution`. Each generation's trial vectors are
     evaluated together as one ``jax.vmap``-batched call of ``func``, so that on an accelerator a
     population of thousands costs about one function evaluation. The whole search (and the
-    L-BFGS-B polish) is one compiled loop; it runs under ``jax.jit`` and ``jax.vmap``.
+    polish) is one compiled loop; it runs under ``jax.jit`` and ``jax.vmap``. ``constraints``
+    are handled as SciPy handles them, by Lampinen's (2002) feasibility rules.
 
     Parameters
     ----------
@@ -209,7 +224,10 @@ def differential_evolution(
     disp : bool, optional
         Print the best energy at the end.
     polish : bool, optional
-        Finish with ``minimize(method='L-BFGS-B')`` from the best member (our own L-BFGS-B).
+        Finish with ``minimize(method='L-BFGS-B')`` from the best member (our own L-BFGS-B), or,
+        with ``constraints``, ``minimize(method='trust-constr')`` (our own), as SciPy does. The
+        polished point is kept if it lowers ``fun`` (with constraints: if trust-constr also
+        succeeded and the point lies within ``bounds``, SciPy's rule).
     init : {'latinhypercube', 'random'} or array of shape (S, N), optional
         How the population starts.
     updating : {'deferred', 'immediate'}, optional
@@ -217,8 +235,13 @@ def differential_evolution(
         updates member by member as SciPy's default does.
     workers : optional
         Ignored: the batch is already parallel (a warning if not 1).
-    constraints : optional
-        Not supported (see Differences).
+    constraints : NonlinearConstraint, LinearConstraint, Bounds, or a sequence of them, optional
+        Constraints beyond ``bounds`` (SciPy's classes; dicts are rejected, as in SciPy). A trial
+        replaces its member when both are feasible and its energy is lower or equal, when only the
+        trial is feasible, or when it is infeasible and violates no constraint more than the
+        member does; infeasible members have energy +inf. A ``NonlinearConstraint``'s ``lb`` and
+        ``ub`` may be traced (``vmap`` over a bound); ``fun(x)`` must be JAX-traceable or runs on
+        the host (eager calls only), as ``func``.
     x0 : array_like, optional
         Replaces the first member of the initial population; its floating dtype (e.g. float32)
         sets the precision of the search (default: JAX's default float).
@@ -230,9 +253,13 @@ def differential_evolution(
 
     Returns
     -------
-    OptimizeResult
+    DifferentialEvolutionResult
         ``x``, ``fun``, ``nit`` (generations), ``nfev``, ``success``, ``status``, ``message``,
-        ``population``, ``population_energies``, and ``jac`` when polished.
+        ``population``, ``population_energies``, and ``jac`` when polished. With ``constraints``
+        also ``constr`` (the violations of each constraint at ``x``), ``constr_violation`` and
+        ``maxcv`` (their maximum); if ``maxcv > 0``, ``success`` is False, ``status`` 4 and
+        ``message`` SciPy's "The solution does not satisfy the constraints, MAXCV = ...". An
+        eager call whose search found no feasible point warns before polishing, as SciPy.
 
     Differences from SciPy
     ----------------------
@@ -241,12 +268,20 @@ def differential_evolution(
       SciPy's sequential rule. The two are both Storn and Price's method and converge alike on
       standard test functions, but iterates differ, and so do SciPy's for the same seed (the
       random streams differ).
-    - ``constraints``, ``integrality``, ``callback`` and the ``'sobol'``/``'halton'`` initial
-      populations are not supported yet and raise; ``workers`` is ignored.
+    - ``integrality``, ``callback`` and the ``'sobol'``/``'halton'`` initial populations are not
+      supported yet and raise; ``workers`` is ignored. ``status`` is ours (SciPy's result has
+      none): 0 converged, 1 ``maxiter``, 3 NaN, 4 infeasible answer.
+    - With ``constraints``, every trial's objective is evaluated in the batch (SciPy skips it for
+      infeasible trials), and ``nfev`` counts them all; an infeasible trial's value is discarded.
+      ``jac`` is the objective's gradient at the polished point (SciPy's is trust-constr's
+      constraint Jacobian), NaN if the polish was not kept. A traced ``lb``/``ub`` gives the
+      trust-constr polish inequality rows only (which components are equalities must be known
+      when tracing).
     - Differentiable only through the polish: ``jax.grad`` of ``x`` or ``fun`` with respect to
       ``args`` is the implicit derivative of the polished local minimum. Where the answer did not
       come from a successful polish (``polish=False``, or the population's best was better), the
-      derivative of ``x`` is NaN: a sampled point has no derivative.
+      derivative of ``x`` is NaN: a sampled point has no derivative. Derivatives with respect to
+      the constraints' data (``A``, ``lb``, ``ub``) are NaN (not implemented).
 
     Examples
     --------
@@ -262,8 +297,6 @@ def differential_evolution(
     """
     if callback is not None:
         raise TypeError("`callback` is not supported by scijax's differential_evolution yet.")
-    if constraints not in ((), None, []):
-        raise NotImplementedError("`constraints` are not supported by scijax's differential_evolution yet.")
     if integrality is not None:
         raise NotImplementedError("`integrality` is not supported by scijax's differential_evolution yet.")
     if workers != 1:
@@ -285,21 +318,22 @@ def differential_evolution(
         init_pop = init_pop.at[0].set(jnp.clip((x0a - lower) / (upper - lower), 0.0, 1.0))
     args = prepare_args(args)
     start = lower + 0.5 * (upper - lower)
-    objective_fn: Callable[..., Any]
     if vectorized:
-        objective_fn = lambda x, *a: jnp.asarray(func(x[:, None], *a))[0]  # noqa: E731
+        objective_fn = func
     else:
         user, args = prepare_bound({"fun": func}, (start,), args, solver="differential_evolution")
         objective_fn = user["fun"]
+    cons = parse_de_constraints(constraints, start, bool(vectorized))
     params, static = eqx.partition(args, eqx.is_array)
-
-    def objective(x, p):
-        return jnp.asarray(objective_fn(x, *eqx.combine(p, static))).reshape(()).astype(x.dtype)
-
+    objective = _Objective(objective_fn, static, bool(vectorized))
     solver = DifferentialEvolution(lower, upper, strategy=strategy, mutation=(lo, hi),
                                    recombination=float(recombination), rtol=float(tol), atol=float(atol),
                                    maxiter=int(maxiter), updating=updating)
-    res = _run(objective, solver, init_pop, k_run, start, params, bool(polish), lower, upper, int(maxiter))
+    res, de_feasible = _run(objective, cons, solver, init_pop, k_run, start, params, bool(polish), lower, upper,
+                            int(maxiter))
+    if polish and cons.sizes and is_concrete(de_feasible) and not bool(np.all(de_feasible)):
+        warnings.warn("differential evolution didn't find a solution satisfying the constraints, attempting to "
+                      "polish from the least infeasible solution", UserWarning, stacklevel=2)
     if disp and is_concrete(res.fun):
         print(f"differential_evolution: f(x)= {float(res.fun):g}")
     return res

@@ -139,7 +139,5 @@ def test_bad_bounds_and_unsupported_options():
         differential_evolution(rosen, [(-2, np.inf)] * 2)
     with pytest.raises(ValueError, match="bounds"):
         differential_evolution(rosen, [(2, -2)] * 2)
-    with pytest.raises(NotImplementedError, match="constraints"):
-        differential_evolution(rosen, [(-2, 2)] * 2, constraints=[so.LinearConstraint([[1, 1]], 0, 1)])
     with pytest.raises(TypeError, match="callback"):
         differential_evolution(rosen, [(-2, 2)] * 2, callback=print)
