@@ -10,13 +10,12 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 from scipy.integrate import IntegrationWarning
 
-from ..._concrete import is_concrete
+from ..._eager import in_eager_context
 from .._userfn import prepare
 from ._quad import quad
 from ._quad_adaptive import _map, t_of_x
@@ -163,28 +162,34 @@ def nquad(func: Callable[..., ArrayLike], ranges: Sequence[Any], args: Any = Non
     extra = () if args is None else (tuple(args) if isinstance(args, (tuple, list)) else (args,))
     func, ranges = _host_ready(func, ranges, extra)
 
-    def level(i: int, outer: tuple, params: tuple, full: int = 0) -> tuple:
-        rng = ranges[i](*outer, *params) if callable(ranges[i]) else ranges[i]
-        opt = opts_list[i](*outer, *params) if callable(opts_list[i]) else opts_list[i]
-        lo, hi = rng
-        k = len(outer)
+    def make_integrand(i: int) -> Callable:
+        k = n - 1 - i  # outer variables of level i
 
         # Outer variables and args reach the integrand through quad's `args`, never by closure,
-        # so quad's derivative rules see them (they may be traced).
+        # so quad's derivative rules see them (they may be traced). One function object per level,
+        # so the level's quad compiles once however often it is called.
         def integrand(xi, *packed):
             o, p = packed[:k], packed[k:]
             if i == 0:
                 return func(xi, *o, *p)
             return level(i - 1, (xi, *o), p)[0]
 
-        return quad(integrand, lo, hi, args=(*outer, *params), full_output=full, **opt)
+        return integrand
+
+    integrands = [make_integrand(i) for i in range(n)]
+
+    def level(i: int, outer: tuple, params: tuple, full: int = 0) -> tuple:
+        rng = ranges[i](*outer, *params) if callable(ranges[i]) else ranges[i]
+        opt = opts_list[i](*outer, *params) if callable(opts_list[i]) else opts_list[i]
+        lo, hi = rng
+        return quad(integrands[i], lo, hi, args=(*outer, *params), full_output=full, **opt)
 
     if not full_output:
         return level(n - 1, (), extra)
-    out = level(n - 1, (), extra, 1)
-    if not is_concrete(out[:2]):
+    if not in_eager_context((ranges, extra)):
         raise ValueError("`full_output=True` needs an eager call (outside jit/vmap/grad): the evaluation "
                          "count is rebuilt on the host after the integral.")
+    out = level(n - 1, (), extra, 1)
 
     def count(i: int, outer: tuple, info: dict | None = None) -> int:
         """Innermost evaluations of level ``i`` at the outer point ``outer`` (``info``: its quad's)."""
@@ -195,9 +200,7 @@ def nquad(func: Callable[..., ArrayLike], ranges: Sequence[Any], args: Any = Non
         rng = ranges[i](*outer, *extra) if callable(ranges[i]) else ranges[i]
         opt = opts_list[i](*outer, *extra) if callable(opts_list[i]) else opts_list[i]
         nodes = _evaluated_nodes(info, *(jnp.asarray(v, _float_dtype(v)) for v in rng), opt.get("points"))
-        if i == 1 and not callable(opts_list[0]):  # the innermost counts in one batched call
-            counts = jax.vmap(lambda x: level(0, (x, *outer), extra, 1)[2]["neval"])(nodes)
-            return int(jnp.sum(counts))
+        # Eager calls, one per node; each level's quad compiles once (its integrand is one object).
         return sum(count(i - 1, (x, *outer)) for x in nodes)
 
     total = count(n - 1, (), out[2])

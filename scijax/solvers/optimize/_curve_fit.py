@@ -212,6 +212,7 @@ def _nan_policy(policy: str, xdata: Any, ydata: Any, sigma: Any) -> tuple:
     return (x[..., ~bad] if x is not None else xdata), y[~bad], sigma
 
 
+@jax.jit
 def _minpack_qr(jac: Array, fvec: Array) -> tuple[Array, Array, Array]:
     """MINPACK's ``fjac`` (transposed), ``ipvt`` (0-based) and ``qtf`` for ``jac``: Householder QR of
     ``jac[:, ipvt]`` (pivots chosen by largest remaining column norm, LAPACK's ``geqp3`` rule, as
