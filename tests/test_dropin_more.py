@@ -108,10 +108,12 @@ def _xy(x, y):
 
 
 def test_nquad_full_output_counts_evaluations_like_scipy():
+    # The outer level counts the inner quads at every node it evaluated (rebuilt from its final
+    # partition). One GK21 interval per level on a polynomial, in QUADPACK and here: 21 * 21.
+    # (Checked by hand, too costly for CI: sqrt(x + y), where both levels bisect, gives SciPy's 6447.)
     ranges = [(0.0, 1.0), (0.0, 1.0)]
     val, err, info = integrate.nquad(_xy, ranges, full_output=True)
     ref = si.nquad(_xy, ranges, full_output=True)
-    # One GK21 interval per level on a polynomial, in QUADPACK and here: 21 * 21 evaluations.
     assert type(info["neval"]) is int and info["neval"] == ref[2]["neval"] == 441
     assert abs(val - ref[0]) < 1e-14
     with pytest.raises(ValueError, match="full_output"):  # raised before anything is traced
@@ -166,3 +168,24 @@ def test_long_double_inputs_are_converted_with_one_warning():
     with pytest.warns(PrecisionWarning, match="cumulative_trapezoid: `y`"):  # integrate; complex too
         c = integrate.cumulative_trapezoid(np.ones(3, np.clongdouble), dx=0.5)
     assert c.dtype == np.complex128 and c.tolist() == si.cumulative_trapezoid(np.ones(3), dx=0.5).tolist()
+
+
+def test_linalg_accepts_scipys_overwrite_arguments():
+    """Every function whose SciPy counterpart takes ``overwrite_*`` takes it too (a documented no-op)."""
+    import inspect
+
+    import scipy.linalg as sl
+
+    checked = 0
+    for name in linalg.__all__:
+        ours, ref = getattr(linalg, name), getattr(sl, name, None) or getattr(sla, name, None)
+        if isinstance(ours, type) or not callable(ref):
+            continue
+        try:
+            wanted = [p for p in inspect.signature(ref).parameters if p.startswith("overwrite")]
+        except (TypeError, ValueError):
+            continue
+        if wanted:
+            checked += 1
+            assert set(wanted) <= set(inspect.signature(ours).parameters), (name, wanted)
+    assert checked >= 30  # solve, lu, cholesky, eigh, svd, qr, ... (35 in SciPy 1.17)
