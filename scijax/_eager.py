@@ -163,11 +163,12 @@ def _is_long(x: Any) -> bool:
 
 
 def _has_long(x: Any, depth: int = 0) -> bool:
+    """Long double in ``x``, looking into short containers only (a long list of numbers costs no scan)."""
     if _is_long(x):
         return True
-    if depth < 3 and isinstance(x, (list, tuple)):
+    if depth < 3 and isinstance(x, (list, tuple)) and len(x) <= 64:
         return any(_has_long(v, depth + 1) for v in x)
-    if depth < 3 and isinstance(x, dict):
+    if depth < 3 and isinstance(x, dict) and len(x) <= 64:
         return any(_has_long(v, depth + 1) for v in x.values())
     return False
 
