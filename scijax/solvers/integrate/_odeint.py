@@ -145,11 +145,11 @@ def odeint(
         Solution at ``t``; rows the solver did not reach are ``nan``.
     infodict : dict, only if ``full_output``
         SciPy's keys, the arrays with one entry per output interval (``len(t) - 1``): ``hu``
-        (step size last used), ``tcur`` (time the integrator had reached, at or past each output
-        time), ``tolsf``, ``tsw`` (time of the last method switch), ``nst``, ``nfe``, ``nje``
-        (cumulative steps, function and Jacobian evaluations), ``nqu`` (order), ``mused``
-        (1 non-stiff, 2 stiff), and ``imxer``, ``lenrw``, ``leniw``, and, eagerly, ``message``;
-        plus ``status`` and ``success`` (not in SciPy). See Differences for which are estimates.
+        (step size), ``tcur`` (time reached), ``tolsf``, ``tsw`` (time of the last method
+        switch), ``nst``, ``nfe``, ``nje`` (cumulative steps, function and Jacobian evaluations),
+        ``nqu`` (order), ``mused`` (1 non-stiff, 2 stiff), and ``imxer``, ``lenrw``, ``leniw``,
+        and, eagerly, ``message``; plus ``status`` and ``success`` (not in SciPy). Most are
+        estimates: see Differences.
 
     Differences from SciPy
     ----------------------
@@ -157,9 +157,11 @@ def odeint(
       SciPy's switches between Adams and BDF methods (see ``solve_ivp``).
     - The banded-Jacobian (``ml``, ``mu``), ``tcrit``, ``hmin`` and order limits are
       ignored.
-    - ``infodict``: ``nst``, ``hu`` and ``tcur`` are exact (from the step times). ``nfe`` and
-      ``nje`` are the totals shared out over the intervals in proportion to the steps taken
-      (exact at the last interval; ``nje`` counts the stiff steps of 'LSODA'). ``nqu`` is the
+    - ``infodict``: the step times are not kept (that would need the solve's dense output, a
+      costlier program), so ``nst``, ``nfe`` and ``nje`` are the totals shared out over the
+      intervals in proportion to the time elapsed (exact at the last interval; ``nje`` counts the
+      stiff steps of 'LSODA'), ``hu`` is the mean step and ``tcur`` the output time (the last time
+      reached where the solve stopped early). ``nqu`` is the
       method's order (5 for both of our 'LSODA' methods; SciPy's Adams/BDF vary it). The switch
       times are not recorded: for 'LSODA', ``mused`` is 2 on every interval once the solve used
       its stiff method anywhere (``nje > 0``), else 1, and ``tsw`` is ``t[0]``; other methods
@@ -226,8 +228,7 @@ def odeint(
     if t.shape[0] == 1 or (is_concrete(t) and bool(np.all(np.asarray(t) == np.asarray(t)[0]))):
         y = jnp.broadcast_to(y0, (t.shape[0], y0.shape[0]))
         return (y, _info_nothing_done(t, t.shape[0] - 1)) if full_output else y
-    res = ivp_solve(fun, (t[0], t[-1]), y0, method, t, bool(full_output), None, args, options,
-                    strict_t_eval=False)
+    res = ivp_solve(fun, (t[0], t[-1]), y0, method, t, False, None, args, options, strict_t_eval=False)
     y = res.y.T
     if is_concrete(res.status) and np.ndim(res.status) == 0:
         if int(res.status) < 0:
@@ -258,30 +259,30 @@ def _info_nothing_done(t: Array, k: int = 0) -> dict[str, Any]:
 
 
 def _interval_info(res: Any, t: Array, method: str, neq: int) -> dict[str, Any]:
-    """Per-output-interval arrays from the step times of ``res.sol`` (see ``odeint``'s Differences)."""
-    interp = res.sol.interpolation
-    direction = interp.direction
+    """Per-output-interval arrays from the totals (see ``odeint``'s Differences).
+
+    Exact step times would need the solve's dense output, a different and costlier compiled
+    program than the plain solve (and one that a ``full_output`` call would no longer share with
+    a plain one), so the per-interval counts are the totals shared out by elapsed time.
+    """
     n_steps = jnp.asarray(res.n_steps)
-    valid = jnp.arange(interp.ts.shape[0]) < interp.ts_size
-    ts = jnp.where(valid, interp.ts, jnp.inf)  # step boundaries, in direction-normalised time
-    ends = ts[1:]
-    td = t[1:] * direction
-    k = jnp.clip(jnp.searchsorted(ends, td, side="left"), 0, jnp.maximum(n_steps - 1, 0))
-    nst = jnp.where(td <= ts[0], 0, jnp.minimum(k + 1, n_steps)).astype(jnp.int32)
-    share = nst / jnp.maximum(n_steps, 1)
+    t_end = t[jnp.maximum(jnp.asarray(res.n_points) - 1, 0)]
+    span = t_end - t[0]
+    frac = jnp.clip((t[1:] - t[0]) / jnp.where(span == 0, 1, span), 0, 1)
     name = method if isinstance(method, str) else getattr(method, "__name__", "")
     spec = METHODS[name]
     stiff = (jnp.asarray(res.njev) > 0) if name == "LSODA" else jnp.asarray(spec.implicit)
     lenrw, leniw = _lsoda_work_sizes(neq)
     m = t.shape[0] - 1
+    share = lambda total: jnp.round(frac * total).astype(jnp.int32)  # noqa: E731
     return {
-        "hu": (ends[k] - ts[k]) * direction,
-        "tcur": ends[k] * direction,
-        "tolsf": jnp.zeros(m, t.dtype),
+        "hu": jnp.full(m, span / jnp.maximum(n_steps, 1)),
+        "tcur": jnp.where(span >= 0, jnp.minimum(t[1:], t_end), jnp.maximum(t[1:], t_end)),
+        "tolsf": jnp.zeros(m, jnp.result_type(t.dtype, 1.0)),
         "tsw": jnp.full(m, t[0]),
-        "nst": nst,
-        "nfe": jnp.round(share * res.nfev).astype(jnp.int32),
-        "nje": jnp.round(share * res.njev).astype(jnp.int32),
+        "nst": share(n_steps),
+        "nfe": share(res.nfev),
+        "nje": share(res.njev),
         "nqu": jnp.full(m, spec.order, jnp.int32),
         "imxer": -1,
         "lenrw": lenrw,
