@@ -21,9 +21,19 @@ Each family's ``__init__`` wraps its public functions once (:func:`wrap_public`)
 modules, and code inside the package that imports them, keep JAX arrays. The wrapper adds a frame, so
 it re-issues warnings raised inside the call at the caller's line (a fixed ``stacklevel`` would
 otherwise point at the wrapper). Cost: about 0.1 ms per eager call (a host copy of each array).
+
+The wrapper is also the one place where inputs that JAX cannot hold are converted before any solver
+sees them: ``np.longdouble`` (``float128``/``float96``) and ``np.clongdouble`` arrays and scalars,
+which SciPy accepts and JAX rejects with an opaque "Error interpreting argument" ``TypeError``,
+become float64 (complex128), with a :class:`~scijax.PrecisionWarning` naming the function and the
+argument, once per (function, argument). Converting rather than raising is the drop-in choice:
+SciPy's compiled solvers compute in float64 too, so the answer is the one SciPy gives.
+
+``fixed_point`` returns a 0-d ``np.ndarray`` for a scalar ``x0``, as SciPy's does (not a NumPy scalar).
 """
 
 import functools
+import inspect
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
@@ -33,6 +43,7 @@ import jax
 import numpy as np
 
 from ._concrete import is_concrete
+from .solvers._precision import PrecisionWarning
 
 __all__ = ["eager_scipy", "eager_result", "wrap_public", "in_eager_context"]
 
@@ -43,6 +54,9 @@ _REGISTRIES: dict[str, dict] = {}  # per-file "once/default" registries for re-i
 # Results whose 0-d float64 fields SciPy returns as Python floats: linprog's, and RootResults of the
 # bracketing methods (Newton's and the secant method's root is an np.float64, as in SciPy).
 _BRACKETING = ("brentq", "brenth", "bisect", "ridder", "toms748")
+# Public functions whose 0-d floating results SciPy returns as 0-d ndarrays, not NumPy scalars.
+_ZERO_D_ARRAY = ("fixed_point",)
+_LONG_WARNED: set[tuple[str, str]] = set()  # (function, argument) pairs already warned about long double
 
 
 def _python_float_result(x: Any) -> bool:
@@ -69,9 +83,9 @@ def _is_result(x: Any) -> bool:
                                           or name == "LPMarginals")
 
 
-def _array(x: Any, python_float: bool) -> Any:
+def _array(x: Any, python_float: bool | str) -> Any:
     a = np.array(x)  # a writable host copy, as SciPy's arrays are
-    if a.ndim:
+    if a.ndim or (python_float == "0d" and a.dtype.kind in "fc"):
         return a
     kind = a.dtype.kind
     if kind == "b":
@@ -83,7 +97,7 @@ def _array(x: Any, python_float: bool) -> Any:
     return a[()]
 
 
-def _convert(x: Any, python_float: bool) -> Any:
+def _convert(x: Any, python_float: bool | str) -> Any:
     if isinstance(x, (jax.Array, np.ndarray, np.generic)):
         return _array(x, python_float)
     if _is_result(x):
@@ -99,15 +113,16 @@ def _convert(x: Any, python_float: bool) -> Any:
     return x  # functions, operators, interpolants, strings, Python numbers, None
 
 
-def eager_scipy(out: Any, python_float: bool = False) -> Any:
+def eager_scipy(out: Any, python_float: bool | str = False) -> Any:
     """Return ``out`` with SciPy's eager types when the call was eager; unchanged under transformations.
 
     Parameters
     ----------
     out : Any
         A public function's return value: an array, a result object, or tuples/lists/dicts of them.
-    python_float : bool, optional
-        Return 0-d float64 values as Python ``float`` (where SciPy does) rather than ``np.float64``.
+    python_float : bool or '0d', optional
+        Return 0-d float64 values as Python ``float`` (where SciPy does) rather than ``np.float64``;
+        ``'0d'``: return 0-d floating arrays as 0-d ``np.ndarray`` (``fixed_point``).
 
     Returns
     -------
@@ -139,12 +154,67 @@ def _reissue(caught: list[warnings.WarningMessage]) -> None:
                                    registry=_REGISTRIES.setdefault(w.filename, {}))
 
 
-def eager_result(fn: Callable[P, R] | None = None, *, python_float: bool = False) -> Any:
-    """Decorator: the function's eager results get SciPy's types (see :func:`eager_scipy`)."""
+def _is_long(x: Any) -> bool:
+    """An extended-precision NumPy array or scalar (``longdouble`` wider than float64)."""
+    if not isinstance(x, (np.ndarray, np.generic)):
+        return False
+    kind, size = x.dtype.kind, x.dtype.itemsize
+    return (kind == "f" and size > 8) or (kind == "c" and size > 16)
+
+
+def _has_long(x: Any, depth: int = 0) -> bool:
+    """Long double in ``x``, looking into short containers only (a long list of numbers costs no scan)."""
+    if _is_long(x):
+        return True
+    if depth < 3 and isinstance(x, (list, tuple)) and len(x) <= 64:
+        return any(_has_long(v, depth + 1) for v in x)
+    if depth < 3 and isinstance(x, dict) and len(x) <= 64:
+        return any(_has_long(v, depth + 1) for v in x.values())
+    return False
+
+
+def _to_double(x: Any, depth: int = 0) -> Any:
+    if _is_long(x):
+        return x.astype(np.complex128 if x.dtype.kind == "c" else np.float64)
+    if depth < 3 and isinstance(x, tuple) and hasattr(x, "_fields"):
+        return type(x)(*(_to_double(v, depth + 1) for v in x))
+    if depth < 3 and isinstance(x, (list, tuple)):
+        return type(x)(_to_double(v, depth + 1) for v in x)
+    if depth < 3 and isinstance(x, dict):
+        return {k: _to_double(v, depth + 1) for k, v in x.items()}
+    return x
+
+
+def _no_long_double(f: Callable, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """``args``/``kwargs`` with long-double arrays converted to float64 (complex128), warning once per
+    (function, argument); unchanged (and no work beyond a scan) when there are none."""
+    long_args = [i for i, a in enumerate(args) if _has_long(a)]
+    long_kwargs = [k for k, v in kwargs.items() if _has_long(v)]
+    if not (long_args or long_kwargs):
+        return args, kwargs
+    try:
+        names = [p.name for p in inspect.signature(f).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        names = []
+    fname = getattr(f, "__name__", "function")
+    for arg in [names[i] if i < len(names) else f"argument {i}" for i in long_args] + long_kwargs:
+        if (fname, arg) not in _LONG_WARNED:
+            _LONG_WARNED.add((fname, arg))
+            warnings.warn(f"{fname}: `{arg}` is long double (extended precision), which JAX cannot hold; "
+                          "it is converted to float64 (complex128), the precision SciPy's solvers "
+                          "compute in. (Shown once per argument.)", PrecisionWarning, stacklevel=3)
+    return tuple(_to_double(a) for a in args), {k: _to_double(v) for k, v in kwargs.items()}
+
+
+def eager_result(fn: Callable[P, R] | None = None, *, python_float: bool | str = False) -> Any:
+    """Decorator: the function's eager results get SciPy's types (see :func:`eager_scipy`), and its
+    long-double inputs are converted to float64 (see the module docstring)."""
 
     def decorate(f: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(f)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            args, kwargs = _no_long_double(f, args, kwargs)  # type: ignore[assignment]
             # Warnings issued with a fixed ``stacklevel`` inside ``f`` would point at this wrapper:
             # record them and re-issue each at the caller's line, through the caller's filters.
             caught: list[warnings.WarningMessage] = []
@@ -174,4 +244,4 @@ def wrap_public(namespace: dict[str, Any], names: list[str], *, exclude: tuple[s
             continue
         if getattr(obj, "__scijax_eager__", False):
             continue
-        namespace[name] = eager_result(obj, python_float=name in python_float)
+        namespace[name] = eager_result(obj, python_float="0d" if name in _ZERO_D_ARRAY else name in python_float)

@@ -14,6 +14,7 @@ from ..._typing import Array, ArrayLike
 from .._userfn import prepare
 from ._ivp import ivp_solve
 from ._ivp_checks import is_concrete
+from ._ivp_methods import METHODS
 
 __all__ = ["odeint"]
 
@@ -143,15 +144,29 @@ def odeint(
     y : Array, shape (len(t), n)
         Solution at ``t``; rows the solver did not reach are ``nan``.
     infodict : dict, only if ``full_output``
-        ``nst`` (steps), ``nfe``, ``nje``, ``tcur`` (last time reached), ``status``,
-        ``success`` and, eagerly, ``message``.
+        SciPy's keys, the arrays with one entry per output interval (``len(t) - 1``): ``hu``
+        (step size), ``tcur`` (time reached), ``tolsf``, ``tsw`` (time of the last method
+        switch), ``nst``, ``nfe``, ``nje`` (cumulative steps, function and Jacobian evaluations),
+        ``nqu`` (order), ``mused`` (1 non-stiff, 2 stiff), and ``imxer``, ``lenrw``, ``leniw``,
+        and, eagerly, ``message``; plus ``status`` and ``success`` (not in SciPy). Most are
+        estimates: see Differences.
 
     Differences from SciPy
     ----------------------
     - 'LSODA' switches between Dormand-Prince 5(4) and Rodas5 with a stiffness test, where
       SciPy's switches between Adams and BDF methods (see ``solve_ivp``).
     - The banded-Jacobian (``ml``, ``mu``), ``tcrit``, ``hmin`` and order limits are
-      ignored. ``infodict`` holds totals rather than per-interval arrays.
+      ignored.
+    - ``infodict``: the step times are not kept (that would need the solve's dense output, a
+      costlier program), so ``nst``, ``nfe`` and ``nje`` are the totals shared out over the
+      intervals in proportion to the time elapsed (exact at the last interval; ``nje`` counts the
+      stiff steps of 'LSODA'), ``hu`` is the mean step and ``tcur`` the output time (the last time
+      reached where the solve stopped early). ``nqu`` is the
+      method's order (5 for both of our 'LSODA' methods; SciPy's Adams/BDF vary it). The switch
+      times are not recorded: for 'LSODA', ``mused`` is 2 on every interval once the solve used
+      its stiff method anywhere (``nje > 0``), else 1, and ``tsw`` is ``t[0]``; other methods
+      report 2 if implicit. ``tolsf`` is 0 (no tolerance scaling), ``imxer`` -1, and ``lenrw``/
+      ``leniw`` the work-array sizes LSODA would need for ``len(y0)`` equations (none are used).
     - On failure, unreached rows are ``nan`` (SciPy returns garbage there) and an
       eager call warns with ``ODEintWarning`` as SciPy does.
 
@@ -174,6 +189,9 @@ def odeint(
         raise ValueError("`t` must be a 1-D sequence of times.")
     if t.shape[0] == 0:
         return jnp.zeros((0, y0.shape[0]), y0.dtype)
+    if t.shape[0] == 1:  # SciPy: nothing to integrate
+        y = y0[None, :]
+        return (y, _info_nothing_done(t)) if full_output else y
     if mxstep < 0:
         raise ValueError("`mxstep` must be non-negative.")
     if not isinstance(args, tuple):
@@ -209,7 +227,7 @@ def odeint(
             raise ValueError("`t` must be monotonically increasing or decreasing (repeats are allowed).")
     if t.shape[0] == 1 or (is_concrete(t) and bool(np.all(np.asarray(t) == np.asarray(t)[0]))):
         y = jnp.broadcast_to(y0, (t.shape[0], y0.shape[0]))
-        return (y, {"nst": 0, "nfe": 0, "nje": 0, "tcur": t[0], "status": 0, "success": True}) if full_output else y
+        return (y, _info_nothing_done(t, t.shape[0] - 1)) if full_output else y
     res = ivp_solve(fun, (t[0], t[-1]), y0, method, t, False, None, args, options, strict_t_eval=False)
     y = res.y.T
     if is_concrete(res.status) and np.ndim(res.status) == 0:
@@ -220,11 +238,56 @@ def odeint(
         y = jnp.concatenate([y, jnp.full((t.shape[0] - y.shape[0], y0.shape[0]), jnp.nan, y.dtype)])
     if not full_output:
         return y
-    info: dict[str, Any] = {
-        "nst": res.n_steps,
-        "nfe": res.nfev, "nje": res.njev, "tcur": t[jnp.maximum(res.n_points - 1, 0)],
-        "status": res.status, "success": res.success,
-    }
+    info = _interval_info(res, t, method, y0.shape[0])
     if is_concrete(res.status) and np.ndim(res.status) == 0:
         info["message"] = "Integration successful." if int(res.status) >= 0 else res.message
     return y, info
+
+
+def _lsoda_work_sizes(neq: int) -> tuple[int, int]:
+    """LSODA's ``lrw``/``liw`` for a full Jacobian (ODEPACK's documented minimum sizes)."""
+    return max(20 + 16 * neq, 22 + 9 * neq + neq * neq), 20 + neq
+
+
+def _info_nothing_done(t: Array, k: int = 0) -> dict[str, Any]:
+    """SciPy's info dict when no integration is needed (``k`` output intervals of zero length)."""
+    zeros = jnp.zeros(k, jnp.int32)
+    real = jnp.zeros(k, jnp.result_type(t.dtype, 1.0))
+    return {"hu": real, "tcur": real + t[0], "tolsf": real, "tsw": real + t[0], "nst": zeros, "nfe": zeros,
+            "nje": zeros, "nqu": zeros, "imxer": 0, "lenrw": 0, "leniw": 0, "mused": zeros, "status": 0,
+            "success": True, "message": "Nothing was done; the integration time was 0."}
+
+
+def _interval_info(res: Any, t: Array, method: str, neq: int) -> dict[str, Any]:
+    """Per-output-interval arrays from the totals (see ``odeint``'s Differences).
+
+    Exact step times would need the solve's dense output, a different and costlier compiled
+    program than the plain solve (and one that a ``full_output`` call would no longer share with
+    a plain one), so the per-interval counts are the totals shared out by elapsed time.
+    """
+    n_steps = jnp.asarray(res.n_steps)
+    t_end = t[jnp.maximum(jnp.asarray(res.n_points) - 1, 0)]
+    span = t_end - t[0]
+    frac = jnp.clip((t[1:] - t[0]) / jnp.where(span == 0, 1, span), 0, 1)
+    name = method if isinstance(method, str) else getattr(method, "__name__", "")
+    spec = METHODS[name]
+    stiff = (jnp.asarray(res.njev) > 0) if name == "LSODA" else jnp.asarray(spec.implicit)
+    lenrw, leniw = _lsoda_work_sizes(neq)
+    m = t.shape[0] - 1
+    share = lambda total: jnp.round(frac * total).astype(jnp.int32)  # noqa: E731
+    return {
+        "hu": jnp.full(m, span / jnp.maximum(n_steps, 1)),
+        "tcur": jnp.where(span >= 0, jnp.minimum(t[1:], t_end), jnp.maximum(t[1:], t_end)),
+        "tolsf": jnp.zeros(m, jnp.result_type(t.dtype, 1.0)),
+        "tsw": jnp.full(m, t[0]),
+        "nst": share(n_steps),
+        "nfe": share(res.nfev),
+        "nje": share(res.njev),
+        "nqu": jnp.full(m, spec.order, jnp.int32),
+        "imxer": -1,
+        "lenrw": lenrw,
+        "leniw": leniw,
+        "mused": jnp.where(stiff, 2, 1) * jnp.ones(m, jnp.int32),
+        "status": res.status,
+        "success": res.success,
+    }

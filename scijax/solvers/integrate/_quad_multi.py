@@ -6,14 +6,20 @@ compiled program (``jit``, ``vmap`` and ``grad`` with respect to ``args`` and to
 pass through ``quad``'s own rules).
 """
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax.numpy as jnp
-from jaxtyping import ArrayLike
+import numpy as np
+from jaxtyping import Array, ArrayLike
+from scipy.integrate import IntegrationWarning
 
+from ..._eager import in_eager_context
 from .._userfn import prepare
 from ._quad import quad
+from ._quad_adaptive import _map, t_of_x
+from ._quad_rules import RULES
 
 __all__ = ["dblquad", "tplquad", "nquad"]
 
@@ -105,7 +111,8 @@ def nquad(func: Callable[..., ArrayLike], ranges: Sequence[Any], args: Any = Non
         :func:`quad` options per level (``epsabs``, ``epsrel``, ``limit``, ``points``); a callable
         receives the outer variables and ``args`` as ``ranges`` does.
     full_output : bool, optional
-        Not supported (see Differences).
+        Also return ``out_dict`` with ``neval``, the total number of integrand evaluations (eager
+        calls only).
 
     Returns
     -------
@@ -113,11 +120,17 @@ def nquad(func: Callable[..., ArrayLike], ranges: Sequence[Any], args: Any = Non
         The integral.
     abserr : float
         The outermost :func:`quad`'s error estimate (as in SciPy).
+    out_dict : dict, with ``full_output``
+        ``{'neval': n}``: the sum of the innermost :func:`quad` calls' ``neval``, as SciPy counts.
 
     Differences from SciPy
     ----------------------
-    - ``full_output=True`` (the total ``neval``) raises ``NotImplementedError``: the inner counts
-      are not carried out of the batched inner integrals.
+    - ``full_output=True`` works in eager calls only (a ``ValueError`` naming it under
+      ``jit``/``vmap``/``grad``): the inner integrals run batched inside the outer rule and their
+      counts are not carried out of it, so after the integral the inner levels are run again at
+      every node the outer levels evaluated (rebuilt from the final partitions) to count their
+      evaluations. That roughly doubles the cost of the call. Counts follow our adaptive rule
+      (global bisection, GK21), so they match SciPy's only where QUADPACK takes the same steps.
     - ``opts`` takes the options scijax's :func:`quad` supports; weights raise ``ValueError``.
 
     Examples
@@ -130,8 +143,6 @@ def nquad(func: Callable[..., ArrayLike], ranges: Sequence[Any], args: Any = Non
     >>> round(float(val), 12)  # int_0^1 int_0^y 2 x y dx dy = 1/4
     0.25
     """
-    if full_output:
-        raise NotImplementedError("`full_output=True` is not supported by scijax's nquad.")
     try:
         ranges = list(ranges)
     except TypeError:
@@ -151,23 +162,90 @@ def nquad(func: Callable[..., ArrayLike], ranges: Sequence[Any], args: Any = Non
     extra = () if args is None else (tuple(args) if isinstance(args, (tuple, list)) else (args,))
     func, ranges = _host_ready(func, ranges, extra)
 
-    def level(i: int, outer: tuple, params: tuple) -> tuple:
-        rng = ranges[i](*outer, *params) if callable(ranges[i]) else ranges[i]
-        opt = opts_list[i](*outer, *params) if callable(opts_list[i]) else opts_list[i]
-        lo, hi = rng
-        k = len(outer)
+    def make_integrand(i: int) -> Callable:
+        k = n - 1 - i  # outer variables of level i
 
         # Outer variables and args reach the integrand through quad's `args`, never by closure,
-        # so quad's derivative rules see them (they may be traced).
+        # so quad's derivative rules see them (they may be traced). One function object per level,
+        # so the level's quad compiles once however often it is called.
         def integrand(xi, *packed):
             o, p = packed[:k], packed[k:]
             if i == 0:
                 return func(xi, *o, *p)
             return level(i - 1, (xi, *o), p)[0]
 
-        return quad(integrand, lo, hi, args=(*outer, *params), **opt)
+        return integrand
 
-    return level(n - 1, (), extra)
+    integrands = [make_integrand(i) for i in range(n)]
+
+    def level(i: int, outer: tuple, params: tuple, full: int = 0) -> tuple:
+        rng = ranges[i](*outer, *params) if callable(ranges[i]) else ranges[i]
+        opt = opts_list[i](*outer, *params) if callable(opts_list[i]) else opts_list[i]
+        lo, hi = rng
+        return quad(integrands[i], lo, hi, args=(*outer, *params), full_output=full, **opt)
+
+    if not full_output:
+        return level(n - 1, (), extra)
+    if not in_eager_context((ranges, extra)):
+        raise ValueError("`full_output=True` needs an eager call (outside jit/vmap/grad): the evaluation "
+                         "count is rebuilt on the host after the integral.")
+    out = level(n - 1, (), extra, 1)
+
+    def count(i: int, outer: tuple, info: dict | None = None) -> int:
+        """Innermost evaluations of level ``i`` at the outer point ``outer`` (``info``: its quad's)."""
+        if info is None:
+            info = level(i, outer, extra, 1)[2]
+        if i == 0:
+            return int(info["neval"])
+        rng = ranges[i](*outer, *extra) if callable(ranges[i]) else ranges[i]
+        opt = opts_list[i](*outer, *extra) if callable(opts_list[i]) else opts_list[i]
+        nodes = _evaluated_nodes(info, *(jnp.asarray(v, _float_dtype(v)) for v in rng), opt.get("points"))
+        # Eager calls, one per node; each level's quad compiles once (its integrand is one object).
+        return sum(count(i - 1, (x, *outer)) for x in nodes)
+
+    total = count(n - 1, (), out[2])
+    if len(out) == 4:  # ier > 0: warn as quad does without full_output
+        warnings.warn(str(out[3]), IntegrationWarning, stacklevel=2)
+    return out[0], out[1], {"neval": total}
+
+
+def _float_dtype(v: Any) -> Any:
+    return jnp.result_type(jnp.asarray(v).dtype, float)
+
+
+def _evaluated_nodes(info: dict, a: Array, b: Array, points: Any) -> Array:
+    """Every node at which a :func:`quad` call evaluated its integrand, rebuilt from its final partition.
+
+    The engine bisects in ``t`` (``[0, 1]``, mapped to ``[a, b]``; see ``_quad_adaptive``), starting from
+    the break points, so each final interval is a dyadic piece ``j / 2**d`` of one initial interval; the
+    evaluated intervals are the final ones and all their ancestors, each at the rule's 21 nodes.
+    """
+    last = int(info["last"])
+    lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
+    finite = bool(jnp.isfinite(lo) & jnp.isfinite(hi))
+    alist, blist = np.asarray(info["alist"])[:last], np.asarray(info["blist"])[:last]
+    if finite:  # quad reports x; back to t
+        width = float(hi - lo) or 1.0
+        alist, blist = (alist - float(lo)) / width, (blist - float(lo)) / width
+    edges = np.zeros(1)
+    if points is not None and np.size(points):
+        edges = np.concatenate([edges, np.sort(np.asarray(t_of_x(jnp.asarray(points, lo.dtype), a, b)))])
+    edges = np.append(edges, 1.0)
+    seen: set[tuple[int, int, int]] = set()
+    for t0, t1 in zip(alist, blist, strict=True):
+        r = int(np.clip(np.searchsorted(edges, (t0 + t1) / 2) - 1, 0, len(edges) - 2))
+        rw = edges[r + 1] - edges[r]
+        d = max(int(round(-np.log2(max((t1 - t0) / rw, 2.0**-60)))), 0)
+        j = int(round((t0 - edges[r]) / rw * 2**d))
+        for up in range(d + 1):  # the interval and its ancestors
+            seen.add((r, d - up, j >> up))
+    keys = np.array(sorted(seen), dtype=float).reshape(-1, 3)
+    r, d, j = keys[:, 0].astype(int), keys[:, 1], keys[:, 2]
+    w = (edges[r + 1] - edges[r]) / 2.0**d
+    t_lo = edges[r] + w * j
+    nodes = np.asarray(RULES["gk21"].nodes)
+    t = (t_lo + w / 2)[:, None] + (w / 2)[:, None] * nodes[None, :]
+    return _map(jnp.asarray(t.reshape(-1), lo.dtype), a, b)[0]
 
 
 def dblquad(func: Callable[..., ArrayLike], a: ArrayLike, b: ArrayLike, gfun: Any, hfun: Any, args: Any = (),

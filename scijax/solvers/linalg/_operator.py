@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from jax.experimental import sparse as jsparse
 
+from ..._eager import eager_scipy
 from ..._typing import Array, ArrayLike
 
 __all__ = ["LinearOperator", "aslinearoperator", "as_operator"]
@@ -72,6 +73,8 @@ class LinearOperator(eqx.Module):
       given). Attributes that are not fields are not part of the pytree: they are dropped when
       the operator passes through ``jit`` or ``tree_map``.
     - A missing ``rmatvec`` is derived automatically instead of raising ``NotImplementedError``.
+    - Products (``A @ x``, ``matvec``, ``rmatvec``, ``matmat``, ``rmatmat``, ``dot``) return NumPy
+      arrays in an eager call, as SciPy's do, and JAX arrays under ``jit``/``vmap``/``grad``.
     - Subclassing with ``_matvec`` is not supported; pass the callables instead.
 
     Examples
@@ -143,11 +146,18 @@ class LinearOperator(eqx.Module):
                              f"of shape {x.shape}")
         return x
 
-    def matvec(self, x: ArrayLike) -> Array:
-        """``A @ x`` for ``x`` of shape ``(N,)`` or ``(N, 1)``."""
+    # Public products return NumPy arrays in an eager call, as SciPy's do, and JAX arrays under a
+    # transformation (scijax/_eager.py's rule). The private ``_mv_jax``, ... (named apart from SciPy's
+    # subclass hooks ``_matvec``, ...) are the JAX versions that composite operators use, so no host
+    # copy happens mid-way.
+    def _mv_jax(self, x: ArrayLike) -> Array:
         x = self._check_vec(x, self.shape[1], "x")
         y = jnp.asarray(self._mv(x.reshape(-1)))
         return y.reshape(self.shape[0], 1) if x.ndim == 2 else y.reshape(self.shape[0])
+
+    def matvec(self, x: ArrayLike) -> Array:
+        """``A @ x`` for ``x`` of shape ``(N,)`` or ``(N, 1)``."""
+        return eager_scipy(self._mv_jax(x))
 
     def _rmv_fn(self) -> Callable:
         if self._rmv is not None:
@@ -156,14 +166,16 @@ class LinearOperator(eqx.Module):
         transpose = jax.linear_transpose(self._mv, jax.ShapeDtypeStruct((self.shape[1],), dtype))
         return lambda y: jnp.conj(transpose(jnp.conj(y).astype(dtype))[0])
 
-    def rmatvec(self, x: ArrayLike) -> Array:
-        """``A^H @ x`` for ``x`` of shape ``(M,)`` or ``(M, 1)``."""
+    def _rmv_jax(self, x: ArrayLike) -> Array:
         x = self._check_vec(x, self.shape[0], "x")
         y = jnp.asarray(self._rmv_fn()(x.reshape(-1)))
         return y.reshape(self.shape[1], 1) if x.ndim == 2 else y.reshape(self.shape[1])
 
-    def matmat(self, X: ArrayLike) -> Array:
-        """``A @ X`` for ``X`` of shape ``(N, K)``."""
+    def rmatvec(self, x: ArrayLike) -> Array:
+        """``A^H @ x`` for ``x`` of shape ``(M,)`` or ``(M, 1)``."""
+        return eager_scipy(self._rmv_jax(x))
+
+    def _mm_jax(self, X: ArrayLike) -> Array:
         X = jnp.asarray(X)
         if X.ndim != 2 or X.shape[0] != self.shape[1]:
             raise ValueError(f"dimension mismatch: operator of shape {self.shape} applied to `X` "
@@ -172,8 +184,11 @@ class LinearOperator(eqx.Module):
             return jnp.asarray(self._mm(X))
         return jax.vmap(self._mv, in_axes=1, out_axes=1)(X)
 
-    def rmatmat(self, X: ArrayLike) -> Array:
-        """``A^H @ X`` for ``X`` of shape ``(M, K)``."""
+    def matmat(self, X: ArrayLike) -> Array:
+        """``A @ X`` for ``X`` of shape ``(N, K)``."""
+        return eager_scipy(self._mm_jax(X))
+
+    def _rmm_jax(self, X: ArrayLike) -> Array:
         X = jnp.asarray(X)
         if X.ndim != 2 or X.shape[0] != self.shape[0]:
             raise ValueError(f"dimension mismatch: adjoint of operator of shape {self.shape} applied "
@@ -181,6 +196,10 @@ class LinearOperator(eqx.Module):
         if self._rmm is not None:
             return jnp.asarray(self._rmm(X))
         return jax.vmap(self._rmv_fn(), in_axes=1, out_axes=1)(X)
+
+    def rmatmat(self, X: ArrayLike) -> Array:
+        """``A^H @ X`` for ``X`` of shape ``(M, K)``."""
+        return eager_scipy(self._rmm_jax(X))
 
     def dot(self, x: Any) -> Any:
         """``A @ x`` for a vector, a matrix or another operator; ``A * alpha`` for a scalar."""
@@ -289,8 +308,8 @@ class _Sum(eqx.Module):
 
     def __call__(self, x: Array) -> Array:
         if self.adjoint:
-            return self.a.rmatvec(x) + self.b.rmatvec(x)
-        return self.a.matvec(x) + self.b.matvec(x)
+            return self.a._rmv_jax(x) + self.b._rmv_jax(x)
+        return self.a._mv_jax(x) + self.b._mv_jax(x)
 
 
 class _Product(eqx.Module):
@@ -300,8 +319,8 @@ class _Product(eqx.Module):
 
     def __call__(self, x: Array) -> Array:
         if self.adjoint:
-            return self.b.rmatvec(self.a.rmatvec(x))
-        return self.a.matvec(self.b.matvec(x))
+            return self.b._rmv_jax(self.a._rmv_jax(x))
+        return self.a._mv_jax(self.b._mv_jax(x))
 
 
 class _Scaled(eqx.Module):
@@ -311,8 +330,8 @@ class _Scaled(eqx.Module):
 
     def __call__(self, x: Array) -> Array:
         if self.adjoint:
-            return jnp.conj(self.alpha) * self.op.rmatvec(x)
-        return self.alpha * self.op.matvec(x)
+            return jnp.conj(self.alpha) * self.op._rmv_jax(x)
+        return self.alpha * self.op._mv_jax(x)
 
 
 class _Adjoint(eqx.Module):
@@ -323,7 +342,7 @@ class _Adjoint(eqx.Module):
     adjoint: bool = eqx.field(static=True)
 
     def __call__(self, x: Array) -> Array:
-        apply = self.op.matvec if self.adjoint else self.op.rmatvec
+        apply = self.op._mv_jax if self.adjoint else self.op._rmv_jax
         if self.conjugate:
             return jnp.conj(apply(jnp.conj(x)))
         return apply(x)

@@ -9,6 +9,7 @@ unknowns, on every backend, differentiable, and traceable. ``spilu`` is a true i
 factorisation, ILU(0) on the sparsity pattern of ``A``, stored densely.
 """
 
+import sys
 import warnings
 from typing import Any
 
@@ -22,6 +23,7 @@ from jax.experimental import sparse as jsparse
 from scipy.sparse.linalg import MatrixRankWarning
 
 from ..._concrete import is_concrete
+from ..._eager import eager_scipy
 from ..._typing import Array, ArrayLike
 from ._operator import LinearOperator
 
@@ -63,8 +65,17 @@ def _honest(x: Array, ok: Array) -> Array:
     """NaN unless the factorisation was nonsingular (linear in ``x``, so it transposes); eager calls
     warn as SciPy does."""
     if is_concrete(ok, x) and not (bool(ok) and bool(jnp.all(jnp.isfinite(x)))):
-        warnings.warn("Matrix is exactly singular", MatrixRankWarning, stacklevel=3)
+        warnings.warn("Matrix is exactly singular", MatrixRankWarning, stacklevel=_caller_level())
     return jnp.where(ok, x, jnp.nan)
+
+
+def _caller_level() -> int:
+    """``stacklevel`` of the first frame outside this module and equinox (whose method wrapper adds a
+    frame to ``lu.solve(b)``), so the warning points at the user's line."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (frame.f_code.co_filename == __file__ or "equinox" in frame.f_code.co_filename):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class SuperLU(eqx.Module):
@@ -111,7 +122,13 @@ class SuperLU(eqx.Module):
         return jnp.triu(self.lu)
 
     def solve(self, rhs: ArrayLike, trans: str = "N") -> Array:
-        """Solve ``A x = rhs`` (``trans='T'``: ``A^T x = rhs``; ``'H'``: ``A^H x = rhs``)."""
+        """Solve ``A x = rhs`` (``trans='T'``: ``A^T x = rhs``; ``'H'``: ``A^H x = rhs``).
+
+        A NumPy array in an eager call (as SciPy's), a JAX array under ``jit``/``vmap``/``grad``.
+        """
+        return eager_scipy(self._solve(rhs, trans))
+
+    def _solve(self, rhs: ArrayLike, trans: str = "N") -> Array:
         if trans not in _TRANS:
             raise ValueError(f"`trans` must be 'N', 'T' or 'H', got {trans!r}")
         b = _rhs(rhs, self.lu.shape[0], self.lu.dtype)
@@ -275,7 +292,7 @@ def spsolve(A: Any, b: Any, permc_spec: str | None = None, use_umfpack: bool = T
     a = _dense(A)
     rhs = _rhs(b, a.shape[0], a.dtype)
     lu = _superlu(a.astype(jnp.result_type(a.dtype, rhs.dtype)))
-    x = lu.solve(rhs)
+    x = lu._solve(rhs)
     return x[:, 0] if x.ndim == 2 and x.shape[1] == 1 else x
 
 

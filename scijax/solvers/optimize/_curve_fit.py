@@ -60,8 +60,11 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
         1-D standard deviations or a 2-D covariance of ``ydata``; as in SciPy.
     check_finite, bounds, method, jac, full_output
         As in SciPy. ``method`` is 'lm' (default without bounds) or 'trf'.
-    nan_policy
-        Only ``None`` (NaN data is rejected when checked).
+    nan_policy : {None, 'raise', 'omit'}, optional
+        As in SciPy (only read when ``check_finite`` is false, its default when ``nan_policy`` is
+        given): 'raise' rejects NaN in ``xdata``/``ydata``; 'omit' drops the data points with a NaN
+        (in ``ydata`` or any row of ``xdata``), and the matching entries of ``sigma``; 'propagate'
+        raises ``ValueError`` as SciPy's does (it is not supported there either).
     **kwargs
         Passed to ``least_squares`` (``max_nfev``/``maxfev``, ``ftol``, ``xtol``, ``gtol``,
         ``loss``, ``f_scale``, ``x_scale``).
@@ -70,7 +73,10 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
     -------
     popt, pcov
         Optimal parameters and their covariance, scaled by the reduced chi-square unless
-        ``absolute_sigma``. With ``full_output``: ``(popt, pcov, infodict, mesg, ier)``.
+        ``absolute_sigma``. With ``full_output``: ``(popt, pcov, infodict, mesg, ier)``;
+        ``infodict`` holds ``nfev`` and ``fvec`` and, for 'lm', MINPACK's ``fjac`` (``(n, m)``),
+        ``ipvt`` (0-based, int32) and ``qtf`` (see Differences), and ``njev`` when ``jac``
+        is callable.
 
     Differences from SciPy
     ----------------------
@@ -78,6 +84,14 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
     of data sets in one compiled call, and ``jax.grad`` of ``popt`` w.r.t. the data is implicit.
     Eagerly a failed fit raises ``RuntimeError`` as in SciPy; under a transformation it cannot,
     so ``popt`` of a failed fit is NaN. 'lm' is the unbounded TRF engine, not MINPACK.
+    Its ``fjac``/``ipvt``/``qtf`` follow MINPACK's definitions (a Householder QR with column
+    pivoting, ``J P = Q R``: ``fjac`` is the transposed factored array, ``R`` in its lower triangle
+    and MINPACK's scaled Householder vectors above; ``qtf`` the first ``n`` entries of
+    ``Q^T fvec``), computed from the Jacobian at the returned ``popt``; MINPACK's come from the
+    Jacobian of its last iteration, one step earlier, so they agree with SciPy's to the fit's
+    tolerance, not to rounding. ``nan_policy='omit'`` changes the data's length, so it needs
+    concrete data (a ``ValueError`` under ``jit``/``vmap``/``grad``); 'raise' cannot inspect
+    traced data, where NaN data gives a NaN fit.
 
     Notes
     -----
@@ -93,8 +107,9 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
     [2.5, 1.3]
     """
     warn_if_truncated("curve_fit", xdata, ydata, p0)
-    if nan_policy is not None:
-        raise ValueError("`nan_policy`: only None is supported.")
+    check_finite = nan_policy is None if check_finite is None else check_finite
+    if not check_finite and nan_policy is not None:
+        xdata, ydata, sigma = _nan_policy(nan_policy, xdata, ydata, sigma)
     n = _n_params(f) if p0 is None else int(np.size(p0))
     ydata = jnp.asarray(ydata)
     ydata = ydata.astype(jnp.result_type(ydata.dtype, 1.0))
@@ -107,7 +122,7 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
         raise ValueError("Method 'lm' only works for unconstrained problems. Use 'trf' instead.")
     if ydata.size == 0:
         raise ValueError("`ydata` must not be empty!")
-    if (check_finite is None or check_finite) and _concrete(xdata, ydata):
+    if check_finite and _concrete(xdata, ydata):
         if not (np.all(np.isfinite(np.asarray(ydata))) and np.all(np.isfinite(np.asarray(xdata)))):
             raise ValueError("array must not contain infs or NaNs")
     xdata = jnp.asarray(xdata) if isinstance(xdata, (list, tuple, np.ndarray)) else xdata
@@ -162,8 +177,69 @@ def curve_fit(f: Callable[..., ArrayLike], xdata: ArrayLike, ydata: ArrayLike,
         popt = nan_unless(popt, res.success)
     if full_output:
         infodict = {"nfev": res.nfev, "fvec": res.fun}
+        if method == "lm":
+            if callable(jac):  # MINPACK's lmder counts Jacobian calls
+                infodict["njev"] = res.njev
+            infodict.update(zip(("fjac", "ipvt", "qtf"), _minpack_qr(res.jac, res.fun), strict=True))
         return popt, pcov, infodict, res.message if _concrete(res.status) else None, res.status
     return popt, pcov
+
+
+def _nan_policy(policy: str, xdata: Any, ydata: Any, sigma: Any) -> tuple:
+    """SciPy's ``nan_policy`` (read only when ``check_finite`` is false): 'raise' or 'omit'."""
+    if policy == "propagate":
+        raise ValueError("`nan_policy='propagate'` is not supported by this function.")
+    if policy not in ("raise", "omit"):
+        raise ValueError("nan_policy must be one of {None, 'raise', 'omit'}")
+    arrays = isinstance(xdata, (list, tuple, np.ndarray, jax.Array))
+    if not _concrete(xdata, ydata, sigma):
+        if policy == "omit":
+            raise ValueError("`nan_policy='omit'` drops data points, which changes the data's shape: it "
+                             "needs concrete `xdata`/`ydata` (call curve_fit outside jit/vmap/grad, or drop "
+                             "the NaN points before the transformation).")
+        return xdata, ydata, sigma
+    y = np.asarray(ydata, float)
+    x = np.asarray(xdata, float) if arrays else None
+    x_nan = np.isnan(x) if x is not None else np.zeros(y.shape, bool)
+    if not (np.any(x_nan) or np.any(np.isnan(y))):
+        return xdata, ydata, sigma
+    if policy == "raise":
+        raise ValueError("The input contains nan values")
+    bad = np.isnan(y) | x_nan.any(axis=tuple(range(x_nan.ndim - 1)))
+    if sigma is not None:
+        sigma = np.asarray(sigma)
+        sigma = sigma[~bad] if sigma.ndim == 1 else sigma[~bad][:, ~bad] if sigma.ndim == 2 else sigma
+    return (x[..., ~bad] if x is not None else xdata), y[~bad], sigma
+
+
+@jax.jit
+def _minpack_qr(jac: Array, fvec: Array) -> tuple[Array, Array, Array]:
+    """MINPACK's ``fjac`` (transposed), ``ipvt`` (0-based) and ``qtf`` for ``jac``: Householder QR of
+    ``jac[:, ipvt]`` (pivots chosen by largest remaining column norm, LAPACK's ``geqp3`` rule, as
+    MINPACK's ``qrfac``), each reflector stored as MINPACK does (scaled so that ``v . v = 2 v[0]``,
+    ``v[0]`` replaced by ``R``'s diagonal), and ``Q^T fvec``'s first ``n`` entries."""
+    m, n = jac.shape
+    ipvt = jax.scipy.linalg.qr(jax.lax.stop_gradient(jac), mode="economic", pivoting=True)[2]
+    a, f = jac[:, ipvt], fvec
+    rows = jnp.arange(m)
+
+    def reflect(j, carry):
+        a, f = carry
+        below = rows >= j
+        col = jnp.where(below, a[:, j], 0)
+        norm = jnp.linalg.norm(col)
+        ajnorm = jnp.where(a[j, j] < 0, -norm, norm)
+        v = jnp.where(norm > 0, col / jnp.where(norm > 0, ajnorm, 1), 0)
+        v = v.at[j].add(jnp.where(norm > 0, 1.0, 0.0))
+        v0 = jnp.where(v[j] != 0, v[j], 1)
+        later = jnp.arange(n) > j
+        a = a - jnp.where(later[None, :], jnp.outer(v, v @ a / v0), 0)
+        f = f - v * (v @ f) / v0
+        a = a.at[:, j].set(jnp.where(rows > j, v, jnp.where(rows == j, -ajnorm, a[:, j])))
+        return a, f
+
+    a, f = jax.lax.fori_loop(0, min(m, n), reflect, (a, f))
+    return a.T, ipvt.astype(jnp.int32), f[:n]
 
 
 def _transform(sigma, m) -> Array | None:

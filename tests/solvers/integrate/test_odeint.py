@@ -67,10 +67,21 @@ def test_tfirst_and_dfun(scipy_lotka):
 def test_full_output(scipy_lotka):
     y, info = odeint(lotka_yfirst, jnp.asarray(LOTKA.y0), T, args=LOTKA.args, full_output=True)
     assert_allclose(y, scipy_lotka, rtol=1e-5)
-    for key in ["nst", "nfe", "nje", "tcur", "message"]:
-        assert key in info
+    # SciPy's keys, types and per-output-interval shapes (values: our method's, see odeint's docstring).
+    _, ref = scipy.integrate.odeint(lambda y, t: -y, [1.0, 2.0], T, full_output=True)
+    for k, v in ref.items():
+        if isinstance(v, np.ndarray):
+            assert isinstance(info[k], np.ndarray) and info[k].shape == v.shape == (len(T) - 1,), k
+            assert info[k].dtype == v.dtype, k
+        else:
+            assert type(info[k]) is type(v), k
+    assert (info["lenrw"], info["leniw"], info["imxer"]) == (ref["lenrw"], ref["leniw"], -1)
     assert info["message"] == "Integration successful."
-    assert np.all(np.asarray(info["nfe"]) > 0)
+    nst, tcur, hu = info["nst"], info["tcur"], info["hu"]
+    assert np.all(np.diff(nst) >= 0) and nst[-1] > 0 and np.all(np.diff(info["nfe"]) >= 0) and info["nfe"][-1] > 0
+    assert_allclose(tcur, T[1:])  # output times and the mean step (no step times are kept)
+    assert_allclose(hu, (T[-1] - T[0]) / nst[-1])
+    assert np.all(info["mused"] == 1) and np.all(info["nqu"] == 5) and np.all(info["tsw"] == T[0])
 
 
 def test_backward_times():
@@ -83,6 +94,8 @@ def test_scalar_y0_and_single_time():
     # SciPy test_odeint_trivial_time (gh-4282).
     y, info = odeint(lambda y, t: -y, 1, [0], full_output=True)
     assert_array_equal(y, np.array([[1]]))
+    _, ref = scipy.integrate.odeint(lambda y, t: -y, 1, [0], full_output=True)  # nothing to integrate
+    assert info["message"] == ref["message"] and info["nst"].shape == ref["nst"].shape == (0,)
 
 
 def test_repeated_t_values():

@@ -206,6 +206,17 @@ def test_curve_fit_vmap_over_datasets_and_grad():
 def test_curve_fit_defaults_full_output_and_bad_inputs():
     popt, pcov, info, mesg, ier = curve_fit(model, X_FIT, Y_FIT, full_output=True)
     assert popt.shape == (3,) and info["fvec"].shape == (50,) and int(ier) in (1, 2, 3, 4)
+    # 'lm' adds MINPACK's pivoted QR of the Jacobian: SciPy's is one iteration older and by forward
+    # differences, so agreement is to the fit's tolerance (seen: 4e-7 relative in fjac).
+    ref = so.curve_fit(model_np, X_FIT, Y_FIT, full_output=True)[2]
+    assert set(info) == set(ref) and info["ipvt"].tolist() == ref["ipvt"].tolist()
+    np.testing.assert_allclose(info["fjac"], ref["fjac"], atol=1e-5 * np.abs(ref["fjac"]).max())
+    np.testing.assert_allclose(info["qtf"], ref["qtf"], atol=1e-4 * np.linalg.norm(ref["fvec"]))
+    # nan_policy='omit' drops the appended NaN point: the same 50 points, so the same compiled fit.
+    x_nan, y_nan = np.append(X_FIT, 5.0), np.append(Y_FIT, np.nan)
+    for kw in ({"nan_policy": "omit"}, {"nan_policy": "omit", "check_finite": False}):
+        np.testing.assert_allclose(curve_fit(model, x_nan, y_nan, **kw)[0],
+                                   so.curve_fit(model_np, x_nan, y_nan, **kw)[0], rtol=1e-7)
     with pytest.raises(ValueError, match="lm"):
         curve_fit(model, X_FIT, Y_FIT, bounds=(0, 10), method="lm")
     with pytest.raises(ValueError, match="NaN"):
