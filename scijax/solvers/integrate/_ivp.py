@@ -270,7 +270,7 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
     jac = options.get("jac") if METHODS[method].implicit else None
     if jac is None and METHODS[method].implicit and options.get("jac_sparsity") is not None:
         jac = SparseJacobian.from_pattern(fun, options["jac_sparsity"], y0.shape[0])
-    elif jac is None and METHODS[method].implicit and {"lband", "uband"} & {k for k, v in options.items() if v is not None}:
+    elif jac is None and METHODS[method].implicit and any(options.get(k) is not None for k in ("lband", "uband")):
         jac = SparseJacobian.from_band(fun, int(options.get("lband") or 0), int(options.get("uband") or 0),
                                        y0.shape[0])
     jac_value = None if (jac is None or callable(jac)) else jnp.asarray(jac, dtype=y0.dtype)
