@@ -160,13 +160,44 @@ class BandedAlgebra(eqx.Module):
         return self.solve(self.factor(blocks, jnp.zeros((), b.dtype), jnp.ones((), b.dtype)), b)
 
 
+def _permutation(piv: jax.Array) -> jax.Array:
+    """Row order ``perm`` (``A[perm] = L U``) from LAPACK's sequential row swaps ``i <-> piv[i]``, loop-free.
+
+    The swaps compose as index arrays (``x[t_0][t_1]... = x[t_0[t_1[...]]]``), reduced pairwise in
+    ``log2 b`` gathers: JAX's own conversion is a ``b``-step loop, which in a scan over the blocks
+    cost more than the factorisation itself.
+    """
+    b = piv.shape[-1]
+    size = 1 << max(b - 1, 0).bit_length()
+    idx = jnp.arange(size, dtype=jnp.int32)
+    steps = jnp.arange(b, dtype=jnp.int32)
+    swaps = jnp.broadcast_to(idx, (size, size))
+    swaps = swaps.at[steps, steps].set(piv.astype(jnp.int32)).at[steps, piv].set(steps)
+    while swaps.shape[0] > 1:
+        swaps = jnp.take_along_axis(swaps[0::2], swaps[1::2], axis=-1)
+    return swaps[0, :b]
+
+
+def _lu(d: jax.Array) -> tuple[jax.Array, jax.Array]:
+    lu, piv = jsl.lu_factor(d)
+    return lu, _permutation(piv)
+
+
+def _lu_solve(lu: jax.Array, perm: jax.Array, rhs: jax.Array) -> jax.Array:
+    vector = rhs.ndim == 1
+    r = rhs[perm][:, None] if vector else rhs[perm]
+    y = jax.lax.linalg.triangular_solve(lu, r.astype(lu.dtype), left_side=True, lower=True, unit_diagonal=True)
+    x = jax.lax.linalg.triangular_solve(lu, y, left_side=True, lower=False)
+    return x[:, 0] if vector else x
+
+
 def block_tridiag_factor(lower: jax.Array, diag: jax.Array, upper: jax.Array, tiny: Any) -> tuple:
     """Block Thomas factorisation of the block-tridiagonal matrix with blocks ``(A_i, B_i, C_i)``.
 
-    ``lower[0]`` and ``upper[-1]`` are ignored. Returns ``(lu, piv, e, lower, ok)``: the LU
-    factors (partial pivoting inside each block) of ``D_i = B_i - A_i E_{i-1}``, ``E_i = D_i^{-1} C_i``;
-    unless ``ok`` (all finite, smallest pivot above ``tiny max|M|``, no growth past 1e8 max|M|)
-    ``lu`` and ``e`` are NaN so that every solve with them is NaN.
+    ``lower[0]`` and ``upper[-1]`` are ignored. Returns ``(lu, perm, e, lower, ok)``: the LU
+    factors (partial pivoting inside each block, row order ``perm``) of ``D_i = B_i - A_i E_{i-1}``
+    and ``E_i = D_i^{-1} C_i``; unless ``ok`` (all finite, smallest pivot above ``tiny max|M|``,
+    no growth past 1e8 max|M|) ``lu`` and ``e`` are NaN so that every solve with them is NaN.
     """
     b = diag.shape[-1]
     scale = jnp.maximum(jnp.max(jnp.abs(diag)), jnp.maximum(jnp.max(jnp.abs(lower)), jnp.max(jnp.abs(upper))))
@@ -174,30 +205,30 @@ def block_tridiag_factor(lower: jax.Array, diag: jax.Array, upper: jax.Array, ti
 
     def body(e_prev, x):
         a, d, c = x
-        lu, piv = jsl.lu_factor(d - a @ e_prev)
-        e = jsl.lu_solve((lu, piv), c)
-        return e, (lu, piv.astype(jnp.int32), e)
+        lu, perm = _lu(d - a @ e_prev)
+        e = _lu_solve(lu, perm, c)
+        return e, (lu, perm, e)
 
-    _, (lu, piv, e) = jax.lax.scan(body, jnp.zeros((b, b), diag.dtype), (lower, diag, upper))
+    _, (lu, perm, e) = jax.lax.scan(body, jnp.zeros((b, b), diag.dtype), (lower, diag, upper))
     pivots = jnp.abs(jnp.diagonal(lu, axis1=-2, axis2=-1))
     ok = (jnp.all(jnp.isfinite(lu)) & jnp.all(jnp.isfinite(e)) & (jnp.min(pivots) > tiny * scale)
           & (jnp.max(jnp.abs(lu)) < _GROWTH * scale) & (jnp.max(jnp.abs(e)) < _GROWTH))
     nan = jnp.asarray(jnp.nan, lu.dtype)
-    return jnp.where(ok, lu, nan), piv, jnp.where(ok, e, nan), lower, ok
+    return jnp.where(ok, lu, nan), perm, jnp.where(ok, e, nan), lower, ok
 
 
 def block_tridiag_solve(factors: tuple, rhs: jax.Array) -> jax.Array:
     """Solve with :func:`block_tridiag_factor`'s factors; ``rhs`` has shape ``(n_blocks, b)``."""
-    lu, piv, e, lower, _ = factors
+    lu, perm, e, lower, _ = factors
     dtype = jnp.result_type(rhs, lu)
     b = rhs.shape[-1]
 
     def forward(g_prev, x):
-        lu_i, piv_i, a_i, r_i = x
-        g = jsl.lu_solve((lu_i, piv_i), r_i - a_i @ g_prev)
+        lu_i, perm_i, a_i, r_i = x
+        g = _lu_solve(lu_i, perm_i, r_i - a_i @ g_prev)
         return g, g
 
-    _, g = jax.lax.scan(forward, jnp.zeros((b,), dtype), (lu, piv, lower, rhs.astype(dtype)))
+    _, g = jax.lax.scan(forward, jnp.zeros((b,), dtype), (lu, perm, lower, rhs.astype(dtype)))
 
     def backward(x_next, x):
         g_i, e_i = x
