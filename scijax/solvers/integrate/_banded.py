@@ -5,12 +5,12 @@ many times. :data:`DENSE` does that with a dense ``n x n`` LU. :class:`BandedAlg
 a Jacobian whose nonzeros lie in a band ``-l <= j - i <= u``:
 
 - **Storage.** With block size ``b >= max(l, u)`` (and ``n`` padded up to a multiple of ``b``
-  with identity rows) a banded matrix is block tridiagonal. The Jacobian is kept as three
-  ``(n/b, b, b)`` block arrays (sub-, main and super-diagonal blocks), stacked ``(3, n/b, b, b)``:
-  memory ``O(n b)``, never ``n x n``.
+  with identity rows) a banded matrix is block tridiagonal: three ``(n/b, b, b)`` block arrays
+  (sub-, main and super-diagonal blocks), memory ``O(n b)``, never ``n x n``.
 - **Jacobian.** Columns that share no row of the pattern are probed together (Curtis, Powell &
   Reid 1974; the colouring of :mod:`._sparsity`, with the diagonal added): one JVP per colour,
-  batched with ``vmap``, whose entries are scattered straight into the blocks.
+  batched with ``vmap``. The solver state keeps these compressed columns, ``(n_colours, n)``;
+  a factorisation scatters them straight into the blocks.
 - **Factorisation.** Block LU without pivoting across blocks (the block Thomas algorithm,
   Golub & Van Loan, *Matrix Computations*, section 4.5): ``D_1 = B_1``,
   ``D_i = B_i - A_i D_{i-1}^{-1} C_{i-1}``, one ``lax.scan`` over the blocks with a ``b x b``
@@ -134,15 +134,15 @@ class BandedAlgebra(eqx.Module):
         return jnp.asarray(colours[None, :] == np.arange(self.n_colours)[:, None], dtype)
 
     def jacobian(self, fn: Callable[[jax.Array], jax.Array], y: jax.Array) -> jax.Array:
-        """Blocks of ``d fn / d y`` from one (batched) JVP per colour."""
+        """``d fn / d y`` as compressed columns ``(n_colours, n)``: one (batched) JVP per colour."""
         _, lin = jax.linearize(fn, y)
-        return self._scatter(jax.vmap(lin)(self._seeds(y.dtype)))
+        return jax.vmap(lin)(self._seeds(y.dtype))
 
     def factor(self, jac: jax.Array, shift: Any, scale: Any) -> Any:
-        """Block LU of ``shift I + scale J``: ``(LU of D_i, pivots, E_i, A_i, ok)`` (NaN factors unless ok)."""
+        """Block LU of ``shift I + scale J`` (``jac`` compressed): ``(LU of D_i, row order, E_i, A_i, ok)``."""
         dtype = jnp.result_type(jac, shift, scale)
         b, nb = self.block, self.n_blocks
-        blocks = scale * jac.astype(dtype)
+        blocks = self._scatter(scale * jac.astype(dtype))
         # Padding rows (J = 0 there) get 1 on the diagonal: decoupled, and their solution stays 0.
         real_row = (np.arange(nb * b) < self.n).reshape(nb, b)
         diag = jnp.where(jnp.asarray(real_row), shift, 1).astype(dtype)
@@ -156,8 +156,8 @@ class BandedAlgebra(eqx.Module):
 
     def tangent_solve(self, lin: Callable[[jax.Array], jax.Array], b: jax.Array) -> jax.Array:
         """Solve ``lin(x) = b`` for a linear ``lin`` with this pattern (its blocks by compressed products)."""
-        blocks = self._scatter(jax.vmap(lin)(self._seeds(b.dtype)))  # the identity part included
-        return self.solve(self.factor(blocks, jnp.zeros((), b.dtype), jnp.ones((), b.dtype)), b)
+        compressed = jax.vmap(lin)(self._seeds(b.dtype))  # the identity part included
+        return self.solve(self.factor(compressed, jnp.zeros((), b.dtype), jnp.ones((), b.dtype)), b)
 
 
 def _permutation(piv: jax.Array) -> jax.Array:
