@@ -12,7 +12,7 @@ Run from the repository root:
 
 ``--large heat64,bruss16`` runs the large-system cases instead (``heat<N>``: 2-D heat equation on an N x N
 grid; ``bruss<N>``: 2-D Brusselator with 2 N^2 states), with ``jac_sparsity`` at rtol 1e-6 (``--rtols``):
-scijax 'BDF' (banded block LU) against SciPy 'BDF' with ``jac_sparsity`` and SciPy 'LSODA' with
+scijax 'BDF' and 'Radau' (banded block LU) against SciPy 'BDF' with ``jac_sparsity`` and SciPy 'LSODA' with
 ``lband``/``uband``; times include and exclude compilation, with the peak resident memory of the process.
 Both keep only the end point (``t_eval``). On a loaded machine pin the process to one core
 (``taskset -c 1``, ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false``): XLA's thread hand-offs inside the
@@ -127,7 +127,7 @@ def _large_problem(name: str):
     return make(np), make(jnp), np.stack([u0, v0], -1).ravel(), (0.0, 1.0), pattern, 2 * n + 1
 
 
-def large(names: list[str], rtol: float, repeat: int) -> None:
+def large(names: list[str], rtol: float, repeat: int, methods: list[str]) -> None:
     print(f"jax {jax.__version__}, backend {jax.default_backend()}; rtol {rtol:g}, atol {rtol * 1e-3:g}; "
           f"medians of {repeat} warm runs")
     print("| case | states | solver | first call (s) | warm (s) | steps | nfev | njev | nlu | max rel. diff. "
@@ -147,16 +147,17 @@ def large(names: list[str], rtol: float, repeat: int) -> None:
             t = median_time(run, repeat=repeat)
             steps = scipy_solve_ivp(f_np, span, y0, rtol=rtol, atol=atol, **kw).t.size - 1
             rows.append((label, first, t, steps, res.nfev, res.njev, res.nlu, res.y[:, -1]))
-        # Only the end point is kept (t_eval): a buffer of every step would hold max_steps x n values.
-        fn = jax.jit(lambda y: solve_ivp(f_jx, span, y, method="BDF", rtol=rtol, atol=atol, jac_sparsity=pattern,
-                                         t_eval=jnp.asarray([span[1]]), max_steps=5000))
-        start = time.perf_counter()
-        res = jax.block_until_ready(fn(jnp.asarray(y0)))
-        first = time.perf_counter() - start
-        t = median_time(lambda: fn(jnp.asarray(y0)).y, repeat=repeat)
-        k = int(res.n_points) - 1
-        rows.append(("scijax BDF jac_sparsity", first, t, int(res.n_steps), int(res.nfev), int(res.njev),
-                     int(res.nlu), np.asarray(res.y[:, k])))
+        for m in methods:
+            # Only the end point is kept (t_eval): a buffer of every step would hold max_steps x n values.
+            fn = jax.jit(lambda y, m=m: solve_ivp(f_jx, span, y, method=m, rtol=rtol, atol=atol, jac_sparsity=pattern,
+                                                  t_eval=jnp.asarray([span[1]]), max_steps=5000))
+            start = time.perf_counter()
+            res = jax.block_until_ready(fn(jnp.asarray(y0)))
+            first = time.perf_counter() - start
+            t = median_time(lambda fn=fn: fn(jnp.asarray(y0)).y, repeat=repeat)
+            k = int(res.n_points) - 1
+            rows.append((f"scijax {m} jac_sparsity", first, t, int(res.n_steps), int(res.nfev), int(res.njev),
+                         int(res.nlu), np.asarray(res.y[:, k])))
         for label, first, t, steps, nfev, njev, nlu, y_end in rows:
             diff = np.max(np.abs(y_end - ref)) / np.max(np.abs(ref))
             print(f"| {name} | {y0.size} | {label} | {first:.2f} | {t:.3f} | {steps} | {nfev} | {njev} | {nlu} | "
@@ -174,6 +175,7 @@ if __name__ == "__main__":
     parser.add_argument("--large", default="", help="large-system cases, e.g. heat64,bruss16,heat256")
     a = parser.parse_args()
     if a.large:
-        large(a.large.split(","), float(a.rtols.split(",")[0]) if a.rtols != "1e-4,1e-7" else 1e-6, a.repeat)
+        rtol = float(a.rtols.split(",")[0]) if a.rtols != "1e-4,1e-7" else 1e-6
+        large(a.large.split(","), rtol, a.repeat, [m for m in a.ours.split(",") if m in ("BDF", "Radau")])
         sys.exit(0)
     main(a.repeat, [float(r) for r in a.rtols.split(",")], a.problems.split(","), a.ours.split(","))
