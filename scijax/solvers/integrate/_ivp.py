@@ -165,8 +165,8 @@ def solve_ivp(
       ``jac``) builds that Jacobian from one JVP per colour of the pattern (greedy
       column colouring, once at trace time); ``lband``/``uband`` (without ``jac``; SciPy
       honours them only for 'LSODA', where a ``jac`` must be packed) declare the band as
-      such a pattern. For 'BDF', a banded pattern with half-bandwidth at most
-      ``n / 4`` is stored as block-tridiagonal blocks and factorised by a block LU
+      such a pattern. For 'BDF' and 'Radau', a banded pattern with half-bandwidth
+      at most ``n / 4`` is stored as compressed columns and factorised by a block LU
       (pivoting within blocks; ``O(n b)`` memory, see ``_banded.py``); otherwise, and
       for the other methods, the Jacobian is stored and factorised densely. The minimum step is
       SciPy's, ten spacings of the current ``t``. Very large systems (method-of-lines

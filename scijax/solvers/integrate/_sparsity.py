@@ -8,8 +8,8 @@ at trace time, with a greedy colouring of the column-intersection graph in colum
 
 When the pattern is banded with half-bandwidths ``l, u`` and ``max(l, u) <= n / 4`` (1-D method
 of lines; 2-D with natural ordering has bandwidth ``N`` for ``N^2`` states),
-:attr:`SparseJacobian.banded` holds a :class:`._banded.BandedAlgebra`: 'BDF' then stores the
-Jacobian as ``(3, n/b, b, b)`` blocks built from the coloured JVPs and factorises it with a block
+:attr:`SparseJacobian.banded` holds a :class:`._banded.BandedAlgebra`: 'BDF' and 'Radau' then
+keep the coloured JVPs as the Jacobian and factorise it as block-tridiagonal blocks with a block
 LU (see ``_banded.py``), never forming an ``n x n`` array. Otherwise (and for the methods that
 have no banded path) the Jacobian is assembled densely from ``n_colours`` JVPs instead of ``n``.
 """
