@@ -14,7 +14,9 @@ section 2, which SciPy's ``'BDF'`` also implements, written from that descriptio
   ``max(10 eps / rtol, min(0.03, sqrt(rtol)))``). ``J`` is evaluated at the start and again
   only when the iteration fails with a stale ``J`` (the step is then retried with the fresh
   one); the LU factorisation is kept in the solver state and recomputed only when the step
-  size or the order changes.
+  size or the order changes. With a banded ``jac_sparsity`` (``solver.algebra``, see
+  ``_banded.py``) ``J`` is stored as block-tridiagonal blocks from one JVP per colour and
+  factorised by a block LU: ``O(n b)`` memory and ``O(n b^2)`` work, no ``n x n`` array.
 - **Error and steps.** The local error ``(kappa_k gamma_k + 1/(k+1)) d`` in the RMS norm
   scaled by ``atol + rtol |y_{n+1}|``. A rejected step shrinks ``h`` by
   ``max(0.2, safety err^(-1/(k+1)))``, a Newton failure by 1/2. The step size is kept
@@ -40,18 +42,21 @@ through :class:`BDFInterpolation`.
 Derivatives: the corrector solve is wrapped in ``jax.lax.custom_root``, so ``grad``/``jvp``
 (``adjoint='checkpoint'``, ``'forward'``, ``'direct'``) differentiate the converged
 corrector equation, not the Newton loop; ``'backsolve'`` integrates the adjoint system with
-this same method. Complex ``y0`` is integrated as the real system of twice the size.
+this same method (the tangent system is solved with the same banded structure when there is one).
+Complex ``y0`` is integrated as the real system of twice the size (with the dense linear
+algebra: the real form of a banded complex system is not banded).
 """
 
 from typing import Any, ClassVar
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.scipy.linalg as jsl
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from ._banded import DENSE, BandedAlgebra
 from ._stepsize import min_step
 
 __all__ = ["BDF", "BDFController", "BDFInterpolation", "change_matrix"]
@@ -146,11 +151,20 @@ class BDF(diffrax.AbstractAdaptiveSolver):
 
     rtol: jax.Array | float = 1e-3
     atol: jax.Array | float = 1e-6
+    algebra: BandedAlgebra | None = eqx.field(static=True, default=None)  # None: dense Jacobian and LU
     term_structure: ClassVar = diffrax.AbstractTerm
     interpolation_cls: ClassVar = BDFInterpolation
 
     def with_tolerances(self, rtol, atol) -> "BDF":
-        return BDF(rtol=rtol, atol=atol)
+        return BDF(rtol=rtol, atol=atol, algebra=self.algebra)
+
+    def with_algebra(self, algebra: BandedAlgebra) -> "BDF":
+        """This solver with the block-tridiagonal Jacobian and LU of ``algebra`` (see ``_banded.py``)."""
+        return BDF(rtol=self.rtol, atol=self.atol, algebra=algebra)
+
+    def _linalg(self, m):
+        banded = self.algebra is not None and self.algebra.n == m  # a complex y0 runs as 2n reals: dense
+        return self.algebra if banded else DENSE
 
     def step_controller(self, rtol, atol, max_step) -> BDFController:
         return BDFController(rtol=rtol, atol=atol, dtmax=max_step)
@@ -178,10 +192,12 @@ class BDF(diffrax.AbstractAdaptiveSolver):
         real = yr0.dtype
         h = t1 - t0
         d = jnp.zeros((_ROWS, m), real).at[0].set(yr0).at[1].set(h * g(t0, yr0))
-        jac = jax.lax.stop_gradient(jax.jacfwd(lambda y: g(t0, y))(yr0))
-        # (D, h of D, order, equal steps, J, LU, pivots, c of the LU (0: none), work counts)
-        return (d, jnp.asarray(h, real), jnp.asarray(1), jnp.asarray(0), jac, jnp.zeros((m, m), real),
-                jnp.zeros((m,), jnp.int32), jnp.asarray(0.0, real), jnp.asarray([1, 1, 0]))
+        la = self._linalg(m)
+        jac = jax.lax.stop_gradient(la.jacobian(lambda y: g(t0, y), yr0))
+        lu = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(la.factor, jac, 1.0, -h))
+        # (D, h of D, order, equal steps, J, LU factors, c of the LU (0: none), work counts)
+        return (d, jnp.asarray(h, real), jnp.asarray(1), jnp.asarray(0), jac, lu,
+                jnp.asarray(0.0, real), jnp.asarray([1, 1, 0]))
 
     def work_counts(self, solver_state, n_rejected):
         """``(nfev, njev, nlu)``: exact for accepted steps; a rejected one is charged one evaluation and one LU."""
@@ -192,7 +208,7 @@ class BDF(diffrax.AbstractAdaptiveSolver):
         return terms.vf(t0, y0, args)
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
-        d_arr, h_d, k, n_equal, jac_old, lu_old, piv_old, c_old, counts = solver_state
+        d_arr, h_d, k, n_equal, jac_old, lu_old, c_old, counts = solver_state
         yr0, g, unravel, from_r, n, cplx = self._setup(terms, t0, t1, y0, args)
         real = yr0.dtype
         if made_jump is not False:  # y jumped (backsolve's segments): the history is void, restart at order 1
@@ -211,7 +227,7 @@ class BDF(diffrax.AbstractAdaptiveSolver):
         atol = jnp.concatenate([atol, atol]) if cplx else atol
         eps = jnp.finfo(real).eps
         tol = jnp.maximum(10 * eps / rtol, jnp.minimum(0.03, rtol ** 0.5))
-        eye = jnp.eye(m, dtype=real)
+        la = self._linalg(m)
         gamma, alpha, err_const = (jnp.asarray(a, real) for a in (_GAMMA, _ALPHA, _ERR_CONST))
 
         # Rescale D to this attempt's step unless it is (up to rounding of t0 + h) the step D is scaled to.
@@ -235,14 +251,13 @@ class BDF(diffrax.AbstractAdaptiveSolver):
             return dd - c * g(t_new, y_pred + dd) + psi
 
         def factor(jac):
-            lu, piv = jsl.lu_factor(eye - jax.lax.stop_gradient(c) * jac)
-            return lu, piv.astype(jnp.int32)
+            return la.factor(jac, jnp.ones((), real), -jax.lax.stop_gradient(c))
 
         def newton(lu_piv, _):
             def body(carry):
                 it, dd, norm_old, done, ok = carry
                 f = g(t_new, y_pred + dd)
-                dy = jsl.lu_solve(lu_piv, c * f - psi - dd)
+                dy = la.solve(lu_piv, c * f - psi - dd)
                 dy_norm = _rms(dy / scale)
                 rate = dy_norm / jnp.where(norm_old > 0, norm_old, 1)
                 diverge = (it > 0) & ((rate >= 1) | (rate ** (NEWTON_MAXITER - it) / (1 - rate) * dy_norm > tol))
@@ -258,27 +273,24 @@ class BDF(diffrax.AbstractAdaptiveSolver):
 
         def solve(_residual, dd0):
             refactor = c_old != jax.lax.stop_gradient(c)
-            lu0 = jax.lax.cond(refactor, lambda: factor(jac_old), lambda: (lu_old, piv_old))
+            lu0 = jax.lax.cond(refactor, lambda: factor(jac_old), lambda: lu_old)
             dd, ok, it = newton(lu0, dd0)
             # A failure with the stale Jacobian: the same step again with a fresh one at the prediction.
             retry = ~ok
-            jac1 = jax.lax.cond(retry, lambda: jax.lax.stop_gradient(jax.jacfwd(lambda y: g(t_new, y))(y_pred)),
+            jac1 = jax.lax.cond(retry, lambda: jax.lax.stop_gradient(la.jacobian(lambda y: g(t_new, y), y_pred)),
                                 lambda: jac_old)
             lu1 = jax.lax.cond(retry, lambda: factor(jac1), lambda: lu0)
             dd, ok, it2 = jax.lax.cond(retry, lambda: newton(lu1, dd0), lambda: (dd, ok, it))
             work = jnp.stack([it + jnp.where(retry, it2, 0), retry.astype(int),
                               refactor.astype(int) + retry.astype(int)])
             # custom_root's JVP rule wants floating aux outputs: flags and pivots travel as floats.
-            return dd, (jac1, lu1[0], lu1[1].astype(real), ok.astype(real), jnp.where(retry, it2, it).astype(real),
-                        work.astype(real))
+            lu_f = jax.tree.map(lambda a: a.astype(real) if not jnp.issubdtype(a.dtype, jnp.inexact) else a, lu1)
+            return dd, (jac1, lu_f, ok.astype(real), jnp.where(retry, it2, it).astype(real), work.astype(real))
 
-        def tangent_solve(lin, b):
-            mat = jax.jacfwd(lin)(jnp.zeros_like(b))
-            return jnp.linalg.solve(mat, b)
-
-        dd, (jac, lu, piv, ok, n_iter, work) = jax.lax.custom_root(
-            residual, jnp.zeros((m,), real), solve, tangent_solve, has_aux=True)
-        ok, piv, work = ok > 0, piv.astype(jnp.int32), work.astype(int)
+        dd, (jac, lu, ok, n_iter, work) = jax.lax.custom_root(
+            residual, jnp.zeros((m,), real), solve, la.tangent_solve, has_aux=True)
+        ok, work = ok > 0, work.astype(int)
+        lu = jax.tree.map(lambda a, old: a.astype(old.dtype), lu, lu_old)
         y_new = y_pred + dd
         ok = ok & jnp.all(jnp.isfinite(y_new))
 
@@ -312,7 +324,7 @@ class BDF(diffrax.AbstractAdaptiveSolver):
         step_ratio = jnp.where(accept, accept_ratio, reject_ratio)
         counts = counts + work
         new_state = (d_new, h, k_new, jnp.where(change, 0, n_equal1),
-                     jac, lu, piv, jax.lax.stop_gradient(c), counts)
+                     jac, lu, jax.lax.stop_gradient(c), counts)
         # Rejected: diffrax discards this state, but the counts of the step are lost with it (see work_counts).
         y1 = unravel(from_r(jnp.where(accept, y_new, yr0)))
         y_error = jax.lax.stop_gradient(jnp.stack([accept.astype(real), step_ratio.astype(real)]))

@@ -41,8 +41,8 @@ def _check_options(method: str, options: dict[str, Any]) -> None:
         raise TypeError(f"solve_ivp() got unexpected option(s) {sorted(unknown)}; "
                         f"valid options are {sorted(_OURS | _SCIPY_NO_EFFECT)}.")
     no_effect = set(options) & _SCIPY_NO_EFFECT
-    if METHODS[method].implicit and options.get("jac_sparsity") is not None and options.get("jac") is None:
-        no_effect.discard("jac_sparsity")  # colours the autodiff Jacobian (see _sparsity.py)
+    if METHODS[method].implicit and options.get("jac") is None:
+        no_effect -= {"jac_sparsity", "lband", "uband"}  # colour the autodiff Jacobian (see _sparsity.py)
     if "jac" in options and not METHODS[method].implicit:
         no_effect.add("jac")
     if no_effect:
@@ -163,8 +163,12 @@ def solve_ivp(
       factorises one real and one complex ``n x n`` matrix per step (SciPy skips the
       factorisation when the step size is unchanged). ``jac_sparsity`` (without
       ``jac``) builds that Jacobian from one JVP per colour of the pattern (greedy
-      column colouring, once at trace time), but it is still stored and factorised
-      densely; ``lband`` and ``uband`` are accepted and ignored. The minimum step is
+      column colouring, once at trace time); ``lband``/``uband`` (without ``jac``; SciPy
+      honours them only for 'LSODA', where a ``jac`` must be packed) declare the band as
+      such a pattern. For 'BDF' and 'Radau', a banded pattern with half-bandwidth
+      at most ``n / 4`` is stored as compressed columns and factorised by a block LU
+      (pivoting within blocks; ``O(n b)`` memory, see ``_banded.py``); otherwise, and
+      for the other methods, the Jacobian is stored and factorised densely. The minimum step is
       SciPy's, ten spacings of the current ``t``. Very large systems (method-of-lines
       PDEs with 1e4+ states) are better served by an explicit method or a
       matrix-free solver.
@@ -266,6 +270,9 @@ def ivp_solve(fun, t_span, y0, method, t_eval, dense_output, events, args, optio
     jac = options.get("jac") if METHODS[method].implicit else None
     if jac is None and METHODS[method].implicit and options.get("jac_sparsity") is not None:
         jac = SparseJacobian.from_pattern(fun, options["jac_sparsity"], y0.shape[0])
+    elif jac is None and METHODS[method].implicit and any(options.get(k) is not None for k in ("lband", "uband")):
+        jac = SparseJacobian.from_band(fun, int(options.get("lband") or 0), int(options.get("uband") or 0),
+                                       y0.shape[0])
     jac_value = None if (jac is None or callable(jac)) else jnp.asarray(jac, dtype=y0.dtype)
     if jac_value is not None and jac_value.shape != (y0.shape[0],) * 2:
         raise ValueError(f"`jac` must have shape {(y0.shape[0],) * 2}, got {jac_value.shape}.")

@@ -138,7 +138,11 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
     check_fun_shape(cfg.fun, t0, y0, args)  # at trace time only: shapes are static
     real = jnp.finfo(y0.dtype).dtype
     direction = jnp.where(tf >= t0, 1.0, -1.0).astype(real)
-    term = diffrax.ODETerm(_vector_field(cfg.fun, cfg.jac, jac_value))
+    solver, jac = spec.solver(), cfg.jac
+    banded = getattr(jac, "banded", None)  # a banded `jac_sparsity` (see _sparsity.py, _banded.py)
+    if banded is not None and hasattr(solver, "with_algebra"):  # the solver builds the blocks from JVPs of fun
+        solver, jac = solver.with_algebra(banded), None  # pyright: ignore[reportAttributeAccessIssue] (hasattr)
+    term = diffrax.ODETerm(_vector_field(cfg.fun, jac, jac_value))
     # SciPy's minimum step, 10 spacings of the current t (not of tf), is applied by SpacingController.
     controller = SpacingController(diffrax.PIDController(
         rtol=rtol / spec.error_scale, atol=atol / spec.error_scale, dtmax=max_step,
@@ -150,7 +154,6 @@ def solve_core(cfg: IvpConfig, t0, tf, y0, t_eval, args, rtol, atol, first_step,
         subs.append(diffrax.SubSaveAt(ts=t_eval))
     dense = cfg.dense_output or bool(cfg.events)
     # A single SubSaveAt is passed bare: BacksolveAdjoint rejects `subs`.
-    solver = spec.solver()
     if hasattr(solver, "with_tolerances"):  # Radau's Newton iteration uses the user's tolerances
         solver = solver.with_tolerances(rtol, atol)  # pyright: ignore[reportAttributeAccessIssue] (hasattr above)
     if hasattr(solver, "step_controller"):  # 'BDF' chooses its own steps and orders (see _bdf.py)

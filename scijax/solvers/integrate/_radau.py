@@ -30,10 +30,16 @@ The method of Hairer & Wanner's RADAU5 (Solving ODEs II, section IV.8), which Sc
 - **Dense output** is the collocation polynomial through ``(0, 0)`` and ``(c_i, Z_i)``;
   it also extrapolates the initial Newton guess for the next step.
 
+**Banded Jacobians.** With a banded ``jac_sparsity`` (``solver.algebra``, see ``_banded.py``)
+``J`` is kept as compressed columns (one JVP per colour) and both systems are factorised by a
+block LU (the complex one with complex blocks): ``O(n b)`` memory, no ``n x n`` array.
+
 Derivatives: the stage solve is wrapped in ``jax.lax.custom_root``, so ``grad``/``jvp``
 differentiate the converged collocation equations by the implicit function
-theorem (one dense ``3n x 3n`` solve in the derivative pass), not the Newton loop.
-Complex ``y0`` is integrated as the real system of twice the size.
+theorem (one dense ``3n x 3n`` solve in the derivative pass, or, with a banded pattern, a
+block LU of the stage system ordered state by state, whose half-bandwidth is ``3 max(l, u) + 2``),
+not the Newton loop. Complex ``y0`` is integrated as the real system of twice the size (with
+dense linear algebra: the real form of a banded complex system is not banded).
 
 Step-size control is left to diffrax's PI controller with exponent ``1/4`` (the
 estimate is ``O(h^4)``), not RADAU5's predictive controller with its
@@ -43,11 +49,13 @@ Newton-iteration-dependent safety factor.
 from typing import Any, ClassVar
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.scipy.linalg as jsl
 import numpy as np
 from jax.flatten_util import ravel_pytree
+
+from ._banded import DENSE, BandedAlgebra
 
 __all__ = ["Radau", "RadauInterpolation", "radau_coefficients"]
 
@@ -117,11 +125,32 @@ class Radau(diffrax.AbstractAdaptiveSolver):
 
     rtol: jax.Array | float = 1e-3
     atol: jax.Array | float = 1e-6
+    algebra: BandedAlgebra | None = eqx.field(static=True, default=None)  # None: dense Jacobian and LU
     term_structure: ClassVar = diffrax.AbstractTerm
     interpolation_cls: ClassVar = RadauInterpolation
 
     def with_tolerances(self, rtol, atol) -> "Radau":
-        return Radau(rtol=rtol, atol=atol)
+        return Radau(rtol=rtol, atol=atol, algebra=self.algebra)
+
+    def with_algebra(self, algebra: BandedAlgebra) -> "Radau":
+        """This solver with the block-tridiagonal Jacobian and LU of ``algebra`` (see ``_banded.py``)."""
+        return Radau(rtol=self.rtol, atol=self.atol, algebra=algebra)
+
+    def _linalg(self, m):
+        banded = self.algebra is not None and self.algebra.n == m  # a complex y0 runs as 2n reals: dense
+        return self.algebra if banded else DENSE
+
+    def _stage_linalg(self, m):
+        """The stage system's algebra, states outermost (``3 i + stage``): banded when ``J`` is."""
+        if self._linalg(m) is DENSE:
+            return DENSE
+        la = self.algebra
+        assert la is not None
+        rows, cols = np.asarray(la.rows), np.asarray(la.cols)
+        s = np.arange(3)
+        r3 = (3 * rows[:, None, None] + s[:, None]).repeat(3, axis=2).ravel()
+        c3 = (3 * cols[:, None, None] + s[None, None, :]).repeat(3, axis=1).ravel()
+        return BandedAlgebra.from_pattern(r3, c3, 3 * m)
 
     def order(self, terms):
         return 5
@@ -133,8 +162,10 @@ class Radau(diffrax.AbstractAdaptiveSolver):
         flat = ravel_pytree(y0)[0]
         m = flat.shape[0] * (2 if jnp.iscomplexobj(flat) else 1)
         real = jnp.finfo(flat.dtype).dtype
+        la = self._linalg(m)
+        jac = jax.eval_shape(lambda y: la.jacobian(lambda v: v, y), jnp.zeros((m,), real))
         # (J, recompute J, previous collocation coefficients, previous step, first step, work counts)
-        return (jnp.zeros((m, m), real), jnp.asarray(True), jnp.zeros((3, m), real), jnp.asarray(1.0, real),
+        return (jnp.zeros(jac.shape, real), jnp.asarray(True), jnp.zeros((3, m), real), jnp.asarray(1.0, real),
                 jnp.asarray(True), jnp.zeros((3,), int))
 
     def work_counts(self, solver_state, n_rejected):
@@ -176,7 +207,7 @@ class Radau(diffrax.AbstractAdaptiveSolver):
         scale = atol + jnp.abs(jnp.concatenate([y0, y0]) if cplx else y0) * rtol
         eps = jnp.finfo(real).eps
         tol = jnp.maximum(10 * eps / rtol, jnp.minimum(0.03, rtol ** 0.5))
-        eye = jnp.eye(yr0.shape[0], dtype=real)
+        la = self._linalg(yr0.shape[0])
 
         def stage_f(z):
             return jnp.stack([g(t0 + c[i] * h, yr0 + z[i]) for i in range(3)])
@@ -184,18 +215,18 @@ class Radau(diffrax.AbstractAdaptiveSolver):
         def residual(z):
             return z - h * (a @ stage_f(z))
 
-        fresh_jac = lambda: jax.lax.stop_gradient(jax.jacfwd(lambda y: g(t0, y))(yr0))
+        fresh_jac = lambda: jax.lax.stop_gradient(la.jacobian(lambda y: g(t0, y), yr0))
 
         def newton(jac, z0):
-            lu_r = jsl.lu_factor(gamma / h * eye - jac)
-            lu_c = jsl.lu_factor((alpha - 1j * beta) / h * eye - jac)
+            lu_r = la.factor(jac, gamma / h, -1.0)
+            lu_c = la.factor(jac, (alpha - 1j * beta) / h, -1.0)
 
             def body(carry):
                 k, w, norm_old, rate, done, ok = carry
                 f = stage_f(t_mat @ w)
                 r = t_inv @ f - m_mat @ w / h
-                dw0 = jsl.lu_solve(lu_r, r[0])
-                dwc = jsl.lu_solve(lu_c, r[1] + 1j * r[2])
+                dw0 = la.solve(lu_r, r[0])
+                dwc = la.solve(lu_c, r[1] + 1j * r[2])
                 dw = jnp.stack([dw0, dwc.real, dwc.imag])
                 dw_norm = _rms(dw / scale)
                 new_rate = dw_norm / jnp.where(norm_old > 0, norm_old, 1)
@@ -218,34 +249,40 @@ class Radau(diffrax.AbstractAdaptiveSolver):
             retry = ~info[0] & ~recompute
             # A failure with a stale Jacobian: the same step again with a fresh one (RADAU5, SciPy).
             jac1 = jax.lax.cond(retry, fresh_jac, lambda: jac0)
-            z, (ok, k, rate, (lu, piv)) = jax.lax.cond(retry, lambda: newton(jac1, z0), lambda: (z, info))
+            z, (ok, k, rate, lu) = jax.lax.cond(retry, lambda: newton(jac1, z0), lambda: (z, info))
             # Work: f evaluations (3 per iteration), Jacobians, LU factorisations (2 per attempt).
             work = jnp.stack([3 * (info[1] + jnp.where(retry, k, 0)), recompute.astype(int) + retry,
                               2 + 2 * retry.astype(int)])
             # custom_root's JVP rule wants floating aux outputs: flags and pivots travel as floats.
-            return z, (jac1, ok.astype(real), k.astype(real), rate, lu, piv.astype(real), work.astype(real))
+            lu = jax.tree.map(lambda a: a if jnp.issubdtype(a.dtype, jnp.inexact) else a.astype(real), lu)
+            return z, (jac1, ok.astype(real), k.astype(real), rate, lu, work.astype(real))
 
-        def tangent_solve(lin, b):
-            mat = jax.jacfwd(lin)(jnp.zeros_like(b)).reshape(b.size, b.size)
-            return jnp.linalg.solve(mat, b.reshape(-1)).reshape(b.shape)
+        stage_la = self._stage_linalg(yr0.shape[0])
+
+        def tangent_solve(lin, b):  # b: (3, n); the stage algebra orders unknowns state by state
+            flat = lambda x: x.T.reshape(-1)
+            lin_flat = lambda x: flat(lin(x.reshape(-1, 3).T))
+            return stage_la.tangent_solve(lin_flat, flat(b)).reshape(-1, 3).T
 
         # Initial guess: the previous step's collocation polynomial, extrapolated.
         s = 1 + c * h / h_prev
         z_guess = sum(q_prev[k][None, :] * (s[:, None] ** (k + 1) - 1) for k in range(3))
         z_guess = jnp.where(first | made_jump, jnp.zeros_like(z_guess), z_guess)
-        z, (jac, ok, n_iter, rate, lu, piv, work) = jax.lax.custom_root(
+        z, (jac, ok, n_iter, rate, lu_r, work) = jax.lax.custom_root(
             residual, jax.lax.stop_gradient(z_guess), solve, tangent_solve, has_aux=True)
-        ok, lu_r = ok > 0, (lu, piv.astype(jnp.int32))
+        ok = ok > 0
+        lu_r = jax.tree.map(lambda a, s: a.astype(s.dtype), lu_r,
+                            jax.eval_shape(la.factor, jac, jnp.asarray(gamma, real), -1.0))
 
         yr1 = yr0 + z[2]
         # Error estimate, filtered by (I - h gamma0 J)^{-1} = (gamma/h I - J)^{-1} / (h gamma0).
         zs = jax.lax.stop_gradient(z)
         ze = jnp.asarray(_C["e"], real) @ zs / h
         f0 = g(t0, yr0)
-        err = jsl.lu_solve(lu_r, f0 + ze)
+        err = la.solve(lu_r, f0 + ze)
         err_scale = atol + jnp.maximum(jnp.abs(yr0), jnp.abs(yr1)) * rtol
         refine = _rms(err / err_scale) > 1
-        err = jax.lax.cond(refine, lambda: jsl.lu_solve(lu_r, g(t0, yr0 + err) + ze), lambda: err)
+        err = jax.lax.cond(refine, lambda: la.solve(lu_r, g(t0, yr0 + err) + ze), lambda: err)
 
         ok = ok & jnp.all(jnp.isfinite(yr1))
         q = jnp.asarray(_C["dense"], real) @ z
