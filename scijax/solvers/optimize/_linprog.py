@@ -1,11 +1,15 @@
 """``linprog``: SciPy's linear-programming facade over our interior-point engine."""
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import ArrayLike
+from scipy.optimize import OptimizeWarning
 
+from ._lp_form import _is_concrete as is_concrete
 from ._lp_form import check_lp_inputs, lp_solve, parse_lp_bounds
 from ._lp_result import LinprogResult, LPMarginals
 
@@ -22,19 +26,42 @@ LINPROG_METHODS: dict[str, str] = {
 """SciPy's method names and what runs under each: every name runs ``_solvers/lp_ipm.py``."""
 
 _OPTIONS_USED = {"maxiter", "tol", "primal_feasibility_tolerance", "dual_feasibility_tolerance"}
-_OPTIONS_IGNORED = {
-    "disp", "presolve", "time_limit", "ipm_optimality_tolerance", "autoscale", "rr",
-    "rr_method", "sym_pos", "cholesky", "pc", "ip", "lstsq", "sparse", "permc_spec", "alpha0",
-    "beta", "pivot", "bland", "maxupdate", "mast", "simplex_dual_edge_weight_strategy",
-    "dual_feasibility_tolerance", "mip_rel_gap",
+_COMMON = {"maxiter", "disp", "presolve"}
+_HIGHS = _COMMON | {
+    "time_limit", "dual_feasibility_tolerance", "primal_feasibility_tolerance", "ipm_optimality_tolerance",
+    "simplex_dual_edge_weight_strategy", "mip_rel_gap", "mip_max_nodes", "autoscale",
+}
+_LEGACY = _COMMON | {"tol", "autoscale", "rr", "rr_method"}
+_RECOGNISED: dict[str, set[str]] = {
+    "highs": _HIGHS, "highs-ds": _HIGHS, "highs-ipm": _HIGHS,
+    "simplex": _LEGACY | {"bland", "callback"},
+    "interior-point": _LEGACY | {"alpha0", "beta", "sparse", "lstsq", "sym_pos", "cholesky", "pc", "ip",
+                                 "permc_spec"},
+    "revised simplex": _LEGACY | {"maxupdate", "mast", "pivot"},
 }  # fmt: skip
+"""The options SciPy's methods know; others warn as SciPy's do (and are ignored here)."""
+
+_EDGE_WEIGHTS = {None, "dantzig", "devex", "steepest-devex", "steepest"}
 
 
-def _options(options: dict | None, dtype) -> tuple[float, int]:
+def _options(options: dict | None, dtype, method: str) -> tuple[float, int]:
     options = dict(options or {})
-    unknown = set(options) - _OPTIONS_USED - _OPTIONS_IGNORED
+    unknown = {k: v for k, v in options.items() if k not in _RECOGNISED[method]}
     if unknown:
-        raise ValueError(f"`options`: unrecognized option(s) {sorted(unknown)}.")
+        suffix = ". These will be passed to HiGHS verbatim." if method.startswith("highs") else ""
+        warnings.warn(f"Unrecognized options detected: {unknown}{suffix}", OptimizeWarning, stacklevel=3)
+        for k in unknown:
+            options.pop(k)
+    for name in ("primal_feasibility_tolerance", "dual_feasibility_tolerance", "ipm_optimality_tolerance",
+                 "time_limit", "mip_rel_gap"):
+        if name in options and not (isinstance(options[name], (int, float)) and options[name] > 0):
+            warnings.warn(f"Invalid option value: {name}={options[name]!r}; the default is used.",
+                          OptimizeWarning, stacklevel=3)
+            options.pop(name)
+    if options.get("simplex_dual_edge_weight_strategy") not in _EDGE_WEIGHTS:
+        warnings.warn("Invalid option value: simplex_dual_edge_weight_strategy="
+                      f"{options.pop('simplex_dual_edge_weight_strategy')!r}; the default is used.",
+                      OptimizeWarning, stacklevel=3)
     default_tol = 1e-8 if jnp.dtype(dtype) == jnp.float64 else 1e-5
     tol = float(options.get("tol", options.get("primal_feasibility_tolerance", default_tol)))
     maxiter = int(options.get("maxiter", 200))
@@ -43,6 +70,20 @@ def _options(options: dict | None, dtype) -> tuple[float, int]:
     if maxiter < 1:
         raise ValueError("`options['maxiter']` must be at least 1.")
     return tol, maxiter
+
+
+def _infeasible_bounds(c: Any, lb: Any, ub: Any) -> LinprogResult | None:
+    """SciPy's answer to bounds no point satisfies (``lb > ub``, ``lb = +inf`` or ``ub = -inf``,
+    known before any iteration): status 2, no solution (NaN), ``nit`` 0."""
+    if not is_concrete((lb, ub)):
+        return None
+    lo, hi = np.asarray(lb), np.asarray(ub)
+    if not (np.any(lo > hi) or np.any(lo == np.inf) or np.any(hi == -np.inf)):
+        return None
+    nan = jnp.full_like(c, jnp.nan)
+    return LinprogResult(x=nan, fun=jnp.asarray(jnp.nan, c.dtype), status=jnp.asarray(2, jnp.int32),
+                         success=jnp.asarray(False), nit=jnp.asarray(0, jnp.int32),
+                         crossover_nit=jnp.asarray(0, jnp.int32))
 
 
 def linprog(
@@ -139,14 +180,24 @@ def linprog(
         raise ValueError(f"`method` must be one of {sorted(LINPROG_METHODS)}; got {method!r}.")
     if callback is not None:
         raise NotImplementedError("`callback` is not supported (nor by SciPy's HiGHS methods).")
+    method = method.lower()
+    if method in ("simplex", "interior-point", "revised simplex"):
+        warnings.warn(f"`method='{method}'` is deprecated and will be removed in SciPy 1.11.0. Please use one "
+                      "of the HiGHS solvers (e.g. `method='highs'`) in new code.", DeprecationWarning, stacklevel=2)
     c, A_ub, b_ub, A_eq, b_eq = check_lp_inputs(c, A_ub, b_ub, A_eq, b_eq)
     n = c.shape[0]
     lb, ub = parse_lp_bounds(bounds, n, c.dtype)
-    if integrality is not None and jnp.any(jnp.asarray(integrality) != 0):
-        from ._milp import milp_from_arrays
+    if integrality is not None and np.any(np.asarray(integrality) != 0):
+        if method == "highs":
+            from ._milp import milp_from_arrays
 
-        return milp_from_arrays(c, A_ub, b_ub, A_eq, b_eq, lb, ub, integrality, options)
-    tol, maxiter = _options(options, c.dtype)
+            return milp_from_arrays(c, A_ub, b_ub, A_eq, b_eq, lb, ub, integrality, options)
+        warnings.warn("Only `method='highs'` supports integer constraints. Ignoring `integrality`.",
+                      OptimizeWarning, stacklevel=2)
+    tol, maxiter = _options(options, c.dtype, method)
+    infeasible = _infeasible_bounds(c, lb, ub)
+    if infeasible is not None:
+        return infeasible
     x, m_ub, m_eq, m_l, m_u, status, nit = lp_solve(c, A_ub, b_ub, A_eq, b_eq, lb, ub, tol, maxiter)
     slack = b_ub - A_ub @ x
     con = b_eq - A_eq @ x
@@ -162,6 +213,7 @@ def linprog(
         eqlin=LPMarginals(residual=con, marginals=m_eq),
         lower=LPMarginals(residual=x - lb, marginals=m_l),
         upper=LPMarginals(residual=ub - x, marginals=m_u),
+        crossover_nit=jnp.asarray(0, jnp.int32),  # no crossover runs after our interior point
         mip_node_count=jnp.asarray(0, jnp.int32),
         mip_dual_bound=jnp.asarray(0.0, c.dtype),
         mip_gap=jnp.asarray(0.0, c.dtype),

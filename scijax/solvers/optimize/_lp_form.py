@@ -59,6 +59,8 @@ def check_lp_inputs(c, A_ub, b_ub, A_eq, b_eq) -> tuple[Array, ...]:
             A, b = jnp.zeros((0, n), dtype), jnp.zeros((0,), dtype)
         A = jnp.asarray(_dense(A), dtype)
         b = jnp.atleast_1d(jnp.asarray(_dense(b), dtype))
+        if b.ndim == 2 and 1 in b.shape:  # a column or row vector, as SciPy accepts
+            b = b.reshape(-1)
         if A.ndim == 1 and A.size == n:
             A = A[None, :]
         if A.ndim != 2 or A.shape[1] != n:
@@ -105,13 +107,7 @@ def parse_lp_bounds(bounds: Any, n: int, dtype) -> tuple[Array, Array]:
             raise ValueError(f"`bounds` must be one (min, max) pair or {n} pairs (one per variable).")
         lb = _bound_column([p[0] for p in pairs], -np.inf, dtype)
         ub = _bound_column([p[1] for p in pairs], np.inf, dtype)
-    if _is_concrete((lb, ub)):
-        lo, hi = np.asarray(lb), np.asarray(ub)
-        if np.any(lo > hi):
-            raise ValueError("`bounds`: a lower bound is greater than the upper bound.")
-        if np.any(lo == np.inf) or np.any(hi == -np.inf):
-            raise ValueError("`bounds`: a lower bound is +inf or an upper bound is -inf.")
-    return lb, ub
+    return lb, ub  # inconsistent bounds are an infeasible problem (status 2), as in SciPy
 
 
 def _is_pair(bounds: Any) -> bool:

@@ -54,6 +54,7 @@ class LinprogResult(ResultFields):
     eqlin: Any = None
     lower: Any = None
     upper: Any = None
+    crossover_nit: Any = None
     mip_node_count: Any = None
     mip_dual_bound: Any = None
     mip_gap: Any = None

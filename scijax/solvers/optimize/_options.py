@@ -5,8 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from ._linprog import _OPTIONS_IGNORED as _LINPROG_IGNORED
 from ._linprog import _OPTIONS_USED as _LINPROG_USED
+from ._linprog import _RECOGNISED as _LINPROG_RECOGNISED
 from ._linprog import LINPROG_METHODS
 from ._minimize_methods import MINIMIZE_METHODS
 from ._minimize_scalar import SCALAR_METHODS
@@ -31,8 +31,8 @@ def _registry() -> dict[str, dict[str, tuple[list[str], str]]]:
               for name, spec in SCALAR_METHODS.items()}
     root = {name: (sorted(spec.options), "") for name, spec in ROOT_METHODS.items()}
     root_scalar = {name: (sorted(_ROOT_SCALAR_OPTIONS), what) for name, what in _ROOT_SCALAR_ENGINES.items()}
-    linprog = {name: (sorted(_LINPROG_USED), f"runs: {what}; accepted and ignored: "
-                      f"{', '.join(sorted(_LINPROG_IGNORED - _LINPROG_USED))}")
+    linprog = {name: (sorted(_LINPROG_USED & _LINPROG_RECOGNISED[name]), f"runs: {what}; accepted and ignored: "
+                      f"{', '.join(sorted(_LINPROG_RECOGNISED[name] - _LINPROG_USED))}")
                for name, what in LINPROG_METHODS.items()}
     qap = {name: (sorted(options), "") for name, (_, options) in _QAP_METHODS.items()}
     return {"minimize": minimize, "minimize_scalar": scalar, "root": root, "root_scalar": root_scalar,
