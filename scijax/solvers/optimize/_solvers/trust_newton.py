@@ -142,8 +142,14 @@ class TrustRegion(optx.AbstractMinimiser):
         y_new = jnp.where(accept, y + p, y)
         f = jnp.where(accept, f_new, state.f)
         g = jnp.where(accept, g_new, state.g)
+        # A non-positive predicted reduction for a non-zero step is rounding in the model (its
+        # minimiser on the ball decreases it in exact arithmetic): badly scaled Hessians make
+        # ``p.Hp`` cancel against ``g.p``. The step is rejected and the radius shrinks, which
+        # makes the linear term dominate again; stop ("precision loss") only when the step is
+        # zero or too short to change ``y``.
+        stuck = jnp.linalg.norm(p) <= jnp.finfo(f.dtype).eps * jnp.linalg.norm(y)
         new_state = _TrustState(f, g, radius, state.nit + 1, state.nfev + 1,
-                                jnp.linalg.norm(g) < self.gtol, predicted <= 0)
+                                jnp.linalg.norm(g) < self.gtol, (predicted <= 0) & stuck)
         return y_new, new_state, None
 
     def terminate(self, fn, y, args, options, state, tags):
