@@ -170,7 +170,8 @@ def _bounds_option(lower, upper, options):
 
 def _newton_cg(options, tol, n):
     xtol = options.get("xtol", 1e-5 if tol is None else tol)
-    return NewtonCG(xtol=xtol, maxiter=_maxiter(options, 200 * n))
+    extra = {k: float(options[k]) for k in ("c1", "c2") if options.get(k) is not None}
+    return NewtonCG(xtol=xtol, maxiter=_maxiter(options, 200 * n), **extra)
 
 
 def _slsqp(options, tol, n):
