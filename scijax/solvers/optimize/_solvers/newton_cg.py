@@ -17,9 +17,9 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array
 
+from .more_thuente import wolfe12
 from .stopping import scipy_stats, scipy_terminate
 from .trust_region import hvp, truncated_cg
-from .wolfe import strong_wolfe
 
 __all__ = ["NewtonCG", "newton_cg_direction"]
 
@@ -80,7 +80,7 @@ class NewtonCG(optx.AbstractMinimiser):
 
         t0 = 1.01 * 2 * (state.f - state.f_prev) / slope  # (f_prev = inf at the start: t0 = 1)
         t0 = jnp.where(jnp.isfinite(t0) & (t0 > 0), jnp.minimum(1.0, t0), 1.0)
-        search = strong_wolfe(phi, state.f, slope, t0, c1=self.c1, c2=self.c2)
+        search = wolfe12(phi, state.f, slope, t0, c1=self.c1, c2=self.c2)
         ok = search.found & (slope < 0)
         update = jnp.where(ok, search.step * p, 0.0)
         # A zero direction (CG stopped at once on a curvature below 3 eps, as near a minimum
