@@ -19,16 +19,15 @@ def _scipy_minimize(method, p):
     fj = p.objective(jnp)
     grad, hess = jax.jit(jax.grad(fj)), jax.jit(jax.hessian(fj))
     kw = {"jac": lambda x: np.asarray(grad(x))}
-    if method in ("Newton-CG", "trust-exact", "trust-krylov"):
+    if method in ("Newton-CG", "trust-exact"):
         kw["hess"] = lambda x: np.asarray(hess(x))
     return so.minimize(p.objective(np), np.asarray(p.x0), method=method, **kw)
 
 
-# (method, problem, slack on nit/nfev against SciPy's: None where the algorithms differ in the
-# inner solve, so only success and the value are compared)
+# (method, problem, relative slack on nit/nfev against SciPy's: the same algorithm, so the counts
+# agree but for rounding late in the run)
 CASES = [
     ("trust-exact", "powell_badly_scaled", 0.1),  # Moré-Sorensen subproblem: was "precision loss" at f=2e-7
-    ("trust-krylov", "powell_badly_scaled", None),  # rounding in the model: was "precision loss"
     ("Newton-CG", "gaussian", 0.0),  # zero CG direction at the minimum: was "precision loss"
     ("CG", "beale", 0.1),  # Moré-Thuente search first, as SciPy: was 20 iterations / 64 evaluations
 ]
@@ -37,7 +36,6 @@ CASES = [
 GRADIENT_TEST = {  # SciPy's success tests (Newton-CG's is on the step, checked by SciPy's count)
     "CG": lambda g: np.max(np.abs(g)) <= 1e-5,
     "trust-exact": lambda g: np.linalg.norm(g) < 1e-4,
-    "trust-krylov": lambda g: np.linalg.norm(g) < 1e-4,
 }
 
 
@@ -52,9 +50,8 @@ def test_minimize_matches_scipy_success(method, name, slack):
     assert float(res.fun) <= ref.fun + 1e-4 * (1 + abs(ref.fun))
     if method in GRADIENT_TEST:  # the method's own stopping test holds at the reported point
         assert GRADIENT_TEST[method](np.asarray(res.jac))
-    if slack is not None:  # the same algorithm: iteration and evaluation counts agree
-        for ours, theirs in ((int(res.nit), ref.nit), (int(res.nfev), ref.nfev)):
-            assert abs(ours - theirs) <= max(1, slack * theirs), (ours, theirs)
+    for ours, theirs in ((int(res.nit), ref.nit), (int(res.nfev), ref.nfev)):
+        assert abs(ours - theirs) <= max(1, slack * theirs), (ours, theirs)
 
 
 def test_hybr_loose_tol_accepts_the_loose_root():

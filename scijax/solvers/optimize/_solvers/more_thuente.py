@@ -36,57 +36,78 @@ def _safe_div(a, b):
     return a / jnp.where(b == 0, 1.0, b)
 
 
-def _dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
-    """One trial-step update (the paper's four cases); returns the new interval and step."""
-    sgnd = dp * jnp.sign(dx)
+def _gamma_x(stx, fx, dx, stp, fp, dp):
+    """``theta`` and ``gamma`` of the cubic through ``(stx, fx, dx)`` and ``(stp, fp, dp)``."""
     theta = 3.0 * _safe_div(fx - fp, stp - stx) + dx + dp
     s = jnp.maximum(jnp.maximum(jnp.abs(theta), jnp.abs(dx)), jnp.abs(dp))
     s = jnp.where(s == 0, 1.0, s)
-    gamma = _cubic_gamma(theta, s, dx, dp)
-    # Case 1: higher value; the minimum is bracketed.
-    g1 = jnp.where(stp < stx, -gamma, gamma)
-    r1 = _safe_div((g1 - dx) + theta, ((g1 - dx) + g1) + dp)
-    stpc1 = stx + r1 * (stp - stx)
-    stpq1 = stx + _safe_div(dx, _safe_div(fx - fp, stp - stx) + dx) / 2.0 * (stp - stx)
-    stpf1 = jnp.where(jnp.abs(stpc1 - stx) < jnp.abs(stpq1 - stx), stpc1, stpc1 + (stpq1 - stpc1) / 2.0)
-    # Case 2: lower value, derivatives of opposite sign; bracketed.
-    g2 = jnp.where(stp > stx, -gamma, gamma)
-    r2 = _safe_div((g2 - dp) + theta, ((g2 - dp) + g2) + dx)
-    stpc2 = stp + r2 * (stx - stp)
-    stpq2 = stp + _safe_div(dp, dp - dx) * (stx - stp)
-    stpf2 = jnp.where(jnp.abs(stpc2 - stp) > jnp.abs(stpq2 - stp), stpc2, stpq2)
-    # Case 3: lower value, same sign, the derivative decreases in magnitude.
-    g3 = jnp.where(stp > stx, -gamma, gamma)
-    r3 = _safe_div((g3 - dp) + theta, (g3 + (dx - dp)) + g3)
-    stpc3 = jnp.where((r3 < 0) & (g3 != 0), stp + r3 * (stx - stp), jnp.where(stp > stx, stpmax, stpmin))
-    stpq3 = stp + _safe_div(dp, dp - dx) * (stx - stp)
-    near3 = jnp.where(jnp.abs(stpc3 - stp) < jnp.abs(stpq3 - stp), stpc3, stpq3)
-    cap = stp + 0.66 * (sty - stp)
-    near3 = jnp.where(stp > stx, jnp.minimum(cap, near3), jnp.maximum(cap, near3))
-    far3 = jnp.clip(jnp.where(jnp.abs(stpc3 - stp) > jnp.abs(stpq3 - stp), stpc3, stpq3), stpmin, stpmax)
-    stpf3 = jnp.where(brackt, near3, far3)
-    # Case 4: lower value, same sign, the derivative does not decrease.
-    theta4 = 3.0 * _safe_div(fp - fy, sty - stp) + dy + dp
-    s4 = jnp.maximum(jnp.maximum(jnp.abs(theta4), jnp.abs(dy)), jnp.abs(dp))
-    s4 = jnp.where(s4 == 0, 1.0, s4)
-    g4 = _cubic_gamma(theta4, s4, dy, dp)
-    g4 = jnp.where(stp > sty, -g4, g4)
-    r4 = _safe_div((g4 - dp) + theta4, ((g4 - dp) + g4) + dy)
-    stpf4 = jnp.where(brackt, stp + r4 * (sty - stp), jnp.where(stp > stx, stpmax, stpmin))
+    return theta, _cubic_gamma(theta, s, dx, dp)
 
+
+def _case1(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
+    # A higher value: the minimum is bracketed; the cubic step, or halfway to the quadratic one.
+    theta, gamma = _gamma_x(stx, fx, dx, stp, fp, dp)
+    gamma = jnp.where(stp < stx, -gamma, gamma)
+    stpc = stx + _safe_div((gamma - dx) + theta, ((gamma - dx) + gamma) + dp) * (stp - stx)
+    stpq = stx + _safe_div(dx, _safe_div(fx - fp, stp - stx) + dx) / 2.0 * (stp - stx)
+    return jnp.where(jnp.abs(stpc - stx) < jnp.abs(stpq - stx), stpc, stpc + (stpq - stpc) / 2.0)
+
+
+def _case2(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
+    # A lower value, derivatives of opposite sign: bracketed; the cubic or the secant step.
+    theta, gamma = _gamma_x(stx, fx, dx, stp, fp, dp)
+    gamma = jnp.where(stp > stx, -gamma, gamma)
+    stpc = stp + _safe_div((gamma - dp) + theta, ((gamma - dp) + gamma) + dx) * (stx - stp)
+    stpq = stp + _safe_div(dp, dp - dx) * (stx - stp)
+    return jnp.where(jnp.abs(stpc - stp) > jnp.abs(stpq - stp), stpc, stpq)
+
+
+def _case3(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
+    # A lower value, same sign, the derivative decreases in magnitude.
+    theta, gamma = _gamma_x(stx, fx, dx, stp, fp, dp)
+    gamma = jnp.where(stp > stx, -gamma, gamma)
+    r = _safe_div((gamma - dp) + theta, (gamma + (dx - dp)) + gamma)
+    stpc = jnp.where((r < 0) & (gamma != 0), stp + r * (stx - stp), jnp.where(stp > stx, stpmax, stpmin))
+    stpq = stp + _safe_div(dp, dp - dx) * (stx - stp)
+    near = jnp.where(jnp.abs(stpc - stp) < jnp.abs(stpq - stp), stpc, stpq)
+    cap = stp + 0.66 * (sty - stp)
+    near = jnp.where(stp > stx, jnp.minimum(cap, near), jnp.maximum(cap, near))
+    far = jnp.clip(jnp.where(jnp.abs(stpc - stp) > jnp.abs(stpq - stp), stpc, stpq), stpmin, stpmax)
+    return jnp.where(brackt, near, far)
+
+
+def _case4(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
+    # A lower value, same sign, the derivative does not decrease: the cubic through y, or a bound.
+    theta, gamma = _gamma_x(sty, fy, dy, stp, fp, dp)
+    gamma = jnp.where(stp > sty, -gamma, gamma)
+    stpc = stp + _safe_div((gamma - dp) + theta, ((gamma - dp) + gamma) + dy) * (sty - stp)
+    return jnp.where(brackt, stpc, jnp.where(stp > stx, stpmax, stpmin))
+
+
+def _dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
+    """One trial-step update (the paper's four cases, one branch each); returns the new interval
+    and step."""
+    sgnd = dp * jnp.sign(dx)
     case1 = fp > fx
     case2 = jnp.invert(case1) & (sgnd < 0)
     case3 = jnp.invert(case1 | case2) & (jnp.abs(dp) < jnp.abs(dx))
-    stpf = jnp.where(case1, stpf1, jnp.where(case2, stpf2, jnp.where(case3, stpf3, stpf4)))
+    index = jnp.where(case1, 0, jnp.where(case2, 1, jnp.where(case3, 2, 3)))
+    operands = (stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax)
+    stpf = jax.lax.switch(index, (_case1, _case2, _case3, _case4), *operands)
     brackt = brackt | case1 | case2
     # The new interval: the trial replaces y on a higher value, else becomes x (and x becomes y
     # when the derivatives have opposite signs).
-    to_y = case1
     swap = jnp.invert(case1) & (sgnd < 0)
-    sty, fy, dy = (jnp.where(to_y, b, jnp.where(swap, a, c)) for a, b, c in
+    sty, fy, dy = (jnp.where(case1, b, jnp.where(swap, a, c)) for a, b, c in
                    ((stx, stp, sty), (fx, fp, fy), (dx, dp, dy)))
-    stx, fx, dx = (jnp.where(to_y, a, b) for a, b in ((stx, stp), (fx, fp), (dx, dp)))
+    stx, fx, dx = (jnp.where(case1, a, b) for a, b in ((stx, stp), (fx, fp), (dx, dp)))
     return stx, fx, dx, sty, fy, dy, stpf, brackt
+
+
+def _step_bounds(dtype, amin: float, amax: float) -> tuple[float, float]:
+    """SciPy's step bounds (1e-100, 1e100), cut to what ``dtype`` holds (float32: 1e-38, 1e38)."""
+    info = jnp.finfo(dtype)
+    return max(amin, float(info.tiny)), min(amax, float(info.max) / 4)
 
 
 def more_thuente(
@@ -106,6 +127,7 @@ def more_thuente(
     ``phi'(0) = dphi0 < 0``, by Moré and Thuente's search (see the module docstring); at most
     ``maxiter`` evaluations of ``phi``."""
     dtype = jnp.result_type(phi0)
+    amin, amax = _step_bounds(dtype, amin, amax)
     t0 = jnp.clip(jnp.asarray(t0, dtype), amin, amax)
     gtest = c1 * dphi0
     v0, s0, aux0 = phi(t0)
@@ -181,7 +203,8 @@ def wolfe12(
     ok = first.found if extra is None else first.found & extra(first.step, first.aux)
 
     def fallback(_):
-        second = strong_wolfe(phi, phi0, dphi0, t0, c1=c1, c2=c2, amax=1e100, extra=extra)
+        amax = _step_bounds(jnp.result_type(phi0), 1e-100, 1e100)[1]
+        second = strong_wolfe(phi, phi0, dphi0, t0, c1=c1, c2=c2, amax=amax, extra=extra)
         return second._replace(evals=second.evals + first.evals)
 
     return jax.lax.cond(ok, lambda _: first, fallback, None)
