@@ -18,8 +18,8 @@ Cholesky factorisations are accurate for a badly scaled Hessian where an eigende
 not (the eigenvalues of ``diag(1e10, 1e-6)``-like Hessians lose all the digits of the small one),
 which is why this, and not :func:`.trust_newton.exact_subproblem`, is SciPy's 'trust-exact'.
 ``z`` comes from an eigendecomposition (Moré and Sorensen estimate it with LINPACK's condition
-estimator); if the iteration has not stopped after ``maxiter`` factorisations, the
-eigendecomposition's step is taken.
+estimator); if the iteration has not stopped after ``maxiter`` factorisations, the last step
+from a successful factorisation is cut back to the radius (the Cauchy step if there was none).
 """
 
 from collections.abc import Callable
@@ -28,7 +28,6 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .trust_newton import exact_subproblem
 from .trust_region import sphere_intersections
 
 __all__ = ["more_sorensen_subproblem"]
@@ -69,7 +68,7 @@ def more_sorensen_subproblem(grad_fn: Callable, x: Array, g: Array, radius: Arra
         return jnp.dot(g, p) + 0.5 * jnp.dot(p, h @ p)
 
     def body(carry):
-        lam, lo, hi, p_out, done, it = carry
+        lam, lo, hi, p_out, p_last, done, it = carry
         chol, ok, p = factor(lam)
         pn = jnp.linalg.norm(p)
         easy = ok & (jnp.abs(pn - radius) <= k_easy * radius)
@@ -90,15 +89,19 @@ def more_sorensen_subproblem(grad_fn: Callable, x: Array, g: Array, radius: Arra
         lam_next = jnp.where(inside, lam_newton, _safeguard(lo_new, hi_new))
         stop = easy | hard
         p_new = jnp.where(easy, p, p + tau * z)
-        return (jnp.where(stop, lam, lam_next), lo_new, hi_new, jnp.where(stop, p_new, p_out), stop, it + 1)
+        return (jnp.where(stop, lam, lam_next), lo_new, hi_new, jnp.where(stop, p_new, p_out),
+                jnp.where(ok, p, p_last), stop, it + 1)
 
     def cond(carry):
         *_, done, it = carry
         return jnp.invert(done) & (it < maxiter)
 
     lam0 = jnp.where(ok0, lo, _safeguard(lo, hi))
-    init = (lam0, lo, hi, jnp.zeros_like(g), interior, jnp.array(0))
-    _, _, _, p, done, _ = jax.lax.while_loop(cond, body, init)
-    fallback, _ = exact_subproblem(grad_fn, x, g, radius)
+    init = (lam0, lo, hi, jnp.zeros_like(g), jnp.zeros_like(g), interior, jnp.array(0))
+    _, _, _, p, p_last, done, _ = jax.lax.while_loop(cond, body, init)
+    last_norm = jnp.linalg.norm(p_last)
+    cut = p_last * jnp.minimum(1.0, radius / jnp.where(last_norm > 0, last_norm, 1.0))
+    cauchy = -g * radius / jnp.where(gnorm > 0, gnorm, 1.0)
+    fallback = jnp.where(last_norm > 0, cut, cauchy)
     p = jnp.where(interior, newton, jnp.where(done, p, fallback))
     return p, jnp.invert(interior)
