@@ -6,7 +6,8 @@ non-positive curvature (then the current CG iterate, or at the first CG step the
 descent step scaled by the curvature), and the step length comes from the strong-Wolfe line
 search of BFGS and CG (:mod:`.wolfe`; ``c1 = 1e-4``, ``c2 = 0.9``, first trial ``1``, then
 ``min(1, 2.02 (f_prev - f) / g.p)``), as in SciPy. It stops, as SciPy does, when
-``|step|_1 <= xtol * n``; a search that finds no Wolfe point stops it with "precision loss".
+``|step|_1 <= xtol * n``; a search that finds no Wolfe point stops it with "precision loss"
+(status 2), or with status 3 where its first trial lands on a non-finite value.
 """
 
 from typing import Any
@@ -47,6 +48,7 @@ class _NewtonCGState(eqx.Module):
     nfev: Array
     converged: Array
     stalled: Array
+    hit_nonfinite: Array  # the failed search started on a non-finite value: a NaN region ahead
 
 
 class NewtonCG(optx.AbstractMinimiser):
@@ -64,7 +66,7 @@ class NewtonCG(optx.AbstractMinimiser):
         f = fn(y, args)[0]
         zero = jnp.array(0)
         return _NewtonCGState(f, jnp.full_like(f, jnp.inf), zero, jnp.array(1), jnp.array(False),
-                              jnp.array(False))
+                              jnp.array(False), jnp.array(False))
 
     def step(self, fn, y, args, options, state, tags):
         value = lambda z: fn(z, args)[0]  # noqa: E731
@@ -87,13 +89,19 @@ class NewtonCG(optx.AbstractMinimiser):
         # with |g| ~ 1e-9) is a zero update, which passes SciPy's step test.
         zero = jnp.all(p == 0)
         converged = ok & (jnp.sum(jnp.abs(update)) <= self.xtol * y.shape[0]) | zero
+        stalled = jnp.invert(ok) & jnp.invert(converged)
+        # Where the search failed because the first trial lands where f is NaN or infinite (a
+        # minimum behind the edge of the domain), say so: status 3, not "precision loss".
+        hit_nonfinite = stalled & jax.lax.cond(stalled, lambda: jnp.invert(jnp.isfinite(value(y + t0 * p))),
+                                               lambda: jnp.array(False))
         new_state = _NewtonCGState(jnp.where(ok, search.value, state.f), jnp.where(ok, state.f, state.f_prev),
-                                   state.nit + (ok | zero), state.nfev + search.evals, converged,
-                                   jnp.invert(ok) & jnp.invert(converged))
+                                   state.nit + (ok | zero), state.nfev + search.evals, converged, stalled,
+                                   hit_nonfinite)
         return y + update, new_state, None
 
     def terminate(self, fn, y, args, options, state, tags):
-        return scipy_terminate(state, self.maxiter)
+        done, result = scipy_terminate(state, self.maxiter)
+        return done, optx.RESULTS.where(state.hit_nonfinite, optx.RESULTS.nonfinite, result)
 
     def postprocess(self, fn, y, aux, args, options, state, tags, result):
         return y, aux, scipy_stats(state)
