@@ -4,7 +4,7 @@ The Hessian is never formed: the direction comes from truncated CG on Hessian-ve
 (forward-over-reverse autodiff), stopped when ``|r|_1 <= min(1/2, sqrt|g|_1) |g|_1`` or at
 non-positive curvature (then the current CG iterate, or at the first CG step the steepest
 descent step scaled by the curvature), and the step length comes from the strong-Wolfe line
-search of BFGS and CG (:mod:`.wolfe`; ``c1 = 1e-4``, ``c2 = 0.9``, first trial ``1``, then
+searches of BFGS and CG (:func:`.more_thuente.wolfe12`; ``c1 = 1e-4``, ``c2 = 0.9``, first trial ``1``, then
 ``min(1, 2.02 (f_prev - f) / g.p)``), as in SciPy. It stops, as SciPy does, when
 ``|step|_1 <= xtol * n``; a search that finds no Wolfe point stops it with "precision loss"
 (status 2), or with status 3 where its first trial lands on a non-finite value.

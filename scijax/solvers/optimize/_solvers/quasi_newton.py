@@ -1,4 +1,5 @@
-"""SciPy's BFGS and nonlinear CG: one accepted step per iteration, each with a strong-Wolfe search.
+"""SciPy's BFGS and nonlinear CG: one accepted step per iteration, each with SciPy's strong-Wolfe
+searches (Moré-Thuente first, the Nocedal-Wright zoom where it fails: :func:`.more_thuente.wolfe12`).
 
 - **BFGS** (Nocedal & Wright, Algorithm 6.1): the direction ``-H g`` from the inverse-Hessian
   approximation ``H`` (identity at the start), updated after every step with
