@@ -123,9 +123,12 @@ def minimize(
     ----------------------
     - Runs under ``jit``/``vmap``/``grad``; ``x0`` may be a pytree.
     - Gradients come from autodiff, never finite differences (``eps`` is ignored).
-    - BFGS and CG use a strong-Wolfe search (bracketing and cubic zoom, Nocedal & Wright
-      Algorithms 3.5-3.6), SciPy's fallback search; SciPy tries MINPACK's Moré-Thuente search
-      first, so iterates and counts are close to SciPy's but not identical.
+    - BFGS, CG and Newton-CG search as SciPy does: Moré and Thuente's search first, the
+      Nocedal & Wright zoom where it fails; iterates can split from SciPy's late by rounding.
+    - trust-exact solves its subproblem by Moré and Sorensen's Cholesky iteration, as SciPy;
+      the hard case's eigenvector comes from ``eigh``. In all trust-region methods a
+      non-positive predicted reduction caused by rounding rejects the step and shrinks the
+      radius, where SciPy stops with "precision loss".
     - L-BFGS-B projects an L-BFGS step on the free variables instead of SciPy's generalised
       Cauchy point; it stops on the same tests (``pgtol``, ``ftol``).
     - Powell is SciPy's modified Powell method step for step (Brent line searches; with bounds,

@@ -29,8 +29,9 @@ from ._solvers.quasi_newton import WolfeBFGS, WolfeCG
 from ._solvers.slsqp import SLSQP
 from ._solvers.tnc import TNC
 from ._solvers.trust_constr import TrustConstr
+from ._solvers.trust_exact import more_sorensen_subproblem
 from ._solvers.trust_krylov import lanczos_subproblem
-from ._solvers.trust_newton import TrustRegion, dogleg_subproblem, exact_subproblem, steihaug_cg
+from ._solvers.trust_newton import TrustRegion, dogleg_subproblem, steihaug_cg
 from ._trust_constr_run import run_trust_constr
 
 __all__ = ["MinimizeMethod", "MINIMIZE_METHODS"]
@@ -169,7 +170,8 @@ def _bounds_option(lower, upper, options):
 
 def _newton_cg(options, tol, n):
     xtol = options.get("xtol", 1e-5 if tol is None else tol)
-    return NewtonCG(xtol=xtol, maxiter=_maxiter(options, 200 * n))
+    extra = {k: float(options[k]) for k in ("c1", "c2") if options.get(k) is not None}
+    return NewtonCG(xtol=xtol, maxiter=_maxiter(options, 200 * n), **extra)
 
 
 def _slsqp(options, tol, n):
@@ -294,7 +296,7 @@ MINIMIZE_METHODS: dict[str, MinimizeMethod] = {
         max_steps=lambda solver: int(solver.maxfun) + 1),
     "newton-cg": MinimizeMethod(_newton_cg, _COMMON | {"xtol", "eps", "c1", "c2", "workers"}, needs_hess=True),
     "trust-ncg": MinimizeMethod(_trust(steihaug_cg), _TRUST, needs_hess=True),
-    "trust-exact": MinimizeMethod(_trust(exact_subproblem), _TRUST, needs_hess=True),
+    "trust-exact": MinimizeMethod(_trust(more_sorensen_subproblem), _TRUST, needs_hess=True),
     "dogleg": MinimizeMethod(_trust(dogleg_subproblem), _TRUST, needs_hess=True),
     "trust-krylov": MinimizeMethod(_trust(lanczos_subproblem), _TRUST, needs_hess=True),
     "slsqp": MinimizeMethod(_slsqp, _COMMON | {"ftol", "eps", "finite_diff_rel_step", "iprint", "workers"},

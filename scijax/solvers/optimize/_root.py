@@ -257,7 +257,8 @@ def root(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), method: s
     - 'hybr' and 'lm' are optimistix's dogleg and Levenberg-Marquardt, not MINPACK's ``hybrd``
       and ``lmdif``: they stop when the step and the change of ``F`` are below ``xtol``
       (relative and absolute); iterates and counts differ. 'hybr' reports status 5 when it stops
-      where ``max|F| > sqrt(eps) (1 + max|F(x0)|)``, i.e. at a minimum of ``|F|`` that is no root.
+      where ``max|F| > max(sqrt(eps), xtol) (1 + max|F(x0)|)``, i.e. at a minimum of ``|F|``
+      that is no root (MINPACK tests only the step, and may report success there).
     - 'lm' reports status 2 for every success; ``fjac``, ``r``, ``qtf``, ``cov_x`` are not given.
     - The nonlin methods: status 1 converged, 2 iteration limit, 3 a non-finite ``F`` (SciPy runs
       on), 4 a zero step (SciPy raises). The line search halves the step where SciPy
@@ -300,8 +301,10 @@ def root(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Any = (), method: s
     fun, jac = user["fun"], user["jac"]
     params, static = eqx.partition(args, eqx.is_array)
     solver, max_steps = spec.build(options, tol, x.shape[0])
-    sol = _solve(_System(fun, jac, static), solver, x, params, max_steps, spec.codes,
-                 spec is ROOT_METHODS["hybr"])
+    # hybr's "not a root" test (see Differences): |F| is compared with max(sqrt(eps), xtol), so a
+    # loose ``tol`` accepts the correspondingly loose roots that MINPACK's step test accepts.
+    residual_tol = float(solver.rtol) if spec is ROOT_METHODS["hybr"] else None
+    sol = _solve(_System(fun, jac, static), solver, x, params, max_steps, spec.codes, residual_tol)
     x_out, f, status, nit, nfev = sol
     return OptimizeResult(x=unravel(x_out), fun=unravel(f), status=status, success=status == spec.codes[0],
                           nit=nit, nfev=nfev, messages=spec.messages, method=method.lower())
@@ -313,7 +316,7 @@ def _no_grad(tree):
 
 
 @eqx.filter_jit
-def _solve(system, solver, x0, params, max_steps, codes, check_residual):
+def _solve(system, solver, x0, params, max_steps, codes, residual_tol):
     fn = eqx.filter_closure_convert(system, x0, params)
     sol = optx.root_find(_no_grad(fn), solver, x0, _no_grad(params), has_aux=True, max_steps=max_steps,
                          throw=False)
@@ -324,9 +327,10 @@ def _solve(system, solver, x0, params, max_steps, codes, check_residual):
     status = jnp.where(result == optx.RESULTS.nonlinear_max_steps_reached, out_of_steps, status)
     status = sol.stats.get("status", status)  # our engines report SciPy's code themselves
     status = jnp.where(jnp.all(jnp.isfinite(f)), status, nan)
-    if check_residual:
+    if residual_tol is not None:
         f0 = jnp.max(jnp.abs(fn(x0, params)[0]))
-        not_root = jnp.max(jnp.abs(f)) > jnp.sqrt(jnp.finfo(sol.value.dtype).eps) * (1 + f0)
+        scale = jnp.maximum(jnp.sqrt(jnp.finfo(sol.value.dtype).eps), residual_tol)
+        not_root = jnp.max(jnp.abs(f)) > scale * (1 + f0)
         status = jnp.where((status == ok) & not_root, other, status)
     x = attach_implicit_gradient(sol.value, lambda z, p: fn(z, p)[0], params, success=status == ok)
     f = fn(x, params)[0]

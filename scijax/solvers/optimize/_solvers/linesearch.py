@@ -1,4 +1,4 @@
-"""The one backtracking Armijo line search of our own engines (Newton-CG, L-BFGS-B, SLSQP, Broyden).
+"""The one backtracking Armijo line search of our own engines (L-BFGS-B, SLSQP, Broyden).
 
 :func:`backtrack` halves a trial step ``t`` (from ``t0``) until the sufficient-decrease test
 
@@ -12,7 +12,7 @@ Broyden's residual vector) that the caller needs and should not recompute.
 
 Why not ``optimistix.BacktrackingArmijo``
 -----------------------------------------
-BFGS and CG need the strong Wolfe conditions and use :mod:`.wolfe`. The four engines above
+BFGS, CG and Newton-CG need the strong Wolfe conditions and use :mod:`.wolfe`. The three engines above
 cannot use optimistix's backtracking search either, for three reasons:
 
 - optimistix's searches are state machines driven by the outer loop: each trial point costs

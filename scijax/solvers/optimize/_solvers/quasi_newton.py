@@ -1,4 +1,5 @@
-"""SciPy's BFGS and nonlinear CG: one accepted step per iteration, each with a strong-Wolfe search.
+"""SciPy's BFGS and nonlinear CG: one accepted step per iteration, each with SciPy's strong-Wolfe
+searches (Moré-Thuente first, the Nocedal-Wright zoom where it fails: :func:`.more_thuente.wolfe12`).
 
 - **BFGS** (Nocedal & Wright, Algorithm 6.1): the direction ``-H g`` from the inverse-Hessian
   approximation ``H`` (identity at the start), updated after every step with
@@ -21,8 +22,8 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array
 
+from .more_thuente import wolfe12
 from .stopping import scipy_stats, scipy_terminate
-from .wolfe import strong_wolfe
 
 __all__ = ["WolfeBFGS", "WolfeCG"]
 
@@ -83,7 +84,7 @@ class _WolfeMinimiser(optx.AbstractMinimiser):
 
         t0 = 1.01 * 2 * (f - state.f_prev) / slope
         t0 = jnp.where(jnp.isfinite(t0) & (t0 > 0), jnp.minimum(1.0, t0), 1.0)
-        search = strong_wolfe(phi, f, slope, t0, c1=self.c1, c2=self.c2, extra=self._extra(g, d))
+        search = wolfe12(phi, f, slope, t0, c1=self.c1, c2=self.c2, extra=self._extra(g, d))
         ok = search.found & (slope < 0) & jnp.all(jnp.isfinite(search.aux))
         step = search.step * d
         x_new = jnp.where(ok, y + step, y)

@@ -1,15 +1,19 @@
-"""SciPy's trust-region Newton minimisers (``_minimize_trust_region``): 'trust-ncg', 'trust-exact'
-and 'dogleg', as one optimistix minimiser with a pluggable subproblem solver.
+"""SciPy's trust-region Newton minimisers (``_minimize_trust_region``): 'trust-ncg', 'trust-exact',
+'trust-krylov' and 'dogleg', as one optimistix minimiser with a pluggable subproblem solver.
 
 - :func:`steihaug_cg` (trust-ncg): Steihaug's truncated CG on Hessian-vector products; the
   Hessian is never formed.
-- :func:`exact_subproblem` (trust-exact): the Hessian's eigendecomposition and the secular
-  equation (Moré-Sorensen), including the "hard case".
+- :func:`exact_subproblem`: the exact step from the Hessian's eigendecomposition and the secular
+  equation, including the "hard case" (on trust-krylov's tridiagonal matrix, in trust-constr,
+  and as trust-exact's fallback; trust-exact itself is :mod:`.trust_exact`'s Cholesky iteration).
 - :func:`dogleg_subproblem` (dogleg): Powell's dogleg; needs a positive definite Hessian.
 
 The outer loop follows SciPy's rule for rule: accept when the reduction ratio exceeds ``eta``,
 shrink the radius by 4 below 1/4, double it (up to ``max_trust_radius``) above 3/4 when the step
-reached the boundary, stop on ``|g| < gtol``.
+reached the boundary, stop on ``|g| < gtol``. One difference: a non-positive predicted reduction
+of a non-zero step (rounding in ``g.p + p.Hp/2`` on badly scaled problems) rejects the step and
+shrinks the radius; SciPy stops there with "precision loss", and so does this loop once the step
+is too short to change ``x``.
 """
 
 from collections.abc import Callable
@@ -142,8 +146,14 @@ class TrustRegion(optx.AbstractMinimiser):
         y_new = jnp.where(accept, y + p, y)
         f = jnp.where(accept, f_new, state.f)
         g = jnp.where(accept, g_new, state.g)
+        # A non-positive predicted reduction for a non-zero step is rounding in the model (its
+        # minimiser on the ball decreases it in exact arithmetic): badly scaled Hessians make
+        # ``p.Hp`` cancel against ``g.p``. The step is rejected and the radius shrinks, which
+        # makes the linear term dominate again; stop ("precision loss") only when the step is
+        # zero or too short to change ``y``.
+        stuck = jnp.linalg.norm(p) <= jnp.finfo(f.dtype).eps * jnp.linalg.norm(y)
         new_state = _TrustState(f, g, radius, state.nit + 1, state.nfev + 1,
-                                jnp.linalg.norm(g) < self.gtol, predicted <= 0)
+                                jnp.linalg.norm(g) < self.gtol, (predicted <= 0) & stuck)
         return y_new, new_state, None
 
     def terminate(self, fn, y, args, options, state, tags):

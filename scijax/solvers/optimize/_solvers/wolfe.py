@@ -13,9 +13,9 @@ A non-finite value counts as a failed sufficient-decrease test (the step shrinks
 walks back out of a region where ``f`` is NaN or infinite. ``extra(a, aux)`` may add a condition
 an accepted point must also meet (nonlinear CG's descent test of the next direction).
 
-This is the search SciPy's BFGS and CG fall back on (``scalar_search_wolfe2``); SciPy tries
-MINPACK's Moré-Thuente search (``dcsrch``) first. Both return a strong-Wolfe point; the points
-differ, so iterates are close to SciPy's but not identical.
+This is the search SciPy's BFGS, CG and Newton-CG fall back on (``scalar_search_wolfe2``); they
+try MINPACK's Moré-Thuente search (``dcsrch``, :mod:`.more_thuente`) first, and so do ours
+(:func:`.more_thuente.wolfe12`). ``line_search`` runs this search alone, as SciPy's does.
 """
 
 from collections.abc import Callable
