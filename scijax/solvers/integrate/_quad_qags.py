@@ -276,8 +276,9 @@ def qags_loop(func, opts: AdaptiveOptions, a, b, args: Any, epsabs, epsrel) -> A
         his = jnp.where(first, jnp.ones(2, dtype), jnp.stack([mid, hi]))
         f, half = node_values(func, rule, los, his, a, b, args)
         v, e, resabs, resasc = _rule4(rule, f.astype(dtype), half)
-        return _select(first, _start(s, v, e, resabs, resasc, epsabs, epsrel, limit),
-                       _bisected(s, i, lo, mid, hi, v, e, resasc, a, b, epsabs, epsrel, limit), s)
+        return jax.lax.cond(
+            first, lambda s: _cast(_start(s, v, e, resabs, resasc, epsabs, epsrel, limit), s),
+            lambda s: _cast(_bisected(s, i, lo, mid, hi, v, e, resasc, a, b, epsabs, epsrel, limit), s), s)
 
     s = jax.lax.while_loop(lambda s: s.done == 0, body, s)
     value, abserr, ier, use_sum = _finish(s, limit)
