@@ -112,7 +112,7 @@ def _select(pred: Array, new: _State, old: _State, like: _State) -> _State:
     return jax.tree_util.tree_map(lambda x, y, z: jnp.where(pred, x, y).astype(z.dtype), new, old, like)
 
 
-def _cast(new: _State, like: _State) -> _State:
+def _cast(new: Any, like: Any) -> Any:
     return jax.tree_util.tree_map(lambda x, z: jnp.asarray(x).astype(z.dtype), new, like)
 
 
@@ -155,9 +155,13 @@ def _start(s: _State, v, e, resabs, resasc, epsabs, epsrel, limit: int) -> _Stat
         slot_id=s.slot_id.at[0].set(0))
 
 
-def _extrapolate(s: _State, area, errsum, epsabs, epsrel) -> _State:
-    """One step of the epsilon table on the current level's total (QAGS's extrapolation block)."""
-    table, reseps, abseps = qelg(s.table, area)
+def _extrapolate(s: _State, do, area, errsum, epsabs, epsrel) -> _State:
+    """One step of the epsilon table on the current level's total (QAGS's extrapolation block), where
+    ``do``. Only the table update is a ``cond``: a small one compiles much faster than one over the
+    whole state."""
+    big = jnp.finfo(s.vals.dtype).max
+    table, reseps, abseps = jax.lax.cond(do, lambda t: _cast(qelg(t, area), (t, area, area)),
+                                         lambda t: (t, area, big.astype(area.dtype)), s.table)
     ktmin = s.ktmin + 1
     ier = jnp.where((ktmin > 5) & (s.abserr < 1e-3 * errsum), 5, s.ier)
     better = abseps < s.abserr
@@ -222,8 +226,7 @@ def _bisected(s: _State, i, lo, mid, hi, v, e, resasc, a, b, epsabs, epsrel, lim
     enter = go_on & (s.extrap | ~largest_is_large)  # the interval to bisect next is small
     large_left = (s.ierro != 3) & (erlarg > s.ertest) & jnp.any(widths > s.small)
     s = s._replace(erlarg=jnp.where(go_on, erlarg, s.erlarg), extrap=s.extrap | enter)
-    return jax.lax.cond(enter & ~large_left,
-                        lambda s: _cast(_extrapolate(s, area, errsum, epsabs, epsrel), s), lambda s: s, s)
+    return _select(enter & ~large_left, _extrapolate(s, enter & ~large_left, area, errsum, epsabs, epsrel), s, s)
 
 
 def _finish(s: _State, limit: int) -> tuple[Array, Array, Array, Array]:

@@ -3,7 +3,8 @@
 One integrand family, ``x**p (c0 + c1 log x)`` on ``(0, 1)``, covers ``x**-0.9``, ``1/sqrt(x)``, ``log x``
 and ``x**p log x`` with every coefficient a traced argument, so the eager calls share one compilation.
 SciPy runs the same QUADPACK algorithm, so the number of subintervals and evaluations must agree
-exactly on these problems, and the values to a few ulps of the error estimate.
+exactly on these problems, and the values to a few ulps of the error estimate. QAGI with an end
+singularity is checked the same way in test_quad.py (``indefinite``), and in float32 there too.
 """
 
 import warnings
@@ -97,12 +98,3 @@ def test_gradient_of_extrapolated_value():
     np.testing.assert_allclose(g, -1 / (p + 1) ** 2, rtol=1e-10)
     np.testing.assert_allclose(g, (value(p + h) - value(p - h)) / (2 * h), rtol=1e-6)
 
-
-def test_qagi_float32():
-    f = lambda x: jnp.exp(-x) / jnp.sqrt(x)  # noqa: E731 - an end singularity on an infinite range
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        y, err = quad(f, jnp.float32(0), jnp.float32(jnp.inf), epsabs=1e-5, epsrel=1e-5)
-    assert y.dtype == jnp.float32
-    np.testing.assert_allclose(y, np.sqrt(np.pi), rtol=1e-5)
-    assert float(err) <= 1e-5 * np.sqrt(np.pi)
