@@ -1,5 +1,8 @@
 """The adaptive Gauss-Kronrod engine behind ``quad`` and ``quad_vec`` (global bisection, like QAG).
 
+With ``AdaptiveOptions.extrapolate`` the loop is QUADPACK's QAGS/QAGI instead (:mod:`._quad_qags`:
+the same map, buffers and result, plus Wynn-epsilon extrapolation); plain ``quad`` uses that.
+
 Every problem is mapped onto ``t`` in ``[0, 1]`` (affine for finite limits; ``t / (1 - t)`` and
 friends for infinite ones, as QUADPACK's QAGI does). Subintervals live in fixed-capacity buffers of
 length ``limit`` so the loop is a ``lax.while_loop`` that jit and vmap accept. The interval with the
@@ -7,7 +10,8 @@ largest error estimate is bisected until the total error meets ``max(epsabs, eps
 
 Derivatives are not taken through the loop: a ``custom_jvp`` gives ``f(b) db - f(a) da`` for the
 limits and, for the parameters ``args``, the same Gauss-Kronrod rule applied on the final partition
-to ``d f / d args`` (a fixed, transposable computation, so reverse mode works too).
+to ``d f / d args`` (a fixed, transposable computation, so reverse mode works too); for QAGS, the
+derivative of the extrapolated value (:func:`._quad_qags.args_tangent`).
 """
 
 import functools
