@@ -100,16 +100,11 @@ def _history(limit: int, dtype) -> History:
                    jnp.zeros(m, dtype), jnp.zeros((), jnp.int32), jnp.full((), -1, jnp.int32))
 
 
-def _record(h: History, time, value, best: Array | bool = False) -> History:
-    """Push ``value`` (made at partition time ``time``) on the record; ``best``: it is the result."""
+def _record(h: History, time, value, best: Array | bool = False, do: Array | bool = True) -> History:
+    """Push ``value`` (made at partition time ``time``) on the record where ``do``; ``best``: it is
+    the result. (Entries at and beyond ``count`` are unused, so the write itself needs no condition.)"""
     return h._replace(times=h.times.at[h.count].set(time), pushes=h.pushes.at[h.count].set(value),
-                      count=h.count + 1, best=jnp.where(best, h.count, h.best))
-
-
-def _select(pred: Array, new: _State, old: _State, like: _State) -> _State:
-    """``new`` where ``pred`` else ``old``, in the dtypes of ``like`` (a select compiles faster than a
-    ``cond`` here, and vmap would turn the ``cond`` into a select anyway)."""
-    return jax.tree_util.tree_map(lambda x, y, z: jnp.where(pred, x, y).astype(z.dtype), new, old, like)
+                      count=h.count + jnp.asarray(do, h.count.dtype), best=jnp.where(do & best, h.count, h.best))
 
 
 def _cast(new: Any, like: Any) -> Any:
@@ -162,17 +157,17 @@ def _extrapolate(s: _State, do, area, errsum, epsabs, epsrel) -> _State:
     big = jnp.finfo(s.vals.dtype).max
     table, reseps, abseps = jax.lax.cond(do, lambda t: _cast(qelg(t, area), (t, area, area)),
                                          lambda t: (t, area, big.astype(area.dtype)), s.table)
-    ktmin = s.ktmin + 1
-    ier = jnp.where((ktmin > 5) & (s.abserr < 1e-3 * errsum), 5, s.ier)
-    better = abseps < s.abserr
+    ktmin = s.ktmin + do.astype(s.ktmin.dtype)
+    ier = jnp.where(do & (ktmin > 5) & (s.abserr < 1e-3 * errsum), 5, s.ier)
+    better = do & (abseps < s.abserr)
     result, abserr = jnp.where(better, reseps, s.result), jnp.where(better, abseps, s.abserr)
     ertest = jnp.where(better, jnp.maximum(epsabs, epsrel * jnp.abs(reseps)), s.ertest)
     stop = (better & (abserr <= ertest)) | (ier == 5)
-    return s._replace(history=_record(s.history, s.n, area, better),
-        table=table, ktmin=jnp.where(better, 0, ktmin), ier=ier, result=result, abserr=abserr,
-        ertest=ertest, correc=jnp.where(better, s.erlarg, s.correc), done=jnp.where(stop, 2, s.done),
-        noext=s.noext | (table.n == 1), extrap=jnp.zeros_like(s.extrap),
-        small=s.small / 2, erlarg=errsum)
+    return s._replace(
+        history=_record(s.history, s.n, area, better, do), table=table, ktmin=jnp.where(better, 0, ktmin),
+        ier=ier, result=result, abserr=abserr, ertest=ertest, correc=jnp.where(better, s.erlarg, s.correc),
+        done=jnp.where(stop, 2, s.done), noext=s.noext | (do & (table.n == 1)), extrap=s.extrap & ~do,
+        small=jnp.where(do, s.small / 2, s.small), erlarg=jnp.where(do, errsum, s.erlarg))
 
 
 def _bisected(s: _State, i, lo, mid, hi, v, e, resasc, a, b, epsabs, epsrel, limit: int) -> _State:
@@ -188,18 +183,19 @@ def _bisected(s: _State, i, lo, mid, hi, v, e, resasc, a, b, epsabs, epsrel, lim
     finite = jnp.all(jnp.isfinite(v)) & jnp.all(jnp.isfinite(e))
     keep = finite & (mid > lo) & (mid < hi)
     n = s.n + keep.astype(s.n.dtype)
-    t_lo = s.t_lo.at[s.n].set(jnp.where(keep, mid, s.t_lo[s.n]))
-    t_hi = s.t_hi.at[i].set(jnp.where(keep, mid, hi)).at[s.n].set(jnp.where(keep, hi, s.t_hi[s.n]))
-    vals = s.vals.at[s.n].set(jnp.where(keep, v[1], s.vals[s.n])).at[i].set(jnp.where(keep, v[0], old))
-    errs = s.errs.at[s.n].set(jnp.where(keep, e[1], s.errs[s.n])).at[i].set(jnp.where(keep, e[0], erlast))
+    # Slot n (and history entries 2n - 1, 2n) lie beyond the count when the halves are not kept, so
+    # only the writes to slot i (and the parent's end of life) need a condition.
+    t_lo = s.t_lo.at[s.n].set(mid)
+    t_hi = s.t_hi.at[i].set(jnp.where(keep, mid, hi)).at[s.n].set(hi)
+    vals = s.vals.at[s.n].set(v[1]).at[i].set(jnp.where(keep, v[0], old))
+    errs = s.errs.at[s.n].set(e[1]).at[i].set(jnp.where(keep, e[0], erlast))
     h, born = s.history, n.astype(jnp.int32)
     k, parent = 2 * s.n - 1, s.slot_id[i]
-    h = h._replace(lo=h.lo.at[k].set(jnp.where(keep, lo, h.lo[k])).at[k + 1].set(jnp.where(keep, mid, h.lo[k + 1])),
-                   hi=h.hi.at[k].set(jnp.where(keep, mid, h.hi[k])).at[k + 1].set(jnp.where(keep, hi, h.hi[k + 1])),
-                   born=h.born.at[k].set(jnp.where(keep, born, h.born[k])).at[k + 1].set(
-                       jnp.where(keep, born, h.born[k + 1])),
+    h = h._replace(lo=jax.lax.dynamic_update_slice(h.lo, jnp.stack([lo, mid]), (k,)),
+                   hi=jax.lax.dynamic_update_slice(h.hi, jnp.stack([mid, hi]), (k,)),
+                   born=jax.lax.dynamic_update_slice(h.born, jnp.stack([born, born]), (k,)),
                    died=h.died.at[parent].set(jnp.where(keep, born, h.died[parent])))
-    slot_id = s.slot_id.at[i].set(jnp.where(keep, k, parent)).at[s.n].set(jnp.where(keep, k + 1, s.slot_id[s.n]))
+    slot_id = s.slot_id.at[s.n].set(k + 1).at[i].set(jnp.where(keep, k, parent))
     s = s._replace(history=h, slot_id=slot_id)
     used = jnp.arange(limit) < n
     area, errsum = jnp.sum(jnp.where(used, vals, 0)), jnp.sum(jnp.where(used, errs, 0))
@@ -216,9 +212,8 @@ def _bisected(s: _State, i, lo, mid, hi, v, e, resasc, a, b, epsabs, epsrel, lim
     second = (n == 2) & ~converged & ~failed
     s = s._replace(small=jnp.where(second, _SMALL0, s.small), erlarg=jnp.where(second, errsum, s.erlarg),
                    ertest=jnp.where(second, errbnd, s.ertest),
-                   table=jax.tree_util.tree_map(lambda p, q: jnp.where(second, p, q), push(s.table, area), s.table),
-                   history=jax.tree_util.tree_map(lambda p, q: jnp.where(second, p, q), _record(s.history, 2, area),
-                                                  s.history))
+                   table=push(s.table, area)._replace(n=s.table.n + second.astype(s.table.n.dtype)),
+                   history=_record(s.history, 2, area, do=second))
     go_on = (n > 2) & ~converged & ~failed & ~s.noext
     widths = jnp.where(used, t_hi - t_lo, 0)
     erlarg = s.erlarg - erlast + jnp.where((mid - lo) > s.small, erro12, 0)
@@ -226,7 +221,7 @@ def _bisected(s: _State, i, lo, mid, hi, v, e, resasc, a, b, epsabs, epsrel, lim
     enter = go_on & (s.extrap | ~largest_is_large)  # the interval to bisect next is small
     large_left = (s.ierro != 3) & (erlarg > s.ertest) & jnp.any(widths > s.small)
     s = s._replace(erlarg=jnp.where(go_on, erlarg, s.erlarg), extrap=s.extrap | enter)
-    return _select(enter & ~large_left, _extrapolate(s, enter & ~large_left, area, errsum, epsabs, epsrel), s, s)
+    return _extrapolate(s, enter & ~large_left, area, errsum, epsabs, epsrel)
 
 
 def _finish(s: _State, limit: int) -> tuple[Array, Array, Array, Array]:
