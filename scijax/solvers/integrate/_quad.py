@@ -5,6 +5,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import equinox as eqx
 import jax.core
 import jax.numpy as jnp
 import numpy as np
@@ -101,13 +102,20 @@ def quad(
 
     Differences from SciPy
     ----------------------
-    - Global bisection with the Gauss-Kronrod 21-point rule (QAG); there is no Wynn epsilon
-      extrapolation, so integrable endpoint singularities converge more slowly than in QAGS and
-      may need a larger ``limit``. Infinite ranges use the 21-point rule on the mapped interval
-      (QUADPACK's QAGI uses 15 points).
-    - ``ier`` (1: limit reached, 3: non-finite values / no progress) is in the info dict when it is
-      non-zero or the call is traced; an eager call with ``ier > 0`` warns with
-      ``IntegrationWarning`` as SciPy does; a traced call cannot warn.
+    - Without ``points``/``weight`` this is SciPy's algorithm: QAGS (GK21 bisection with Wynn-epsilon
+      extrapolation, round-off detection) on a finite range and QAGI (GK15 on the mapped range,
+      ``(-inf, inf)`` folded onto ``(0, inf)``) on an infinite one, see
+      :mod:`scijax.solvers.integrate._quad_qags`; ``last`` and ``neval`` agree with SciPy's on
+      ordinary problems. Under jit/vmap a *traced* infinite limit is not known to be infinite when
+      the program is built: the range is mapped the same way but integrated with GK21 (and
+      ``(-inf, inf)`` by a single map, not folded), so ``neval`` differs from SciPy's there.
+    - With ``points``, global bisection from the break points (QAG); QUADPACK's QAGP would also
+      extrapolate.
+    - ``ier`` (1: limit reached, 2: round-off, 3: bad integrand, 4: round-off in the extrapolation
+      table, 5: probably divergent) is in the info dict when it is non-zero or the call is traced;
+      an eager call with ``ier > 0`` warns with ``IntegrationWarning`` as SciPy does; a traced call
+      cannot warn. Non-finite integrand values give ``ier = 3`` (QUADPACK would carry the NaN into
+      its result and may report success).
     - Weights run on the same adaptive GK21 engine after a transformation, not QUADPACK's modified
       Clenshaw-Curtis rules (see :mod:`scijax.solvers.integrate._quad_weights`): cos/sin multiply
       ``func`` (so ``|wvar| (b - a)`` beyond a few hundred needs a larger ``limit``); an infinite
@@ -117,8 +125,12 @@ def quad(
       ``f(c)`` analytically. The info dict of a finite cos/sin weight has ``momcom = 0`` and zero
       ``chebmo``/``nnlog`` (no moments are computed), and ``alist``/``blist`` of the algebraic
       weights are in the mapped variable.
-    - Derivatives: ``d/db = f(b)``, ``d/da = -f(a)``, and ``d/dargs`` is the same rule applied to
-      ``df/dargs`` on the final partition.
+    - Derivatives: ``d/db = f(b)``, ``d/da = -f(a)``. ``d/dargs`` is the same rule applied to
+      ``df/dargs`` on the final partition when the value is the partition's sum; when the value is
+      an extrapolation, the rule on each partition whose total entered the epsilon table, carried
+      through the same epsilon steps (the derivative of the extrapolated value with the forward
+      run's choices held fixed: ``d/dp`` of ``quad(x**p, 0, 1)`` is ``-1/(p+1)**2`` to ~1e-13,
+      where the final partition's sum alone would be 2% off at ``p = -0.5``).
 
     Examples
     --------
@@ -130,6 +142,9 @@ def quad(
     >>> y, err = quad(lambda x: jnp.exp(-x), 0.0, jnp.inf)
     >>> round(float(y), 10)
     1.0
+    >>> y, err, info = quad(lambda x: x**-0.9, 0.0, 1.0, full_output=1)  # QAGS extrapolates
+    >>> round(float(y), 10), int(info["last"])
+    (10.0, 6)
     >>> y, err = quad(lambda x: jnp.exp(-x), 0.0, 1.0, weight="cauchy", wvar=0.5)  # PV of e^-x / (x - 1/2)
     >>> round(float(y), 8)
     -0.61501815
@@ -151,9 +166,11 @@ def quad(
     out = jax.eval_shape(lambda x: jnp.asarray(func(x, *args)), jax.ShapeDtypeStruct((), dtype))
     if out.shape != ():
         raise ValueError(f"`func` must return a scalar, got shape {out.shape}; use quad_vec")
-    opts = AdaptiveOptions(RULES["gk21"], int(limit), "max", int(points.shape[0]))
+    func, a, b, opts = _method(func, a, b, int(limit), int(points.shape[0]))
     res = _integrate(func, opts, a, b, args, points.astype(dtype), jnp.asarray(epsabs, dtype),
                         jnp.asarray(epsrel, dtype))
+    if isinstance(func, _Folded):  # two evaluations per node, counted as SciPy counts them
+        res = res._replace(neval=2 * res.neval)
     concrete = _is_concrete(res.ier)
     message = MESSAGES.get(int(res.ier), "Unknown error.").format(limit=limit) if concrete else None
     if not full_output:
@@ -180,6 +197,29 @@ def quad(
     if concrete and int(res.ier) != 0:
         return res.value, res.abserr, info, message
     return res.value, res.abserr, info
+
+
+class _Folded(eqx.Module):
+    """``f(x) + f(-x)``: QAGI's integrand for ``(-inf, inf)``, integrated over ``(0, inf)``."""
+
+    func: Callable
+
+    def __call__(self, x, *args):
+        return jnp.asarray(self.func(x, *args)) + jnp.asarray(self.func(-x, *args))
+
+
+def _method(func: Callable, a: Array, b: Array, limit: int, n_points: int):
+    """SciPy's choice of QUADPACK routine: QAGS (GK21 with extrapolation) on a finite range, QAGI (GK15
+    on the mapped range, ``(-inf, inf)`` folded onto ``(0, inf)``) on an infinite one, and QAG-style
+    bisection with the break points (QAGP without its extrapolation). A limit that is traced is not
+    known to be infinite: GK21 on the mapped range then (see the Differences in ``quad``)."""
+    if n_points:
+        return func, a, b, AdaptiveOptions(RULES["gk21"], limit, "max", n_points)
+    infinite = _is_concrete(a, b) and bool(jnp.isinf(a) | jnp.isinf(b))
+    if infinite and bool(jnp.isinf(a) & jnp.isinf(b)) and bool(a != b):
+        zero, inf = jnp.zeros_like(a), jnp.full_like(a, jnp.inf)
+        func, (a, b) = _Folded(func), ((zero, inf) if bool(a < b) else (inf, zero))
+    return func, a, b, AdaptiveOptions(RULES["gk15" if infinite else "gk21"], limit, "max", 0, True)
 
 
 def _quad_complex(func, a, b, args, full_output, *options) -> tuple:

@@ -1,5 +1,8 @@
 """The adaptive Gauss-Kronrod engine behind ``quad`` and ``quad_vec`` (global bisection, like QAG).
 
+With ``AdaptiveOptions.extrapolate`` the loop is QUADPACK's QAGS/QAGI instead (:mod:`._quad_qags`:
+the same map, buffers and result, plus Wynn-epsilon extrapolation); plain ``quad`` uses that.
+
 Every problem is mapped onto ``t`` in ``[0, 1]`` (affine for finite limits; ``t / (1 - t)`` and
 friends for infinite ones, as QUADPACK's QAGI does). Subintervals live in fixed-capacity buffers of
 length ``limit`` so the loop is a ``lax.while_loop`` that jit and vmap accept. The interval with the
@@ -7,7 +10,8 @@ largest error estimate is bisected until the total error meets ``max(epsabs, eps
 
 Derivatives are not taken through the loop: a ``custom_jvp`` gives ``f(b) db - f(a) da`` for the
 limits and, for the parameters ``args``, the same Gauss-Kronrod rule applied on the final partition
-to ``d f / d args`` (a fixed, transposable computation, so reverse mode works too).
+to ``d f / d args`` (a fixed, transposable computation, so reverse mode works too); for QAGS, the
+derivative of the extrapolated value (:func:`._quad_qags.args_tangent`).
 """
 
 import functools
@@ -22,7 +26,8 @@ from jax.custom_derivatives import SymbolicZero
 from ..._typing import Array
 from ._quad_rules import GKRule, apply_rule
 
-__all__ = ["AdaptiveOptions", "AdaptiveResult", "adaptive_quad", "NORMS", "TRAPEZOID", "t_of_x"]
+__all__ = ["AdaptiveOptions", "AdaptiveResult", "adaptive_quad", "map_t", "node_values", "NORMS", "TRAPEZOID",
+           "t_of_x"]
 
 # SciPy's quad_vec 'trapezoid': the 3-point rule (ends and middle) against the 2-point one (ends), with
 # the error estimate |difference| / 3 instead of QUADPACK's scaled one (see `_apply`).
@@ -41,6 +46,7 @@ class AdaptiveOptions(NamedTuple):
     limit: int
     norm: str
     n_points: int  # number of user break points (initial partition has n_points + 1 intervals)
+    extrapolate: bool = False  # QAGS/QAGI (Wynn epsilon extrapolation, :mod:`._quad_qags`); needs n_points == 0
 
 
 class AdaptiveResult(NamedTuple):
@@ -53,9 +59,10 @@ class AdaptiveResult(NamedTuple):
     t_hi: Array
     values: Array  # (limit, *out)
     errors: Array  # (limit,)
+    history: Any = None  # QAGS: what the derivative rule needs to differentiate the extrapolation
 
 
-def _map(t: Array, a: Array, b: Array) -> tuple[Array, Array, Array]:
+def map_t(t: Array, a: Array, b: Array) -> tuple[Array, Array, Array]:
     """``x(t)`` and ``dx/dt`` for ``t`` in ``(0, 1)``, for finite or infinite ``a < b``; and the sign."""
     lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
     sign = jnp.where(b < a, -1.0, 1.0)
@@ -73,7 +80,7 @@ def _map(t: Array, a: Array, b: Array) -> tuple[Array, Array, Array]:
 
 
 def t_of_x(x: Array, a: Array, b: Array) -> Array:
-    """The inverse of :func:`_map`: ``t`` in ``[0, 1]`` of a point ``x`` between ``a`` and ``b``."""
+    """The inverse of :func:`map_t`: ``t`` in ``[0, 1]`` of a point ``x`` between ``a`` and ``b``."""
     lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
     lo_inf, hi_inf = jnp.isinf(lo), jnp.isinf(hi)
     lo_s, hi_s = jnp.where(lo_inf, 0, lo), jnp.where(hi_inf, 0, hi)
@@ -97,16 +104,24 @@ def _apply(rule, fv, half, norm):
 
 def _rule_on(func, rule, opts, t_lo, t_hi, a, b, args):
     """Apply the rule on each subinterval ``[t_lo, t_hi]`` (vectorised): values and errors."""
+    f, half = node_values(func, rule, t_lo, t_hi, a, b, args)
+    return jax.vmap(lambda fv, h: _apply(rule, fv, h, NORMS[opts.norm]))(f, half)
+
+
+def node_values(func, rule: GKRule, t_lo: Array, t_hi: Array, a: Array, b: Array, args: Any
+                ) -> tuple[Array, Array]:
+    """``func`` times the Jacobian at the rule's nodes on each ``[t_lo, t_hi]``: ``(K, n_nodes, *out)``,
+    and the half-widths ``(K,)``."""
     nodes = jnp.asarray(rule.nodes, t_lo.dtype)
     centre, half = (t_lo + t_hi) / 2, (t_hi - t_lo) / 2
     t = centre[:, None] + half[:, None] * nodes  # (K, n_nodes)
-    x, jac, sign = _map(t, a, b)
+    x, jac, sign = map_t(t, a, b)
     at_inf = jnp.isinf(x)  # the ends of an infinite range (trapezoid nodes): contribute 0, as in SciPy
     x, jac = jnp.where(at_inf, 0, x), jnp.where(at_inf, 0, jac)
     f = jax.vmap(jax.vmap(lambda xx: jnp.asarray(func(xx, *args))))(x)
     expand = (1,) * (f.ndim - 2)
     f = jnp.where(at_inf.reshape(at_inf.shape + expand), 0, f * (jac * sign).reshape(jac.shape + expand))
-    return jax.vmap(lambda fv, h: _apply(rule, fv, h, NORMS[opts.norm]))(f, half)
+    return f, half
 
 
 def _initial_partition(opts: AdaptiveOptions, a: Array, b: Array, points: Array, dtype: Any):
@@ -190,6 +205,10 @@ def _adaptive_loop(func, opts, a, b, args, points, epsabs, epsrel) -> AdaptiveRe
 def adaptive_quad(func: Callable, opts: AdaptiveOptions, a, b, args, points, epsabs, epsrel
                   ) -> AdaptiveResult:
     """Integrate ``func(x, *args)`` from ``a`` to ``b``; see the module docstring."""
+    if opts.extrapolate:
+        from ._quad_qags import qags_loop  # the QAGS loop builds on this module's helpers
+
+        return qags_loop(func, opts, a, b, args, epsabs, epsrel)
     return _adaptive_loop(func, opts, a, b, args, points, epsabs, epsrel)
 
 
@@ -220,18 +239,27 @@ def _adaptive_quad_jvp(func, opts, primals, tangents):
     shape, dtype = res.value.shape, res.value.dtype
     dvalue = _endpoint(func, b, args, db, shape, dtype) - _endpoint(func, a, args, da, shape, dtype)
     if not _is_zero(dargs):
-        used = (jnp.arange(opts.limit) < res.last).reshape((-1,) + (1,) * len(shape))
-        t_lo, t_hi = jax.lax.stop_gradient(res.t_lo), jax.lax.stop_gradient(res.t_hi)
+        dargs = jax.tree_util.tree_map(
+            lambda t, p: _zero_tangent(p) if isinstance(t, SymbolicZero) else t, dargs, args,
+            is_leaf=lambda z: isinstance(z, SymbolicZero))
+    if not _is_zero(dargs) and opts.extrapolate:
+        from ._quad_qags import args_tangent
+
+        dvalue = dvalue + args_tangent(func, opts, res, a, b, args, dargs)
+    elif not _is_zero(dargs):
+        in_use = jnp.arange(opts.limit) < res.last
+        used = in_use.reshape((-1,) + (1,) * len(shape))
+        # unused slots get slot 0's interval: no node at a singular end, so no NaN in reverse mode
+        t_lo = jnp.where(in_use, res.t_lo, res.t_lo[0])
+        t_hi = jnp.where(in_use, res.t_hi, res.t_hi[0])
+        t_lo, t_hi = jax.lax.stop_gradient(t_lo), jax.lax.stop_gradient(t_hi)
 
         def on_partition(args):
             vals, _ = _rule_on(func, opts.rule, opts, t_lo, t_hi, a, b, args)
             return jnp.sum(jnp.where(used, vals, 0), axis=0)
 
-        dargs = jax.tree_util.tree_map(
-            lambda t, p: _zero_tangent(p) if isinstance(t, SymbolicZero) else t, dargs, args,
-            is_leaf=lambda z: isinstance(z, SymbolicZero))
         dvalue = dvalue + jax.jvp(on_partition, (args,), (dargs,))[1]
-    tangent_out = AdaptiveResult(*(_zero_tangent(x) for x in res))._replace(value=dvalue)
+    tangent_out = jax.tree_util.tree_map(_zero_tangent, res)._replace(value=dvalue)
     return res, tangent_out
 
 

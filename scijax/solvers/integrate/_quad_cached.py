@@ -35,11 +35,14 @@ MESSAGES = {
        "difficulties.  If the position of a \n  local difficulty can be determined (singularity, "
        "discontinuity) one will \n  probably gain from splitting up the interval and calling the "
        "integrator \n  on the subranges.  Perhaps a special-purpose integrator should be used.",
+    2: "The occurrence of roundoff error is detected, which prevents \n  the requested tolerance from being "
+       "achieved.  The error may be \n  underestimated.",
     3: "Extremely bad integrand behavior occurs at some points of the\n  integration interval "
        "(non-finite values, or an interval too small to bisect).",
     4: "The algorithm does not converge.  Roundoff error is detected\n  in the extrapolation table.  It "
        "is assumed that the requested tolerance\n  cannot be achieved, and that the returned result (if "
        "full_output = 1) is \n  the best which can be obtained.",
+    5: "The integral is probably divergent, or slowly convergent.",
     7: "Abnormal termination of the routine.  The estimates for result\n  and error are less reliable.  "
        "It is assumed that the requested accuracy\n  has not been achieved.",
 }
@@ -54,10 +57,10 @@ def prepare_integrand(role: str, func: Callable, a: Any, b: Any, args: tuple, so
 
 
 @eqx.filter_jit
-def _jitted(func, rule_index, limit, norm, n_points, a, b, args, points, epsabs, epsrel):
+def _jitted(func, rule_index, limit, norm, n_points, extrapolate, a, b, args, points, epsabs, epsrel):
     rule = [*RULES.values(), TRAPEZOID][rule_index]
-    return adaptive_quad(func, AdaptiveOptions(rule, limit, norm, n_points), a, b, args, points, epsabs,
-                         epsrel)
+    return adaptive_quad(func, AdaptiveOptions(rule, limit, norm, n_points, extrapolate), a, b, args, points,
+                         epsabs, epsrel)
 
 
 def _cacheable(func: Any) -> bool:
@@ -74,7 +77,8 @@ def adaptive_quad_cached(func, opts: AdaptiveOptions, a, b, args, points, epsabs
     index = next((i for i, r in enumerate(rules) if r is opts.rule), None)
     if index is None or not _cacheable(func):
         return adaptive_quad(func, opts, a, b, args, points, epsabs, epsrel)
-    return _jitted(func, index, opts.limit, opts.norm, opts.n_points, a, b, args, points, epsabs, epsrel)
+    return _jitted(func, index, opts.limit, opts.norm, opts.n_points, opts.extrapolate, a, b, args, points,
+                   epsabs, epsrel)
 
 
 def as_args(args: Any) -> tuple:

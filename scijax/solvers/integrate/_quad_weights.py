@@ -42,6 +42,7 @@ from ..._concrete import is_concrete
 from ..._typing import Array
 from ._quad_adaptive import AdaptiveOptions
 from ._quad_cached import MESSAGES, as_args, check_common, float_dtype, integrate, prepare_integrand
+from ._quad_extrap import epsilon_table, qelg
 from ._quad_rules import RULES
 
 __all__ = ["WEIGHTS", "WeightedResult", "check_weight", "weighted_quad", "quad_weighted"]
@@ -158,46 +159,26 @@ class _Cauchy(eqx.Module):
 
 @jax.jit
 def _wynn(sums: Array) -> tuple[Array, Array, Array]:
-    """Wynn's epsilon table of ``sums``; the even-column entry with the smallest neighbour differences.
+    """Wynn's epsilon algorithm over the partial sums, QUADPACK's QELG step by step
+    (:func:`._quad_extrap.qelg`, shared with plain ``quad``); the extrapolation with the smallest error
+    estimate wins, as in QAWF.
 
-    Returns ``(value, error, terms)``: the chosen entry, its error estimate and how many terms of
-    ``sums`` it uses. Column ``k`` is held in a fixed-length array (valid entries masked), so the table
-    is one ``fori_loop``; breakdowns (equal neighbours) are masked out, never divided by.
+    Returns ``(value, error, terms)``: the chosen result, its error estimate and how many terms of
+    ``sums`` it uses.
     """
-    n = sums.shape[0]
-    dtype = sums.dtype
-    eps = jnp.finfo(dtype).eps
-    idx = jnp.arange(n)
+    big = jnp.finfo(sums.dtype).max
 
-    def up(x, fill):  # x[i + 1], padded at the end
-        return jnp.concatenate([x[1:], jnp.full((1,), fill, x.dtype)])
+    def step(carry, s):
+        table, best, k = carry
+        table, value, err = qelg(table, s)
+        better = err < best[1]
+        best = tuple(jnp.where(better, new, old) for new, old in zip((value, err, k + 1), best, strict=True))
+        return (table, best, k + 1), None
 
-    def down(x, m):  # x[i - m], padded at the start
-        return jnp.concatenate([x[:m], x[:-m]])
-
-    def best_of(col, ok, k, best):
-        good = ok & down(ok, 1) & down(ok, 2) & (idx >= 2)
-        err = jnp.abs(col - down(col, 1)) + jnp.abs(down(col, 1) - down(col, 2)) + 5 * eps * jnp.abs(col)
-        err = jax.lax.stop_gradient(jnp.where(good, err, jnp.inf))
-        j = jnp.argmin(err)
-        better = (err[j] < best[1]) & (k % 2 == 0)
-        return tuple(jnp.where(better, new, old) for new, old in zip((col[j], err[j], j + k + 1), best,
-                                                                      strict=True))
-
-    def step(k, carry):
-        prev, prev_ok, cur, ok, best = carry
-        diff = up(cur, 0) - cur
-        scale = jnp.maximum(jnp.abs(up(cur, 0)), jnp.abs(cur))
-        nz = ok & up(ok, False) & (jnp.abs(diff) > 4 * eps * scale) & (diff != 0)
-        new_ok = nz & up(prev_ok, False)
-        new = jnp.where(new_ok, up(prev, 0) + 1 / jnp.where(nz, diff, 1), 0)
-        return cur, ok, new, new_ok, best_of(new, new_ok, k, best)
-
-    ok0 = jnp.ones(n, bool)
-    best0 = (jnp.zeros((), dtype), jnp.asarray(jnp.inf, dtype), jnp.zeros((), idx.dtype))
-    best0 = best_of(sums, ok0, 0, best0)
-    init = (jnp.zeros(n, dtype), ok0, sums, ok0, best0)
-    return jax.lax.fori_loop(1, n, step, init)[-1]
+    best0 = (sums[-1], jnp.asarray(big, sums.dtype), jnp.asarray(sums.shape[0], jnp.int32))
+    (_, (value, err, terms), _), _ = jax.lax.scan(
+        step, (epsilon_table(sums.dtype), best0, jnp.zeros((), jnp.int32)), sums)
+    return value, err, terms
 
 
 def _qawf(func, a, b, args, omega, epsabs, limit, limlst, sine, dtype):

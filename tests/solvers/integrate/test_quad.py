@@ -27,12 +27,14 @@ PROBLEMS = [
 
 @pytest.mark.parametrize("name,f,a,b,args", PROBLEMS, ids=[p[0] for p in PROBLEMS])
 def test_quad_matches_scipy(name, f, a, b, args):
-    y, err = quad(f, a, b, args)
-    y_ref, _ = si.quad(lambda x, *p: float(f(x, *p)), a, b, args)
+    y, err, info = quad(f, a, b, args, full_output=1)
+    y_ref, _, info_ref = si.quad(lambda x, *p: float(f(x, *p)), a, b, args, full_output=1)
     tol = max(1.49e-8, 1.49e-8 * abs(y_ref))
     assert abs(float(y) - y_ref) <= tol
     assert float(err) <= tol
     assert abs(float(y) - y_ref) <= 10 * float(err) + 1e-14
+    # QAGS/QAGI as SciPy runs them: the same number of subintervals and evaluations
+    assert (int(info["last"]), int(info["neval"])) == (info_ref["last"], info_ref["neval"])
 
 
 def test_points_and_full_output():
@@ -50,15 +52,13 @@ def test_points_and_full_output():
 
 
 def test_failure_is_reported():
-    # 1/sqrt(x) needs extrapolation (QAGS) to converge within 50 intervals; we have none: honest ier
+    # 1/x on (0, 1) diverges: SciPy's QAGS uses all 50 subintervals too (ier 1); tests/.../test_quad_qags.py
+    # has the other flags
     with pytest.warns(si.IntegrationWarning):
-        y, err = quad(lambda x: 1 / jnp.sqrt(x), 0.0, 1.0)
-    assert abs(float(y) - 2.0) <= float(err)
-    out = quad(lambda x: 1 / jnp.sqrt(x), 0.0, 1.0, full_output=1)
+        y, err = quad(lambda x: 1 / x, 0.0, 1.0)
+    out = quad(lambda x: 1 / x, 0.0, 1.0, full_output=1)
     assert len(out) == 4 and int(out[2]["ier"]) == 1 and "maximum number of subdivisions" in out[3]
-    y, err = quad(lambda x: 1 / jnp.sqrt(x), 0.0, 1.0, limit=200)
-    assert abs(float(y) - 2.0) < 1.49e-8 * 2
-    out = quad(lambda x: 1 / x, -1.0, 1.0, full_output=1)  # non-integrable: not a quiet number
+    out = quad(lambda x: 1 / x, -1.0, 1.0, full_output=1)  # a node at the pole: not a quiet number
     assert int(out[2]["ier"]) != 0
 
 
@@ -101,9 +101,12 @@ def test_quad_no_recompile_and_float32():
     assert len(traces) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        y, err = quad(lambda x: jnp.exp(x), jnp.float32(0), jnp.float32(1), epsabs=1e-5, epsrel=1e-5)
+        # QAGI with extrapolation (an end singularity on an infinite range), in float32
+        y, err = quad(lambda x: jnp.exp(-x) / jnp.sqrt(x), jnp.float32(0), jnp.float32(jnp.inf), epsabs=1e-5,
+                      epsrel=1e-5)
     assert y.dtype == jnp.float32
-    np.testing.assert_allclose(y, np.e - 1, rtol=1e-6)
+    np.testing.assert_allclose(y, np.sqrt(np.pi), rtol=1e-5)
+    assert float(err) <= 1e-5 * np.sqrt(np.pi)
 
 
 def test_quad_bad_inputs():
