@@ -18,7 +18,7 @@ from scipy.integrate import IntegrationWarning
 from ..._eager import in_eager_context
 from .._userfn import prepare
 from ._quad import quad
-from ._quad_adaptive import _map, t_of_x
+from ._quad_adaptive import map_t, t_of_x
 from ._quad_rules import RULES
 
 __all__ = ["dblquad", "tplquad", "nquad"]
@@ -245,7 +245,7 @@ def _evaluated_nodes(info: dict, a: Array, b: Array, points: Any) -> Array:
     t_lo = edges[r] + w * j
     nodes = np.asarray(RULES["gk21"].nodes)
     t = (t_lo + w / 2)[:, None] + (w / 2)[:, None] * nodes[None, :]
-    return _map(jnp.asarray(t.reshape(-1), lo.dtype), a, b)[0]
+    return map_t(jnp.asarray(t.reshape(-1), lo.dtype), a, b)[0]
 
 
 def dblquad(func: Callable[..., ArrayLike], a: ArrayLike, b: ArrayLike, gfun: Any, hfun: Any, args: Any = (),
